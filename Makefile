@@ -1,0 +1,92 @@
+# todoapp: every entry point a person needs. `make help` lists them.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# uv from PATH when there is one, otherwise a copy installed with pip into .tools/
+UV := $(shell command -v uv 2>/dev/null || echo .tools/bin/uv)
+FLASK := $(BIN)/flask --app wsgi
+# Development targets run Flask in debug mode, which keeps a generated SECRET_KEY
+# in instance/. Production runs with FLASK_DEBUG=0 and a real SECRET_KEY.
+DEV := FLASK_DEBUG=$${FLASK_DEBUG:-1}
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: help install run test lint format \
+	db-init db-migrate db-upgrade db-downgrade db-history db-current db-reset db-test-migrations
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+
+.tools/bin/uv:
+	@echo "uv not found: installing it with pip into .tools/"
+	$(PYTHON) -m venv .tools
+	.tools/bin/pip install --quiet --require-hashes -r requirements/uv.txt
+
+$(BIN)/python: | $(UV)
+	$(UV) venv --quiet --python $(PYTHON) $(VENV)
+
+$(VENV)/.installed: requirements/dev.txt | $(BIN)/python
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes requirements/dev.txt
+	@touch $@
+
+install: $(VENV)/.installed ## create .venv and install the locked dependencies
+
+run: install ## upgrade the database, then serve the app at http://127.0.0.1:5000
+	$(DEV) $(FLASK) db upgrade
+	$(DEV) $(FLASK) run --host $(HOST) --port $(PORT)
+
+test: install ## run the whole test suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+lint: install ## ruff: lint and format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install ## ruff: fix what can be fixed and format
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+lock: ## re-lock requirements/*.txt from pyproject.toml (needs the package index)
+	$(UV) pip compile pyproject.toml --python-version 3.11 --generate-hashes -q -o requirements/main.txt
+	$(UV) pip compile pyproject.toml --extra dev --python-version 3.11 --generate-hashes -q -o requirements/dev.txt
+	$(UV) pip compile requirements/uv.in --python-version 3.11 --generate-hashes -q -o requirements/uv.txt
+
+db-init: ## explain why there is nothing to initialise
+	@echo "migrations/ already exists and is under version control: there is nothing to initialise."
+	@echo "To change the schema: edit todoapp/models.py, then 'make db-migrate MESSAGE=\"what changed\"'."
+
+db-migrate: install ## autogenerate a revision: make db-migrate MESSAGE="add priority to todos"
+	@test -n "$(MESSAGE)" || { echo 'MESSAGE is required: make db-migrate MESSAGE="add priority to todos"'; exit 2; }
+	$(DEV) $(FLASK) db migrate -m "$(MESSAGE)"
+
+db-upgrade: install ## apply every pending revision
+	$(DEV) $(FLASK) db upgrade
+
+db-downgrade: install ## revert the newest revision (ARGS="-x purge_trash=yes" to pass options)
+	$(DEV) $(FLASK) db downgrade $(ARGS)
+
+db-history: install ## list the revisions
+	$(DEV) $(FLASK) db history --indicate-current
+
+db-current: install ## show the database's revision
+	$(DEV) $(FLASK) db current
+
+db-reset: install ## drop everything and rebuild the schema (asks first unless FORCE=1)
+	@if [ "$(FORCE)" != "1" ]; then \
+		echo "This deletes every user and todo in the database:"; \
+		$(DEV) $(FLASK) db-url; \
+		read -r -p "Type 'reset' to go on: " answer; \
+		[ "$$answer" = "reset" ] || { echo "Nothing was changed."; exit 1; }; \
+	fi
+	$(DEV) $(FLASK) db downgrade base -x purge_trash=yes
+	$(DEV) $(FLASK) db upgrade
+	@echo "Database reset: schema rebuilt at head, no data."
+
+db-test-migrations: install ## upgrade -> downgrade -1 -> upgrade, the guide's round trip
+	$(DEV) $(FLASK) db upgrade
+	$(DEV) $(FLASK) db downgrade -1
+	$(DEV) $(FLASK) db upgrade
+	@echo "Migration round trip passed."

@@ -1,0 +1,162 @@
+"""The central soft-delete mechanism and the service layer around it."""
+
+from datetime import UTC, timedelta
+
+import pytest
+from sqlalchemy import func, select, update
+from werkzeug.exceptions import NotFound
+
+from todoapp.extensions import db
+from todoapp.models import Todo, User
+from todoapp.services import todos
+
+
+@pytest.fixture
+def ctx(app):
+    with app.app_context():
+        yield
+
+
+def titles(stmt):
+    return sorted(t.title for t in db.session.scalars(stmt))
+
+
+@pytest.fixture
+def mixed(ctx, alice, make_todo):
+    make_todo(alice, "live one")
+    make_todo(alice, "live two")
+    make_todo(alice, "in the trash", trashed=True)
+    return alice
+
+
+def test_plain_select_hides_trashed_rows(mixed):
+    assert titles(select(Todo)) == ["live one", "live two"]
+
+
+def test_trashed_rows_are_asked_for_by_name(mixed):
+    assert titles(select(Todo).execution_options(trashed_only=True)) == ["in the trash"]
+    assert len(titles(select(Todo).execution_options(include_trashed=True))) == 3
+
+
+def test_counts_and_relationships_hide_trashed_rows(mixed):
+    assert db.session.scalar(select(func.count(Todo.id))) == 2
+    user = db.session.get(User, mixed)
+    # a relationship loaded from a User query goes through the same filter
+    stmt = select(Todo).join(Todo.owner).where(User.id == user.id)
+    assert titles(stmt) == ["live one", "live two"]
+
+
+def test_bulk_update_does_not_touch_trashed_rows(mixed):
+    db.session.execute(update(Todo).values(done=True))
+    db.session.commit()
+    trashed = db.session.scalars(select(Todo).execution_options(trashed_only=True)).one()
+    assert trashed.done is False
+    assert all(t.done for t in db.session.scalars(select(Todo)))
+
+
+def test_trash_sets_when_and_who_and_restore_clears_both(ctx, alice, make_todo):
+    todo_id = make_todo(alice, "x")
+    todo = todos.trash_todo(todo_id, alice, actor_id=alice)
+    assert todo.deleted_by == alice
+    assert todo.deleted_at.tzinfo is UTC
+    db.session.expire_all()
+    reread = db.session.scalars(
+        select(Todo).where(Todo.id == todo_id).execution_options(trashed_only=True)
+    ).one()
+    # SQLite keeps no zone: the type gives it back aware, in UTC.
+    assert reread.deleted_at.tzinfo is UTC
+    restored = todos.restore_todo(todo_id, owner_id=alice)
+    assert restored.deleted_at is None and restored.deleted_by is None
+    assert titles(select(Todo)) == ["x"]
+
+
+def test_get_todo_is_404_for_another_owner_and_for_the_wrong_state(ctx, alice, bob, make_todo):
+    live = make_todo(alice, "live")
+    trashed = make_todo(alice, "trashed", trashed=True)
+    assert todos.get_todo(live, owner_id=alice).title == "live"
+    for todo_id, owner, in_trash in [
+        (live, bob, False),
+        (trashed, alice, False),
+        (live, alice, True),
+        (trashed, bob, True),
+    ]:
+        with pytest.raises(NotFound):
+            todos.get_todo(todo_id, owner_id=owner, trashed=in_trash)
+
+
+def test_purge_deletes_the_row_for_real(ctx, alice, make_todo):
+    todo_id = make_todo(alice, "gone", trashed=True)
+    assert todos.purge_todo(todo_id, owner_id=alice) == "gone"
+    all_rows = select(Todo).execution_options(include_trashed=True)
+    assert db.session.scalars(all_rows).all() == []
+
+
+def test_purge_refuses_a_live_todo(ctx, alice, make_todo):
+    todo_id = make_todo(alice, "still needed")
+    with pytest.raises(NotFound):
+        todos.purge_todo(todo_id, owner_id=alice)
+    assert titles(select(Todo)) == ["still needed"]
+
+
+def test_empty_trash_only_touches_own_trashed_rows(ctx, alice, bob, make_todo, monkeypatch):
+    monkeypatch.setattr(todos, "PURGE_BATCH_SIZE", 2)  # several batches
+    for n in range(5):
+        make_todo(alice, f"trash {n}", trashed=True)
+    make_todo(alice, "alice live")
+    make_todo(bob, "bob trash", trashed=True)
+    seen = []
+    assert todos.empty_trash(alice, progress=seen.append) == 5
+    assert seen == [2, 2, 1]
+    everything = select(Todo).execution_options(include_trashed=True)
+    assert titles(everything) == ["alice live", "bob trash"]
+
+
+def test_purge_expired_respects_the_age(ctx, alice, make_todo):
+    old = make_todo(alice, "old", trashed=True)
+    make_todo(alice, "recent", trashed=True)
+    make_todo(alice, "live")
+    db.session.execute(
+        update(Todo)
+        .where(Todo.id == old)
+        .values(deleted_at=todos.utcnow() - timedelta(days=31))
+        .execution_options(trashed_only=True)
+    )
+    db.session.commit()
+    assert todos.count_expired(30) == 1
+    assert todos.purge_expired(30) == 1
+    assert titles(select(Todo).execution_options(include_trashed=True)) == ["live", "recent"]
+    assert todos.purge_expired(0) == 1  # everything in the trash
+    assert titles(select(Todo).execution_options(include_trashed=True)) == ["live"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [("  buy milk  ", "buy milk"), ("x", "x"), ("é" * 200, "é" * 200), ("<b>&", "<b>&")],
+)
+def test_titles_are_trimmed_and_kept(ctx, alice, raw, stored):
+    assert todos.create_todo(alice, raw).title == stored
+
+
+@pytest.mark.parametrize("raw", ["", "   ", "x" * 201, "a\x00b", "tab\there", "line\nbreak"])
+def test_titles_outside_the_rules_are_refused(ctx, alice, raw):
+    with pytest.raises(ValueError):
+        todos.create_todo(alice, raw)
+    assert db.session.scalar(select(func.count()).select_from(Todo)) == 0
+
+
+def test_edit_and_toggle(ctx, alice, make_todo):
+    todo_id = make_todo(alice, "draft")
+    assert todos.edit_todo(todo_id, alice, " final ").title == "final"
+    assert todos.toggle_todo(todo_id, alice).done is True
+    assert todos.toggle_todo(todo_id, alice).done is False
+
+
+def test_lists_are_newest_first_and_paginated(ctx, alice, make_todo):
+    for n in range(5):
+        make_todo(alice, f"t{n}")
+    first = todos.list_todos(alice, 1, 2)
+    assert [t.title for t in first.items] == ["t4", "t3"]
+    assert first.has_next and not first.has_prev
+    last = todos.list_todos(alice, 3, 2)
+    assert [t.title for t in last.items] == ["t0"]
+    assert not last.has_next and last.has_prev

@@ -1,0 +1,123 @@
+"""todoapp: todos with a trash you can undo and restore from."""
+
+import logging
+from pathlib import Path
+
+from flask import Flask, redirect, render_template, request, url_for
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.routing import IntegerConverter
+
+from .config import load_config
+from .database import configure_engine
+from .extensions import csrf, db, login_manager, migrate
+
+ROOT = Path(__file__).resolve().parent.parent
+log = logging.getLogger(__name__)
+
+
+class IdConverter(IntegerConverter):
+    """A database id in a URL: 1 to 2**31 - 1, so anything else is a 404
+    rather than an overflow inside the database driver."""
+
+    def __init__(self, map, *args, **kwargs):  # noqa: A002
+        super().__init__(map, min=1, max=2**31 - 1)
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_relative_config=True,
+        template_folder=str(ROOT / "templates"),
+        static_folder=str(ROOT / "static"),
+    )
+    load_config(app, test_config)
+    app.url_map.converters["id"] = IdConverter
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_template_helpers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    csrf.init_app(app)
+    login_manager.init_app(app)
+
+    from .auth.routes import load_user, send_to_login
+
+    login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(send_to_login)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .admin.routes import bp as admin_bp
+    from .auth.routes import bp as auth_bp
+    from .todos.routes import bp as todos_bp
+    from .trash.routes import bp as trash_bp
+
+    for bp in (auth_bp, todos_bp, trash_bp, admin_bp):
+        app.register_blueprint(bp)
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("todos.index"))
+
+
+FRIENDLY_ERRORS = {
+    400: "The request could not be understood. If you sent a form, go back, "
+    "reload the page and try again.",
+    403: "This page is for administrators only.",
+    404: "There is nothing here. It may have been deleted, or it belongs to someone else.",
+    405: "This address does not accept that kind of request.",
+    413: "That was too much data to accept in one request.",
+    422: "The form has errors.",
+    500: "Something went wrong on our side. Nothing you entered was half-saved: try again.",
+}
+
+
+def register_errorhandlers(app: Flask) -> None:
+    def render_error(error: HTTPException):
+        message = FRIENDLY_ERRORS.get(error.code, error.description)
+        if error.code == 400 and getattr(error, "description", "").startswith("The CSRF"):
+            message = (
+                "This form had expired or did not come from this site, so nothing was "
+                "changed. Go back, reload the page and try again."
+            )
+        # Keep headers such as Allow (405) or Retry-After (429).
+        headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
+        body = render_template("errors/error.html", error=error, message=message)
+        return body, error.code, headers
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        return render_error(error)
+
+    @app.errorhandler(InternalServerError)
+    def handle_server_error(error: InternalServerError):
+        db.session.rollback()
+        if error.original_exception is not None:
+            log.error(
+                "Unhandled error on %s %s",
+                request.method,
+                request.path,
+                exc_info=error.original_exception,
+            )
+        return render_error(error)
+
+
+def register_template_helpers(app: Flask) -> None:
+    from . import presentation
+
+    presentation.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .cli import trash_cli, users_cli
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(trash_cli)

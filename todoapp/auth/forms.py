@@ -1,0 +1,56 @@
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import EqualTo, InputRequired, ValidationError
+
+from ..models import PASSWORD_MAX, USERNAME_MAX, check_password_rules, clean_username
+from ..services.users import username_taken
+
+
+class LoginForm(FlaskForm):
+    username = StringField(
+        "Username",
+        validators=[InputRequired("Enter your username.")],
+        render_kw={"autocomplete": "username", "maxlength": USERNAME_MAX, "autofocus": True},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[InputRequired("Enter your password.")],
+        render_kw={"autocomplete": "current-password", "maxlength": PASSWORD_MAX},
+    )
+
+
+class RegisterForm(FlaskForm):
+    username = StringField(
+        "Username",
+        validators=[InputRequired("Choose a username.")],
+        description="3 to 32 characters: letters a-z, digits, '_', '.' and '-'.",
+        render_kw={"autocomplete": "username", "maxlength": USERNAME_MAX, "autofocus": True},
+    )
+    password = PasswordField(
+        "Password",
+        validators=[InputRequired("Choose a password.")],
+        description="At least 8 characters.",
+        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
+    )
+    confirm = PasswordField(
+        "Repeat password",
+        validators=[
+            InputRequired("Type the password again."),
+            EqualTo("password", "The two passwords differ."),
+        ],
+        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
+    )
+
+    def validate_username(self, field):
+        try:
+            field.data = clean_username(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+        if username_taken(field.data):
+            raise ValidationError("That username is taken.")
+
+    def validate_password(self, field):
+        try:
+            check_password_rules(field.data)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None

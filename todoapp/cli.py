@@ -1,0 +1,62 @@
+"""Command-line tools: ``flask users ...`` and ``flask trash ...``."""
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+
+from .presentation import todos_count
+from .services import todos, users
+
+users_cli = AppGroup("users", help="Manage accounts.")
+trash_cli = AppGroup("trash", help="Look after the trash.")
+
+
+@users_cli.command("create")
+@click.argument("username")
+@click.option("--admin", is_flag=True, help="Make the account an administrator.")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from the first line of standard input instead of asking.",
+)
+def create_user_command(username: str, admin: bool, password_stdin: bool) -> None:
+    """Create an account. Asks for the password twice unless --password-stdin."""
+    if password_stdin:
+        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+    else:
+        password = click.prompt(
+            "Password", hide_input=True, confirmation_prompt="Repeat the password"
+        )
+    try:
+        user = users.create_user(username, password, is_admin=admin)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Created {'administrator' if user.is_admin else 'user'} '{user.username}'.")
+
+
+@trash_cli.command("purge")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(min=0),
+    metavar="DAYS",
+    help="Purge todos trashed more than DAYS days ago (default: TRASH_RETENTION_DAYS).",
+)
+@click.option("--dry-run", is_flag=True, help="Only say how many todos would be purged.")
+def purge_command(older_than: int | None, dry_run: bool) -> None:
+    """Delete for good the todos that have been in the trash too long.
+
+    Works in batches of about a thousand rows per transaction, so the app keeps
+    serving writes while a large purge runs. Run it daily, from cron or a timer.
+    """
+    days = current_app.config["TRASH_RETENTION_DAYS"] if older_than is None else older_than
+    due = todos.count_expired(days)
+    if dry_run:
+        click.echo(
+            f"Would purge {todos_count(due)} trashed more than {days} days ago "
+            "(dry run: nothing was deleted)."
+        )
+        return
+    with click.progressbar(length=due, label="Purging", show_pos=True) as bar:
+        purged = todos.purge_expired(days, progress=bar.update)
+    click.echo(f"Purged {todos_count(purged)} trashed more than {days} days ago.")

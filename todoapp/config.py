@@ -1,0 +1,80 @@
+"""Configuration: defaults, then instance/config.py, then environment variables."""
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+
+class ConfigError(RuntimeError):
+    """The app cannot start with the configuration it was given."""
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
+    if value < 1:
+        raise ConfigError(f"{name} must be at least 1, got {value}.")
+    return value
+
+
+def load_config(app: Flask, test_config: dict | None) -> None:
+    """Fill ``app.config``. Later sources win: defaults, instance/config.py,
+    environment variables, then ``test_config``."""
+    instance = Path(app.instance_path)
+    app.config.from_mapping(
+        SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'todoapp.sqlite'}",
+        TRASH_RETENTION_DAYS=30,
+        TODOS_PER_PAGE=50,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        MAX_CONTENT_LENGTH=64 * 1024,
+        # werkzeug's default, scrypt; the tests use cheaper scrypt parameters.
+        PASSWORD_HASH_METHOD="scrypt",  # noqa: S106 (a method name, not a password)
+    )
+    app.config.from_pyfile("config.py", silent=True)
+
+    if database_url := os.environ.get("DATABASE_URL"):
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url
+    if secret_key := os.environ.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key
+    app.config["TRASH_RETENTION_DAYS"] = _positive_int(
+        "TRASH_RETENTION_DAYS", app.config["TRASH_RETENTION_DAYS"]
+    )
+    app.config["TODOS_PER_PAGE"] = _positive_int("TODOS_PER_PAGE", app.config["TODOS_PER_PAGE"])
+
+    if test_config:
+        app.config.from_mapping(test_config)
+
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = _development_secret_key(app, instance)
+
+
+def _development_secret_key(app: Flask, instance: Path) -> str:
+    """In debug or testing, make a random key once and keep it in the instance
+    folder, so sessions survive restarts. Anywhere else, refuse."""
+    if not (app.debug or app.testing):
+        raise ConfigError(
+            "SECRET_KEY is not set. Outside debug mode the app will not start without one, "
+            "because sessions signed with a made-up key could be forged or lost. "
+            "Set it in the environment, for example: "
+            "SECRET_KEY=$(python3 -c 'import secrets; print(secrets.token_hex(32))')"
+        )
+    key_file = instance / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32)
+    try:
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process made it first: use theirs
+        return key_file.read_text().strip()
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key + "\n")
+    return key

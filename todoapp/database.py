@@ -1,0 +1,63 @@
+"""Engine set-up and the write-transaction helper that services use.
+
+SQLite, as Rails 8 sets it up for production: WAL, synchronous=NORMAL,
+foreign keys on, a 5 s busy timeout, and write transactions that begin
+IMMEDIATE. A deferred transaction that reads and then writes can fail at once
+with "database is locked" when another writer got there first (the busy
+timeout cannot help there); an IMMEDIATE one waits for the write lock up front.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from sqlalchemy import Engine, event
+from sqlalchemy.orm import Session
+
+from .extensions import db
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+)
+# Execution option read by the "begin" hook: how a SQLite transaction begins.
+SQLITE_BEGIN = "sqlite_begin"
+
+
+def configure_engine(engine: Engine) -> None:
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_on_connect)
+        event.listen(engine, "begin", _sqlite_on_begin)
+
+
+def _sqlite_on_connect(dbapi_connection, _record) -> None:
+    # Turn off the driver's own transaction handling (it BEGINs lazily and
+    # only before DML), so that the "begin" hook decides how each one starts.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    for pragma in SQLITE_PRAGMAS:
+        cursor.execute(pragma)
+    cursor.close()
+
+
+def _sqlite_on_begin(connection) -> None:
+    mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+    connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+@contextmanager
+def write_transaction() -> Iterator[Session]:
+    """Run the body in a write transaction that commits at the end and rolls
+    back on error. Any transaction already open in the session is committed
+    first, so the write transaction starts fresh (on SQLite: IMMEDIATE)."""
+    session = db.session()
+    if session.in_transaction():
+        session.commit()
+    session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,194 @@
+"""Typed models, the rules their values follow, and the soft-delete mechanism.
+
+Soft delete in one place: every ORM SELECT, UPDATE and DELETE that touches a
+model with ``SoftDeleteMixin`` hides trashed rows, unless the statement asks
+for them by name::
+
+    select(Todo)                                           # live rows only
+    select(Todo).execution_options(include_trashed=True)   # live and trashed
+    select(Todo).execution_options(trashed_only=True)      # the trash
+"""
+
+import re
+import unicodedata
+from datetime import UTC, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import (
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    String,
+    event,
+    false,
+    text,
+)
+from sqlalchemy.orm import (
+    Mapped,
+    ORMExecuteState,
+    Session,
+    mapped_column,
+    relationship,
+    with_loader_criteria,
+)
+from sqlalchemy.types import TypeDecorator
+
+from .extensions import db
+
+USERNAME_MIN, USERNAME_MAX = 3, 32
+USERNAME_PATTERN = re.compile(r"[a-z0-9_.-]+")
+PASSWORD_MIN, PASSWORD_MAX = 8, 1024
+TITLE_MAX = 200
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator):
+    """A timezone-aware UTC datetime on every database.
+
+    SQLite keeps no zone, so values are stored as UTC and come back with
+    ``tzinfo=UTC`` attached; PostgreSQL uses ``timestamp with time zone``.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given; use an aware UTC datetime")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def clean_username(raw: str) -> str:
+    """Normalise a username and check it; raise ``ValueError`` with the reason."""
+    username = (raw or "").strip().lower()
+    if not USERNAME_MIN <= len(username) <= USERNAME_MAX:
+        raise ValueError(f"Username must be {USERNAME_MIN} to {USERNAME_MAX} characters long.")
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise ValueError("Username may only contain letters a-z, digits, '_', '.' and '-'.")
+    return username
+
+
+def check_password_rules(password: str) -> None:
+    if len(password or "") < PASSWORD_MIN:
+        raise ValueError(f"Password must be at least {PASSWORD_MIN} characters long.")
+    if len(password) > PASSWORD_MAX:
+        raise ValueError(f"Password must be at most {PASSWORD_MAX} characters long.")
+
+
+def clean_title(raw: str) -> str:
+    """Trim a todo title and check it; raise ``ValueError`` with the reason."""
+    title = (raw or "").strip()
+    if not title:
+        raise ValueError("Title can't be empty.")
+    if len(title) > TITLE_MAX:
+        raise ValueError(f"Title must be at most {TITLE_MAX} characters long.")
+    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in title):
+        raise ValueError("Title can't contain control characters.")
+    return title
+
+
+class User(UserMixin, db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Usernames are stored lower-case, so this unique constraint is a
+        # case-insensitive one; the checks keep it that way at the database.
+        CheckConstraint("username = lower(username)", name="username_lowercase"),
+        CheckConstraint(
+            f"length(username) BETWEEN {USERNAME_MIN} AND {USERNAME_MAX}", name="username_length"
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(USERNAME_MAX), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    is_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    def __repr__(self) -> str:
+        return f"<User {self.username}>"
+
+
+class SoftDeleteMixin:
+    """Rows that go to the trash before they are deleted for real."""
+
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    @property
+    def is_trashed(self) -> bool:
+        return self.deleted_at is not None
+
+
+LIVE = text("deleted_at IS NULL")
+TRASHED = text("deleted_at IS NOT NULL")
+
+
+class Todo(SoftDeleteMixin, db.Model):
+    __tablename__ = "todos"
+    __table_args__ = (
+        CheckConstraint(f"length(title) BETWEEN 1 AND {TITLE_MAX}", name="title_length"),
+        # A user's list: live rows, newest first.
+        Index("ix_todos_live", "user_id", "id", sqlite_where=LIVE, postgresql_where=LIVE),
+        # A user's trash, and everyone's trash by deletion time (admin, purge).
+        Index(
+            "ix_todos_trash_owner",
+            "user_id",
+            "deleted_at",
+            sqlite_where=TRASHED,
+            postgresql_where=TRASHED,
+        ),
+        Index("ix_todos_trash", "deleted_at", sqlite_where=TRASHED, postgresql_where=TRASHED),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(TITLE_MAX))
+    done: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    owner: Mapped[User] = relationship(foreign_keys=[user_id])
+    deleter: Mapped[User | None] = relationship(foreign_keys="Todo.deleted_by")
+
+    def __repr__(self) -> str:
+        return f"<Todo {self.id} {self.title!r}{' trashed' if self.is_trashed else ''}>"
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _hide_trashed_rows(state: ORMExecuteState) -> None:
+    """The one place trashed rows are filtered out of ORM statements."""
+    if not (state.is_select or state.is_update or state.is_delete):
+        return
+    # Refreshing an object that is already loaded, or loading a relationship of
+    # one, must not make it vanish: those loads follow the original statement.
+    if state.is_column_load or state.is_relationship_load:
+        return
+    options = state.execution_options
+    if options.get("include_trashed"):
+        return
+    criteria = _trashed if options.get("trashed_only") else _live
+    state.statement = state.statement.options(
+        with_loader_criteria(SoftDeleteMixin, criteria, include_aliases=True)
+    )
+
+
+def _live(cls):
+    return cls.deleted_at.is_(None)
+
+
+def _trashed(cls):
+    return cls.deleted_at.is_not(None)

@@ -1,0 +1,56 @@
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..services import todos
+from ..web import EmptyForm, page_number, per_page, safe_next
+from .forms import TodoForm
+
+bp = Blueprint("todos", __name__)
+bp.before_request(login_required(lambda: None))
+
+
+def _render_list(form: TodoForm, page: int, status: int = 200):
+    listing = todos.list_todos(current_user.id, page, per_page())
+    return render_template("todos/index.html", form=form, page=listing, button=EmptyForm()), status
+
+
+@bp.get("/todos")
+def index():
+    return _render_list(TodoForm(), page_number())
+
+
+@bp.post("/todos")
+def create():
+    form = TodoForm()
+    if form.validate_on_submit():
+        todo = todos.create_todo(current_user.id, form.title.data)
+        flash(f"Added “{todo.title}”.", "success")
+        return redirect(url_for("todos.index"))
+    return _render_list(form, 1, status=422)
+
+
+@bp.route("/todos/<id:todo_id>/edit", methods=["GET", "POST"])
+def edit(todo_id: int):
+    todo = todos.get_todo(todo_id, owner_id=current_user.id)
+    # On POST only the submitted title counts: a missing one is an error.
+    form = TodoForm(obj=None if request.method == "POST" else todo)
+    next_url = safe_next(request.values.get("next"))
+    if form.validate_on_submit():
+        todos.edit_todo(todo_id, current_user.id, form.title.data)
+        flash("Saved.", "success")
+        return redirect(next_url)
+    status = 422 if form.is_submitted() else 200
+    return render_template("todos/edit.html", form=form, todo=todo, next_url=next_url), status
+
+
+@bp.post("/todos/<id:todo_id>/toggle")
+def toggle(todo_id: int):
+    todos.toggle_todo(todo_id, current_user.id)
+    return redirect(safe_next(request.form.get("next")))
+
+
+@bp.post("/todos/<id:todo_id>/delete")
+def delete(todo_id: int):
+    todo = todos.trash_todo(todo_id, current_user.id, actor_id=current_user.id)
+    flash({"text": f"Moved “{todo.title}” to the trash.", "undo": todo.id}, "undo")
+    return redirect(safe_next(request.form.get("next")))

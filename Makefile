@@ -76,8 +76,8 @@ db-current: install ## show the database's revision
 
 db-reset: install ## drop everything and rebuild the schema (asks first unless FORCE=1)
 	@if [ "$(FORCE)" != "1" ]; then \
-		echo "This deletes every user and todo in the database:"; \
-		$(DEV) $(FLASK) db-url; \
+		echo "This deletes every user and todo in this database:"; \
+		$(DEV) $(FLASK) db current --verbose 2>/dev/null | sed -n 's/^Current revision(s) for \(.*\):$$/  \1/p'; \
 		read -r -p "Type 'reset' to go on: " answer; \
 		[ "$$answer" = "reset" ] || { echo "Nothing was changed."; exit 1; }; \
 	fi

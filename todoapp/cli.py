@@ -1,5 +1,7 @@
 """Command-line tools: ``flask users ...`` and ``flask trash ...``."""
 
+import sys
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -22,7 +24,7 @@ trash_cli = AppGroup("trash", help="Look after the trash.")
 def create_user_command(username: str, admin: bool, password_stdin: bool) -> None:
     """Create an account. Asks for the password twice unless --password-stdin."""
     if password_stdin:
-        password = click.get_text_stream("stdin").readline().rstrip("\r\n")
+        password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = click.prompt(
             "Password", hide_input=True, confirmation_prompt="Repeat the password"

@@ -5,11 +5,12 @@ from pathlib import Path
 
 from flask import Flask, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
 
 from .config import load_config
 from .database import configure_engine
-from .extensions import csrf, db, login_manager, migrate
+from .extensions import CONTENT_SECURITY_POLICY, csrf, db, login_manager, migrate, talisman
 
 ROOT = Path(__file__).resolve().parent.parent
 log = logging.getLogger(__name__)
@@ -48,6 +49,19 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
+    https = app.config["HTTPS"]
+    talisman.init_app(
+        app,
+        force_https=False,  # redirecting to HTTPS is the proxy's job
+        strict_transport_security=https,
+        session_cookie_secure=https,
+        content_security_policy=CONTENT_SECURITY_POLICY,
+        referrer_policy="same-origin",
+        frame_options="DENY",
+    )
+    if hops := app.config["TRUSTED_PROXIES"]:
+        # Behind N proxies: take the client address and scheme from their headers.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
     from .auth.routes import load_user, send_to_login
 

@@ -36,6 +36,29 @@ def create_user_command(username: str, admin: bool, password_stdin: bool) -> Non
     click.echo(f"Created {'administrator' if user.is_admin else 'user'} '{user.username}'.")
 
 
+@users_cli.command("grant-admin")
+@click.argument("username")
+def grant_admin_command(username: str) -> None:
+    """Make an account an administrator."""
+    _set_admin(username, True)
+
+
+@users_cli.command("revoke-admin")
+@click.argument("username")
+def revoke_admin_command(username: str) -> None:
+    """Take administrator rights away (never from the last administrator)."""
+    _set_admin(username, False)
+
+
+def _set_admin(username: str, is_admin: bool) -> None:
+    try:
+        user = users.set_admin(username, is_admin)
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    state = "is now an administrator" if user.is_admin else "is no longer an administrator"
+    click.echo(f"'{user.username}' {state}.")
+
+
 @trash_cli.command("purge")
 @click.option(
     "--older-than",

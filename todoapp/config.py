@@ -24,6 +24,27 @@ def _positive_int(name: str, default: int) -> int:
     return value
 
 
+def _flag(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0 (or true/false), got {raw!r}.")
+
+
+def _non_negative_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if not raw.strip().isdigit():
+        raise ConfigError(f"{name} must be a whole number of 0 or more, got {raw!r}.")
+    return int(raw)
+
+
 def load_config(app: Flask, test_config: dict | None) -> None:
     """Fill ``app.config``. Later sources win: defaults, instance/config.py,
     environment variables, then ``test_config``."""
@@ -44,6 +65,15 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url
     if secret_key := os.environ.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key
+    if fallbacks := os.environ.get("SECRET_KEY_FALLBACKS"):
+        # Old keys, newest first: sessions they signed stay valid while you rotate.
+        app.config["SECRET_KEY_FALLBACKS"] = [k.strip() for k in fallbacks.split(",") if k.strip()]
+    if os.environ.get("HTTPS", "").strip():
+        app.config["HTTPS"] = _flag("HTTPS", True)
+    app.config["TRUSTED_PROXIES"] = _non_negative_int(
+        "TRUSTED_PROXIES", app.config.get("TRUSTED_PROXIES", 0)
+    )
+    app.config["TODOAPP_ENV"] = os.environ.get("TODOAPP_ENV", app.config.get("TODOAPP_ENV", ""))
     app.config["TRASH_RETENTION_DAYS"] = _positive_int(
         "TRASH_RETENTION_DAYS", app.config["TRASH_RETENTION_DAYS"]
     )
@@ -52,8 +82,17 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     if test_config:
         app.config.from_mapping(test_config)
 
+    # HTTPS: Secure cookies and HSTS. On by default except in debug and testing.
+    app.config.setdefault("HTTPS", not (app.debug or app.testing))
+
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = _development_secret_key(app, instance)
+    app.config["SESSION_COOKIE_SECURE"] = app.config["HTTPS"]
+    if app.config["TODOAPP_ENV"] == "production" and app.debug:
+        raise ConfigError(
+            "TODOAPP_ENV is production but debug mode is on (FLASK_DEBUG). Debug mode shows "
+            "tracebacks and an interactive console to anyone: unset FLASK_DEBUG."
+        )
 
 
 def _development_secret_key(app: Flask, instance: Path) -> str:

@@ -62,3 +62,29 @@ def authenticate(username: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password or ""):
         return None
     return user
+
+
+class LastAdminError(ValueError):
+    def __init__(self, username: str):
+        super().__init__(
+            f"'{username}' is the last administrator: make someone else an administrator first."
+        )
+
+
+def set_admin(username: str, is_admin: bool) -> User:
+    """Grant or revoke admin rights. :raise LookupError: no such user.
+    :raise LastAdminError: revoking would leave nobody to look after the trash."""
+    with write_transaction() as session:
+        user = get_user_by_username(username)
+        if user is None:
+            raise LookupError(f"There is no user named '{username}'.")
+        if user.is_admin and not is_admin:
+            # Lock the admin rows (PostgreSQL; SQLite already holds the write
+            # lock) so two revokes at once cannot both see "another admin left".
+            admins = session.scalars(
+                select(User.id).where(User.is_admin.is_(True)).with_for_update()
+            ).all()
+            if admins == [user.id]:
+                raise LastAdminError(user.username)
+        user.is_admin = is_admin
+    return user

@@ -1,0 +1,124 @@
+"""Headers, cookies, key rotation, production switches and the last admin."""
+
+import pytest
+from sqlalchemy import select
+
+from todoapp import create_app
+from todoapp.config import ConfigError
+from todoapp.extensions import db
+from todoapp.models import User
+
+from .conftest import PASSWORD, make_app
+
+CSP = (
+    "default-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'"
+)
+
+
+@pytest.mark.parametrize("url", ["/auth/login", "/todos", "/no/such/page", "/static/app.css"])
+def test_every_response_carries_the_security_headers(client, url):
+    with client.get(url) as response:
+        headers = response.headers
+    assert headers["Content-Security-Policy"] == CSP
+    assert "unsafe-inline" not in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert headers["Referrer-Policy"] == "same-origin"
+    assert "Strict-Transport-Security" not in headers  # HTTPS is off in tests
+
+
+def test_the_session_cookie_is_httponly_and_samesite(client):
+    cookie = client.get("/auth/login").headers["Set-Cookie"]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+    assert "Secure" not in cookie
+
+
+@pytest.fixture
+def https_app(migrated_database, tmp_path):
+    import shutil
+
+    path = tmp_path / "db.sqlite"
+    shutil.copy(migrated_database, path)
+    return make_app(path, HTTPS=True)
+
+
+def test_behind_https_cookies_are_secure_and_hsts_is_sent(https_app):
+    client = https_app.test_client()
+    response = client.get("/auth/login", base_url="https://todo.example")
+    assert "Secure" in response.headers["Set-Cookie"]
+    assert response.headers["Strict-Transport-Security"].startswith("max-age=31556926")
+    # a TLS-terminating proxy says so with X-Forwarded-Proto
+    forwarded = client.get("/auth/login", headers={"X-Forwarded-Proto": "https"})
+    assert "Strict-Transport-Security" in forwarded.headers
+
+
+def test_https_is_the_default_outside_debug_and_testing(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "k")
+    monkeypatch.delenv("HTTPS", raising=False)
+    monkeypatch.delenv("FLASK_DEBUG", raising=False)
+    app = create_app(instance_path=str(tmp_path))
+    assert app.config["HTTPS"] is True and app.config["SESSION_COOKIE_SECURE"] is True
+    monkeypatch.setenv("HTTPS", "0")
+    assert create_app(instance_path=str(tmp_path)).config["SESSION_COOKIE_SECURE"] is False
+
+
+def test_production_refuses_debug_mode(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "k")
+    monkeypatch.setenv("TODOAPP_ENV", "production")
+    monkeypatch.setenv("FLASK_DEBUG", "1")
+    with pytest.raises(ConfigError, match="debug mode is on"):
+        create_app(instance_path=str(tmp_path))
+
+
+def test_rotated_keys_keep_people_logged_in(migrated_database, tmp_path, monkeypatch):
+    import shutil
+
+    path = tmp_path / "db.sqlite"
+    shutil.copy(migrated_database, path)
+    old = make_app(path, SECRET_KEY="old key")
+    with old.app_context():
+        from todoapp.services import users
+
+        users.create_user("alice", PASSWORD)
+    client = old.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    import re
+
+    token = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', page).group(1)
+    client.post(
+        "/auth/login", data={"username": "alice", "password": PASSWORD, "csrf_token": token}
+    )
+    cookie = client.get_cookie("session").value
+
+    monkeypatch.setenv("SECRET_KEY_FALLBACKS", "old key")
+    rotated = make_app(path, SECRET_KEY="new key")
+    monkeypatch.delenv("SECRET_KEY_FALLBACKS")
+    without = make_app(path, SECRET_KEY="new key")
+    for app, expected in [(rotated, 200), (without, 302)]:
+        fresh = app.test_client()
+        fresh.set_cookie("session", cookie)
+        assert fresh.get("/todos").status_code == expected
+
+
+class TestLastAdmin:
+    def admins(self, app):
+        with app.app_context():
+            return sorted(db.session.scalars(select(User.username).where(User.is_admin)))
+
+    def test_the_last_admin_cannot_be_revoked(self, app, runner, admin):
+        result = runner.invoke(args=["users", "revoke-admin", "root"])
+        assert result.exit_code == 1
+        assert "last administrator" in result.output
+        assert self.admins(app) == ["root"]
+
+    def test_with_two_admins_one_can_go(self, app, runner, admin, alice):
+        assert runner.invoke(args=["users", "grant-admin", "alice"]).exit_code == 0
+        result = runner.invoke(args=["users", "revoke-admin", "root"])
+        assert result.exit_code == 0 and "no longer an administrator" in result.output
+        assert self.admins(app) == ["alice"]
+        assert runner.invoke(args=["users", "revoke-admin", "alice"]).exit_code == 1
+        assert self.admins(app) == ["alice"]
+
+    def test_unknown_user(self, runner, admin):
+        result = runner.invoke(args=["users", "grant-admin", "nobody"])
+        assert result.exit_code == 1 and "no user named 'nobody'" in result.output

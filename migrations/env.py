@@ -7,7 +7,8 @@ Differences from the generated file:
   instead of failing, and each upgrade is one transaction, DDL included;
 - revision ids are sequential (0001, 0002, ...), and an autogenerate run that
   finds no change writes no file;
-- autogenerate renders batch operations, for SQLite.
+- autogenerate renders batch operations, for SQLite, and the app's column
+  types as plain SQLAlchemy types.
 """
 
 import logging
@@ -18,6 +19,7 @@ from alembic.script import ScriptDirectory
 from flask import current_app
 
 from todoapp.database import SQLITE_BEGIN
+from todoapp.models import UTCDateTime
 
 config = context.config
 # Tests keep their own log capture; fileConfig would replace the root handlers.
@@ -43,11 +45,20 @@ def process_revision_directives(context, revision, directives):
     script.rev_id = next_revision_id()
 
 
+def render_item(type_, obj, autogen_context):
+    """Write the app's own column types as the plain types they are stored as,
+    so revision files need no import from the app (and survive its changes)."""
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def configure_args() -> dict:
     args = dict(current_app.extensions["migrate"].configure_args)
     args.setdefault("process_revision_directives", process_revision_directives)
     args.setdefault("render_as_batch", True)
     args.setdefault("compare_type", True)
+    args.setdefault("render_item", render_item)
     return args
 
 

@@ -112,7 +112,7 @@ def test_upgrade_0002_keeps_every_row(empty_app):
 def test_downgrade_refuses_while_todos_are_in_the_trash(empty_app):
     flask_migrate.upgrade(revision="0001")
     seed_0001()
-    flask_migrate.upgrade()
+    flask_migrate.upgrade(revision="0002")
     trash(1, 3)
     before = rows("SELECT * FROM todos ORDER BY id")
     with pytest.raises(CommandError) as refused:
@@ -129,7 +129,7 @@ def test_downgrade_with_purge_trash_deletes_the_trash_then_the_columns(empty_app
     flask_migrate.upgrade(revision="0001")
     seed_0001()
     fresh_0001 = schema_sql()
-    flask_migrate.upgrade()
+    flask_migrate.upgrade(revision="0002")
     trash(2)
     command.downgrade(alembic_config(empty_app, "purge_trash=yes"), "0001")
     assert version(empty_app) == "0001"
@@ -148,14 +148,14 @@ def test_downgrade_without_trash_needs_no_option_and_round_trips(empty_app):
         "SELECT id, user_id, title, done, created_at, updated_at FROM todos ORDER BY id"
     )
     flask_migrate.downgrade(revision="0001")
-    flask_migrate.upgrade()
+    flask_migrate.upgrade(revision="0002")
     assert version(empty_app) == "0002"
     again = rows("SELECT id, user_id, title, done, created_at, updated_at FROM todos ORDER BY id")
     assert again == all_rows
 
 
 def test_downgrade_drops_columns_natively_without_copying_the_table(empty_app):
-    flask_migrate.upgrade()
+    flask_migrate.upgrade(revision="0002")
     statements = []
 
     def record(conn, cursor, statement, *args):
@@ -196,10 +196,10 @@ class TestNewRevisions:
     def test_a_new_revision_gets_the_next_number_and_a_dated_name(self, scratch):
         _app, directory = scratch
         flask_migrate.revision(directory=str(directory), message="Add priority to todos")
-        new = [p for p in (directory / "versions").glob("*_0003_*.py")]
+        new = [p for p in (directory / "versions").glob("*_0004_*.py")]
         assert len(new) == 1
         today = datetime.now(UTC).strftime("%Y_%m_%d")
-        assert new[0].name == f"{today}_0003_add_priority_to_todos.py"
+        assert new[0].name == f"{today}_0004_add_priority_to_todos.py"
         source = new[0].read_text()
-        assert 'revision = "0003"' in source or "revision = '0003'" in source
-        assert "down_revision = '0002'" in source or 'down_revision = "0002"' in source
+        assert 'revision = "0004"' in source or "revision = '0004'" in source
+        assert "down_revision = '0003'" in source or 'down_revision = "0003"' in source

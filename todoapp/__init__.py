@@ -90,6 +90,7 @@ FRIENDLY_ERRORS = {
     404: "There is nothing here. It may have been deleted, or it belongs to someone else.",
     405: "This address does not accept that kind of request.",
     413: "That was too much data to accept in one request.",
+    429: None,  # the error's own description says how long to wait
     422: "The form has errors.",
     500: "Something went wrong on our side. Nothing you entered was half-saved: try again.",
 }
@@ -97,7 +98,7 @@ FRIENDLY_ERRORS = {
 
 def register_errorhandlers(app: Flask) -> None:
     def render_error(error: HTTPException):
-        message = FRIENDLY_ERRORS.get(error.code, error.description)
+        message = FRIENDLY_ERRORS.get(error.code) or error.description
         if error.code == 400 and getattr(error, "description", "").startswith("The CSRF"):
             message = (
                 "This form had expired or did not come from this site, so nothing was "

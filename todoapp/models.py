@@ -122,6 +122,17 @@ class User(UserMixin, db.Model):
         return f"<User {self.username}>"
 
 
+class LoginThrottle(db.Model):
+    """Failed logins per key ("user:NAME" or "ip:ADDRESS") in a fixed window.
+    In the database, so every worker and every app server sees the same counts."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int]
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
 class SoftDeleteMixin:
     """Rows that go to the trash before they are deleted for real."""
 

@@ -1,9 +1,10 @@
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import TooManyRequests
 
 from ..extensions import db
 from ..models import User
-from ..services import users
+from ..services import throttle, users
 from ..web import safe_next
 from .forms import LoginForm, RegisterForm
 
@@ -37,13 +38,25 @@ def login():
         return redirect(next_url)
     form = LoginForm()
     if form.validate_on_submit():
+        keys = throttle.keys_for(form.username.data, request.remote_addr)
+        if wait := throttle.retry_after(keys):
+            raise TooManyRequests(
+                f"Too many failed logins. Try again in {_minutes(wait)}.", retry_after=wait
+            )
         user = users.authenticate(form.username.data, form.password.data)
         if user is not None:
+            throttle.clear(f"user:{user.username}")
             _start_session(user)
             return redirect(next_url)
+        throttle.record_failure(keys)
         form.form_errors.append("Wrong username or password.")
     status = 422 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _minutes(seconds: int) -> str:
+    minutes = max(1, round(seconds / 60))
+    return f"{minutes} minute{'' if minutes == 1 else 's'}"
 
 
 @bp.route("/register", methods=["GET", "POST"])

@@ -57,7 +57,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=64 * 1024,
         # werkzeug's default, scrypt; the tests use cheaper scrypt parameters.
-        PASSWORD_HASH_METHOD="scrypt",
+        PASSWORD_HASH_METHOD="scrypt",  # noqa: S106 (a method name, not a password)
         # Failed logins allowed per window, per username and per client address.
         LOGIN_FAILURES_PER_USER=5,
         LOGIN_FAILURES_PER_IP=50,

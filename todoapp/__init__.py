@@ -18,7 +18,10 @@ log = logging.getLogger(__name__)
 
 class IdConverter(IntegerConverter):
     """A database id in a URL: 1 to 2**31 - 1, so anything else is a 404
-    rather than an overflow inside the database driver."""
+    rather than an overflow inside the database driver. ASCII digits only:
+    werkzeug's own pattern also takes other scripts' digits, such as "١"."""
+
+    regex = r"[0-9]{1,10}"
 
     def __init__(self, map, *args, **kwargs):  # noqa: A002
         super().__init__(map, min=1, max=2**31 - 1)

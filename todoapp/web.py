@@ -25,7 +25,8 @@ def safe_next(target: str | None, default_endpoint: str = "todos.index") -> str:
 def page_number() -> int:
     """The ``page`` query parameter: 1 when absent. :raise 404: not a page number."""
     raw = request.args.get("page", "1")
-    if not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    # Length first: int() refuses strings of thousands of digits with an error.
+    if len(raw) > 7 or not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
         abort(404)
     return int(raw)
 

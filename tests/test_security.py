@@ -122,3 +122,34 @@ class TestLastAdmin:
     def test_unknown_user(self, runner, admin):
         result = runner.invoke(args=["users", "grant-admin", "nobody"])
         assert result.exit_code == 1 and "no user named 'nobody'" in result.output
+
+
+def test_passwords_are_stored_as_scrypt_hashes(app, alice):
+    with app.app_context():
+        stored = db.session.scalar(select(User.password_hash).where(User.id == alice))
+    assert stored.startswith("scrypt:") and PASSWORD not in stored
+
+
+def test_production_hashes_with_werkzeugs_default_scrypt(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "k")
+    assert create_app(instance_path=str(tmp_path)).config["PASSWORD_HASH_METHOD"] == "scrypt"
+
+
+def test_an_unknown_username_costs_a_password_check_too(app, alice, monkeypatch):
+    """Not a timing test: it shows that both paths do the same expensive work,
+    one scrypt check with the configured method."""
+    from todoapp.services import users
+
+    checked = []
+    real_check = users.check_password_hash
+
+    def spy(pwhash, password):
+        checked.append(pwhash.split("$", 1)[0])
+        return real_check(pwhash, password)
+
+    monkeypatch.setattr(users, "check_password_hash", spy)
+    with app.app_context():
+        assert users.authenticate("alice", "wrong password") is None
+        assert users.authenticate("nobody", "wrong password") is None
+    method = app.config["PASSWORD_HASH_METHOD"]
+    assert checked == [method, method]

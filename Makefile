@@ -14,7 +14,7 @@ DEV := FLASK_DEBUG=$${FLASK_DEBUG:-1}
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: help install run test lint format \
+.PHONY: help install run test test-postgres lint format lock \
 	db-init db-migrate db-upgrade db-downgrade db-history db-current db-reset db-test-migrations
 
 help: ## list the targets
@@ -40,6 +40,9 @@ run: install ## upgrade the database, then serve the app at http://127.0.0.1:500
 
 test: install ## run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgres: install ## the whole test suite on a throwaway PostgreSQL cluster
+	bash .ci/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
 
 lint: install ## ruff: lint and format check
 	$(BIN)/ruff check .

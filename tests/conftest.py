@@ -1,12 +1,20 @@
 """Fixtures. The schema always comes from the real migrations: a template
 database is upgraded once per session with ``flask_migrate.upgrade()`` and
-copied for each test."""
+copied for each test.
 
+The suite runs on SQLite by default. With ``TEST_DATABASE_URL`` set to a
+PostgreSQL server (``bash .ci/with-postgres make test`` does that), every test
+gets its own PostgreSQL database instead, cloned from a migrated template.
+"""
+
+import os
 import re
 import shutil
+import uuid
 
 import flask_migrate
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from todoapp import create_app
@@ -15,13 +23,15 @@ from todoapp.services import todos, users
 
 PASSWORD = "correct horse"
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+SERVER_URL = os.environ.get("TEST_DATABASE_URL", "")
+BACKEND = "postgresql" if SERVER_URL.startswith("postgresql") else "sqlite"
 
 
-def make_app(database_path, **overrides):
+def make_app(database_url, **overrides):
     config = {
         "TESTING": True,
         "SECRET_KEY": "test secret",
-        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{database_path}",
+        "SQLALCHEMY_DATABASE_URI": str(database_url),
         # Still scrypt, with a small work factor: the suite logs in hundreds of times.
         "PASSWORD_HASH_METHOD": "scrypt:1024:8:1",
     }
@@ -34,14 +44,99 @@ def dispose(app):
         db.engine.dispose()
 
 
-@pytest.fixture(scope="session")
-def migrated_database(tmp_path_factory):
-    path = tmp_path_factory.mktemp("template") / "todoapp.sqlite"
-    app = make_app(path)
+def migrate(url):
+    app = make_app(url)
     with app.app_context():
         flask_migrate.upgrade()
     dispose(app)
-    return path
+
+
+class SQLiteDatabases:
+    def __init__(self, directory):
+        self.directory = directory
+        self.template = directory / "template.sqlite"
+        migrate(f"sqlite:///{self.template}")
+
+    def migrated(self):
+        path = self.directory / f"{uuid.uuid4().hex}.sqlite"
+        shutil.copy(self.template, path)
+        return f"sqlite:///{path}"
+
+    def empty(self):
+        return f"sqlite:///{self.directory / uuid.uuid4().hex}.sqlite"
+
+    def close(self):
+        pass
+
+
+class PostgresDatabases:
+    """One database per test, cloned from a migrated template (fast in PostgreSQL)."""
+
+    def __init__(self, server_url):
+        self.server = sa.make_url(server_url)
+        self.admin = sa.create_engine(
+            self.server, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        )
+        self.prefix = f"todoapp_test_{os.getpid()}"
+        self.created = []
+        self.template = self._create("template")
+        migrate(self._url(self.template))
+
+    def _url(self, name):
+        return self.server.set(database=name).render_as_string(hide_password=False)
+
+    def _create(self, suffix, template="template0"):
+        name = f"{self.prefix}_{suffix}"
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.exec_driver_sql(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+        self.created.append(name)
+        return name
+
+    def migrated(self):
+        return self._url(self._create(uuid.uuid4().hex[:12], template=self.template))
+
+    def empty(self):
+        return self._url(self._create(uuid.uuid4().hex[:12]))
+
+    def drop(self, url):
+        name = sa.make_url(url).database
+        with self.admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        if name in self.created:
+            self.created.remove(name)
+
+    def close(self):
+        for name in list(self.created):
+            self.drop(self._url(name))
+        self.admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def databases(tmp_path_factory):
+    if BACKEND == "postgresql":
+        provider = PostgresDatabases(SERVER_URL)
+    else:
+        provider = SQLiteDatabases(tmp_path_factory.mktemp("databases"))
+    yield provider
+    provider.close()
+
+
+@pytest.fixture
+def database_url(databases):
+    """A database of its own for one test, migrated to head."""
+    url = databases.migrated()
+    yield url
+    if BACKEND == "postgresql":
+        databases.drop(url)
+
+
+@pytest.fixture
+def empty_database_url(databases):
+    url = databases.empty()
+    yield url
+    if BACKEND == "postgresql":
+        databases.drop(url)
 
 
 class Client(FlaskClient):
@@ -59,10 +154,8 @@ class Client(FlaskClient):
 
 
 @pytest.fixture
-def app(migrated_database, tmp_path):
-    path = tmp_path / "todoapp.sqlite"
-    shutil.copy(migrated_database, path)
-    app = make_app(path)
+def app(database_url):
+    app = make_app(database_url)
     app.test_client_class = Client
     yield app
     dispose(app)

@@ -8,7 +8,7 @@ from todoapp.config import ConfigError
 from todoapp.extensions import db
 from todoapp.models import User
 
-from .conftest import PASSWORD, make_app
+from .conftest import PASSWORD, dispose, make_app
 
 CSP = (
     "default-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -34,12 +34,10 @@ def test_the_session_cookie_is_httponly_and_samesite(client):
 
 
 @pytest.fixture
-def https_app(migrated_database, tmp_path):
-    import shutil
-
-    path = tmp_path / "db.sqlite"
-    shutil.copy(migrated_database, path)
-    return make_app(path, HTTPS=True)
+def https_app(database_url):
+    app = make_app(database_url, HTTPS=True)
+    yield app
+    dispose(app)
 
 
 def test_behind_https_cookies_are_secure_and_hsts_is_sent(https_app):
@@ -70,11 +68,8 @@ def test_production_refuses_debug_mode(tmp_path, monkeypatch):
         create_app(instance_path=str(tmp_path))
 
 
-def test_rotated_keys_keep_people_logged_in(migrated_database, tmp_path, monkeypatch):
-    import shutil
-
-    path = tmp_path / "db.sqlite"
-    shutil.copy(migrated_database, path)
+def test_rotated_keys_keep_people_logged_in(database_url, monkeypatch):
+    path = database_url
     old = make_app(path, SECRET_KEY="old key")
     with old.app_context():
         from todoapp.services import users
@@ -98,6 +93,8 @@ def test_rotated_keys_keep_people_logged_in(migrated_database, tmp_path, monkeyp
         fresh = app.test_client()
         fresh.set_cookie("session", cookie)
         assert fresh.get("/todos").status_code == expected
+    for app in (old, rotated, without):
+        dispose(app)
 
 
 class TestLastAdmin:

@@ -1,6 +1,5 @@
 """Login throttling: per username and per address, shared through the database."""
 
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -59,16 +58,14 @@ def test_one_address_trying_many_usernames_is_stopped(app, auth, alice):
 
 
 @pytest.fixture
-def shared_database(migrated_database, tmp_path):
-    path = tmp_path / "shared.sqlite"
-    shutil.copy(migrated_database, path)
-    app = make_app(path)
+def shared_database(database_url):
+    app = make_app(database_url)
     with app.app_context():
         from todoapp.services import users
 
         users.create_user("alice", PASSWORD)
         db.engine.dispose()
-    return f"sqlite:///{path}"
+    return database_url
 
 
 def test_the_limit_holds_across_two_server_processes(shared_database, tmp_path):

@@ -45,6 +45,14 @@ def _non_negative_int(name: str, default: int) -> int:
     return int(raw)
 
 
+def with_driver(url: str) -> str:
+    """PostgreSQL URLs as hosts hand them out (postgres://, postgresql://) use psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
 def load_config(app: Flask, test_config: dict | None) -> None:
     """Fill ``app.config``. Later sources win: defaults, instance/config.py,
     environment variables, then ``test_config``."""
@@ -85,6 +93,12 @@ def load_config(app: Flask, test_config: dict | None) -> None:
 
     if test_config:
         app.config.from_mapping(test_config)
+
+    url = app.config["SQLALCHEMY_DATABASE_URI"] = with_driver(app.config["SQLALCHEMY_DATABASE_URI"])
+    if url.startswith("postgresql"):
+        # Several app servers share PostgreSQL: check a pooled connection before
+        # use, so a database restart costs a reconnect rather than an error page.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
 
     # HTTPS: Secure cookies and HSTS. On by default except in debug and testing.
     app.config.setdefault("HTTPS", not (app.debug or app.testing))

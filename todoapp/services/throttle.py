@@ -14,13 +14,17 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import LoginThrottle, utcnow
+from ..models import LoginThrottle, clean_username, utcnow
 
 
 def keys_for(username: str, address: str | None) -> dict[str, int]:
     """The throttle keys of one login attempt, with their limits."""
     config = current_app.config
-    keys = {f"user:{username.strip().lower()[:80]}": config["LOGIN_FAILURES_PER_USER"]}
+    keys = {}
+    try:
+        keys[f"user:{clean_username(username)}"] = config["LOGIN_FAILURES_PER_USER"]
+    except ValueError:
+        pass  # no account can have this name; the address still counts
     if address:
         keys[f"ip:{address[:90]}"] = config["LOGIN_FAILURES_PER_IP"]
     return keys

@@ -38,9 +38,13 @@ def _paginate(stmt: Select, page: int, per_page: int) -> Page:
     return Page(items=list(rows[:per_page]), number=page, has_next=len(rows) > per_page)
 
 
-def get_todo(todo_id: int, *, owner_id: int | None = None, trashed: bool = False) -> Todo:
+def get_todo(
+    todo_id: int, *, owner_id: int | None = None, trashed: bool = False, for_update: bool = False
+) -> Todo:
     """A live todo (or a trashed one, with ``trashed=True``), owned by
-    ``owner_id`` unless that is None (admins).
+    ``owner_id`` unless that is None (admins). ``for_update`` locks the row
+    until the transaction ends (PostgreSQL; SQLite's write transaction already
+    holds the database's write lock), so read-then-write changes never race.
 
     :raise 404: there is no such todo for this owner, so another user's todo
         looks exactly like one that does not exist.
@@ -50,6 +54,8 @@ def get_todo(todo_id: int, *, owner_id: int | None = None, trashed: bool = False
         stmt = stmt.where(Todo.user_id == owner_id)
     if trashed:
         stmt = stmt.execution_options(trashed_only=True)
+    if for_update:
+        stmt = stmt.with_for_update()
     todo = db.session.scalar(stmt)
     if todo is None:
         raise NotFound("There is no such todo.")
@@ -97,14 +103,14 @@ def edit_todo(todo_id: int, owner_id: int, title: str) -> Todo:
     """:raise ValueError: the title breaks a rule. :raise 404: see ``get_todo``."""
     title = clean_title(title)
     with write_transaction():
-        todo = get_todo(todo_id, owner_id=owner_id)
+        todo = get_todo(todo_id, owner_id=owner_id, for_update=True)
         todo.title = title
     return todo
 
 
 def toggle_todo(todo_id: int, owner_id: int) -> Todo:
     with write_transaction():
-        todo = get_todo(todo_id, owner_id=owner_id)
+        todo = get_todo(todo_id, owner_id=owner_id, for_update=True)
         todo.done = not todo.done
     return todo
 
@@ -112,7 +118,7 @@ def toggle_todo(todo_id: int, owner_id: int) -> Todo:
 def trash_todo(todo_id: int, owner_id: int, *, actor_id: int) -> Todo:
     """Move a live todo to the trash, recording when and by whom."""
     with write_transaction():
-        todo = get_todo(todo_id, owner_id=owner_id)
+        todo = get_todo(todo_id, owner_id=owner_id, for_update=True)
         todo.deleted_at = utcnow()
         todo.deleted_by = actor_id
     return todo
@@ -121,7 +127,7 @@ def trash_todo(todo_id: int, owner_id: int, *, actor_id: int) -> Todo:
 def restore_todo(todo_id: int, *, owner_id: int | None = None) -> Todo:
     """Bring a trashed todo back to the list."""
     with write_transaction():
-        todo = get_todo(todo_id, owner_id=owner_id, trashed=True)
+        todo = get_todo(todo_id, owner_id=owner_id, trashed=True, for_update=True)
         todo.deleted_at = None
         todo.deleted_by = None
     return todo
@@ -130,7 +136,7 @@ def restore_todo(todo_id: int, *, owner_id: int | None = None) -> Todo:
 def purge_todo(todo_id: int, *, owner_id: int | None = None) -> str:
     """Delete a trashed todo for good; returns its title."""
     with write_transaction() as session:
-        todo = get_todo(todo_id, owner_id=owner_id, trashed=True)
+        todo = get_todo(todo_id, owner_id=owner_id, trashed=True, for_update=True)
         title = todo.title
         session.delete(todo)
     return title

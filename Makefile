@@ -13,8 +13,10 @@ FLASK := $(BIN)/flask --app wsgi
 DEV := FLASK_DEBUG=$${FLASK_DEBUG:-1}
 HOST ?= 127.0.0.1
 PORT ?= 5000
+SERVE_PORT ?= 8000
+WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help install run test test-postgres lint format lock \
+.PHONY: help install run serve test test-postgres lint format lock \
 	db-init db-migrate db-upgrade db-downgrade db-history db-current db-reset db-test-migrations
 
 help: ## list the targets
@@ -37,6 +39,11 @@ install: $(VENV)/.installed ## create .venv and install the locked dependencies
 run: install ## upgrade the database, then serve the app at http://127.0.0.1:5000
 	$(DEV) $(FLASK) db upgrade
 	$(DEV) $(FLASK) run --host $(HOST) --port $(PORT)
+
+serve: install ## production: flask db upgrade once, then gunicorn on 127.0.0.1:8000 (WORKERS=N)
+	$(FLASK) db upgrade
+	exec $(BIN)/gunicorn wsgi:app --bind $(HOST):$(SERVE_PORT) --workers $(WORKERS) \
+		--access-logfile - --graceful-timeout 30 --timeout 60 --no-control-socket
 
 test: install ## run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)

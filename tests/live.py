@@ -4,6 +4,7 @@ small browser-like client for them. Everything stops by itself."""
 import http.cookiejar
 import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -19,9 +20,20 @@ GUNICORN = Path(sys.executable).with_name("gunicorn")
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
+class Server:
+    def __init__(self, url: str, process: subprocess.Popen):
+        self.url = url
+        self.process = process
+
+    def kill(self) -> None:
+        """SIGKILL the master and its workers at once: a crash, not a shutdown."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait()
+
+
 @contextmanager
 def gunicorn(database_url: str, log_dir: Path, *, workers: int = 1, timeout: float = 30):
-    """Serve wsgi:app with gunicorn on a free loopback port; yield its base URL."""
+    """Serve wsgi:app with gunicorn on a free loopback port; yield a Server."""
     log = log_dir / f"gunicorn-{time.monotonic_ns()}.log"
     env = os.environ | {
         "DATABASE_URL": database_url,
@@ -31,11 +43,13 @@ def gunicorn(database_url: str, log_dir: Path, *, workers: int = 1, timeout: flo
     }
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [str(GUNICORN), "-w", str(workers), "-b", "127.0.0.1:0", "wsgi:app"],
+            [str(GUNICORN), "-w", str(workers), "-b", "127.0.0.1:0", "--no-control-socket"]
+            + ["wsgi:app"],
             cwd=ROOT,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, so kill() gets the workers too
         )
     try:
         deadline = time.monotonic() + timeout
@@ -43,9 +57,10 @@ def gunicorn(database_url: str, log_dir: Path, *, workers: int = 1, timeout: flo
             if proc.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"gunicorn did not start:\n{log.read_text()}")
             time.sleep(0.05)
-        yield match.group(1)
+        yield Server(match.group(1), proc)
     finally:
-        proc.terminate()
+        if proc.poll() is None:
+            proc.terminate()
         try:
             proc.wait(timeout=15)
         except subprocess.TimeoutExpired:
@@ -53,24 +68,40 @@ def gunicorn(database_url: str, log_dir: Path, *, workers: int = 1, timeout: flo
             proc.wait()
 
 
+class _NoRedirects(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None  # a 302 is the answer we want to see, not the page after it
+
+
 class Browser:
-    """Keeps cookies and sends forms with the page's CSRF token."""
+    """Keeps cookies and sends forms with the CSRF token of the last page it
+    read. Redirects are not followed: a POST's 302 is its acknowledgement."""
 
     def __init__(self, base_url: str):
         self.base_url = base_url
+        self.token = None
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirects()
         )
 
-    def request(self, path, data=None, timeout=10):
+    def request(self, path, data=None, timeout=20):
         body = urllib.parse.urlencode(data).encode() if data is not None else None
         try:
             with self.opener.open(self.base_url + path, body, timeout=timeout) as response:
-                return response.status, dict(response.headers), response.read().decode()
+                status, headers, text = response.status, dict(response.headers), response.read()
         except urllib.error.HTTPError as error:
-            return error.code, dict(error.headers), error.read().decode()
+            status, headers, text = error.code, dict(error.headers), error.read()
+        text = text.decode()
+        if found := CSRF_INPUT.search(text):
+            self.token = found.group(1)
+        return status, headers, text
 
-    def submit(self, form_page, path, data):
-        _, _, page = self.request(form_page)
-        token = CSRF_INPUT.search(page).group(1)
-        return self.request(path, dict(data, csrf_token=token))
+    def submit(self, path, data=None):
+        if self.token is None:
+            self.request("/auth/login")  # a form page when logged out
+        if self.token is None:
+            self.request("/todos")  # and when logged in
+        result = self.request(path, dict(data or {}, csrf_token=self.token))
+        if path.startswith("/auth/login") and result[0] == 302:
+            self.token = None  # logging in starts a new session, with a new token
+        return result

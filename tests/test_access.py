@@ -14,6 +14,7 @@ from todoapp.models import Todo
 # Owner/other/admin POSTs send a valid CSRF token.
 MATRIX = [
     ("GET", "/", 302, 302, 302, 302),
+    ("GET", "/healthz", 200, 200, 200, 200),
     ("GET", "/auth/login", 200, 302, 302, 302),
     ("POST", "/auth/login", 422, 302, 302, 302),
     ("GET", "/auth/register", 200, 302, 302, 302),

@@ -74,14 +74,14 @@ def test_the_limit_holds_across_two_server_processes(shared_database, tmp_path):
         gunicorn(shared_database, tmp_path) as second,
     ):
         wrong = {"username": "alice", "password": "wrong password"}
-        for base, times in ((first, 3), (second, 2)):
-            browser = Browser(base)
+        for server, times in ((first, 3), (second, 2)):
+            browser = Browser(server.url)
             for _ in range(times):
-                status, _, _ = browser.submit("/auth/login", "/auth/login", wrong)
+                status, _, _ = browser.submit("/auth/login", wrong)
                 assert status == 422
         # Five failures in all, split over two processes: both now refuse.
-        for base in (first, second):
+        for server in (first, second):
             right = {"username": "alice", "password": PASSWORD}
-            status, headers, _ = Browser(base).submit("/auth/login", "/auth/login", right)
+            status, headers, _ = Browser(server.url).submit("/auth/login", right)
             assert status == 429
             assert int(headers["Retry-After"]) > 0

@@ -85,6 +85,15 @@ def register_blueprints(app: Flask) -> None:
     def index():
         return redirect(url_for("todos.index"))
 
+    @app.get("/healthz")
+    def healthz():
+        """For load balancers: 200 when the database answers at the head
+        revision, 503 otherwise (unreachable, or not migrated yet)."""
+        from .services import health
+
+        healthy, report = health.check()
+        return report, 200 if healthy else 503
+
 
 FRIENDLY_ERRORS = {
     400: "The request could not be understood. If you sent a form, go back, "

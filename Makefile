@@ -17,7 +17,8 @@ SERVE_PORT ?= 8000
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: help install run serve test test-postgres lint format lock \
-	db-init db-migrate db-upgrade db-downgrade db-history db-current db-reset db-test-migrations
+	db-init db-migrate db-upgrade db-downgrade db-history db-current db-reset db-test-migrations \
+	db-check db-freeze db-lint
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -95,8 +96,11 @@ db-reset: install ## drop everything and rebuild the schema (asks first unless F
 	$(DEV) $(FLASK) db upgrade
 	@echo "Database reset: schema rebuilt at head, no data."
 
-db-test-migrations: install ## upgrade -> downgrade -1 -> upgrade, the guide's round trip
-	$(DEV) $(FLASK) db upgrade
-	$(DEV) $(FLASK) db downgrade -1
-	$(DEV) $(FLASK) db upgrade
-	@echo "Migration round trip passed."
+db-test-migrations: install ## upgrade -> downgrade -1 -> upgrade, on a temporary COPY of the database
+	$(DEV) $(BIN)/python -m todoapp.migration_roundtrip
+
+db-check: install ## flask db check: the models and the migrations agree
+	$(DEV) $(FLASK) db check
+
+db-freeze: install ## add new revisions to migrations/manifest.sha256 (refuses if a listed one changed)
+	$(BIN)/python -m todoapp.migration_manifest freeze

@@ -2,9 +2,11 @@
 
 Differences from the generated file:
 - logging config does not silence the app's loggers (Flask-Migrate #330);
-- the engine is the app's own, so SQLite gets its pragmas and its
-  transactions begin IMMEDIATE: concurrent upgrades wait for each other
-  instead of failing, and each upgrade is one transaction, DDL included;
+- concurrent upgrades are safe: on SQLite each run is one BEGIN IMMEDIATE
+  transaction, DDL included, so a second run waits and then finds nothing to
+  do; on PostgreSQL a session-level advisory lock, held on its own connection,
+  serialises runs, and Alembic reads the version only once the lock is held.
+  Both give up after MIGRATION_LOCK_TIMEOUT seconds with a clear message;
 - revision ids are sequential (0001, 0002, ...), and an autogenerate run that
   finds no change writes no file;
 - autogenerate renders batch operations, for SQLite, and the app's column
@@ -12,14 +14,22 @@ Differences from the generated file:
 """
 
 import logging
+import time
+from contextlib import contextmanager
 from logging.config import fileConfig
 
 from alembic import context
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from flask import current_app
+from sqlalchemy import Connection, Engine, text
+from sqlalchemy.exc import OperationalError
 
-from todoapp.database import SQLITE_BEGIN
+from todoapp.database import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS
 from todoapp.models import UTCDateTime
+
+# pg_advisory_lock key for migrations: any number no other code uses ("todo").
+MIGRATION_LOCK_KEY = 0x746F646F
 
 config = context.config
 # Tests keep their own log capture; fileConfig would replace the root handlers.
@@ -65,26 +75,92 @@ def configure_args() -> dict:
 def run_migrations_offline() -> None:
     url = target_db.engine.url.render_as_string(hide_password=False)
     context.configure(
-        url=url, target_metadata=target_db.metadata, literal_binds=True, **configure_args()
+        url=url,
+        target_metadata=target_db.metadata,
+        literal_binds=True,
+        # Wrap the printed script in BEGIN/COMMIT on SQLite too: it stops whole.
+        transactional_ddl=True,
+        **configure_args(),
     )
     with context.begin_transaction():
         context.run_migrations()
 
 
+def _configure_and_run(connection) -> None:
+    context.configure(
+        connection=connection,
+        target_metadata=target_db.metadata,
+        # SQLite can roll DDL back too; say so, so the whole run is one transaction.
+        transactional_ddl=True,
+        **configure_args(),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+@contextmanager
+def postgres_migration_lock(engine, timeout: int):
+    """Hold a session-level advisory lock on a connection of its own while
+    migrations run, so two `flask db upgrade` never run at once."""
+    with engine.connect() as lock_connection:
+        lock_connection = lock_connection.execution_options(isolation_level="AUTOCOMMIT")
+        deadline = time.monotonic() + timeout
+        said_so = False
+        take = text("SELECT pg_try_advisory_lock(:key)")
+        while not lock_connection.scalar(take, {"key": MIGRATION_LOCK_KEY}):
+            if time.monotonic() > deadline:
+                raise CommandError(
+                    f"Another migration has held the migration lock for over {timeout} s, so "
+                    "this one gave up without changing anything. Wait for it to finish, or find "
+                    f"it with: SELECT pid FROM pg_locks WHERE locktype = 'advisory' "
+                    f"AND objid = {MIGRATION_LOCK_KEY}; (MIGRATION_LOCK_TIMEOUT sets the wait)"
+                )
+            if not said_so:
+                logger.info("Another migration is running: waiting for it to finish.")
+                said_so = True
+            time.sleep(0.25)
+        try:
+            yield
+        finally:
+            lock_connection.execute(
+                text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY}
+            )
+
+
 def run_migrations_online() -> None:
-    engine = target_db.engine
+    # A caller (pytest-alembic, a script) may bring its own connection or engine.
+    given = config.attributes.get("connection")
+    if isinstance(given, Connection):
+        _configure_and_run(given)
+        return
+    engine = given if isinstance(given, Engine) else target_db.engine
+    timeout = current_app.config["MIGRATION_LOCK_TIMEOUT"]
+    if engine.dialect.name == "postgresql":
+        with postgres_migration_lock(engine, timeout), engine.connect() as connection:
+            _configure_and_run(connection)
+        return
+
     with engine.connect() as connection:
-        if engine.dialect.name == "sqlite":
-            connection = connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"})
-        context.configure(
-            connection=connection,
-            target_metadata=target_db.metadata,
-            # SQLite can roll DDL back too; say so, so the whole run is one transaction.
-            transactional_ddl=True,
-            **configure_args(),
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        if engine.dialect.name != "sqlite":
+            _configure_and_run(connection)
+            return
+        # BEGIN IMMEDIATE takes SQLite's write lock before Alembic reads the
+        # version; a concurrent run waits for it (up to the timeout), then sees
+        # the new version and has nothing left to do.
+        raw = connection.connection.driver_connection
+        raw.execute(f"PRAGMA busy_timeout = {timeout * 1000}")
+        try:
+            _configure_and_run(connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}))
+        except OperationalError as exc:
+            if "database is locked" not in str(exc):
+                raise
+            raise CommandError(
+                f"Another process held the database's write lock for over {timeout} s, so "
+                "this migration gave up without changing anything. Try again when it is done "
+                "(MIGRATION_LOCK_TIMEOUT sets the wait)."
+            ) from None
+        finally:
+            raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
 
 
 if context.is_offline_mode():

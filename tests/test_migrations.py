@@ -3,7 +3,10 @@ revision 0002 going up and down with data in the tables."""
 
 import re
 import shutil
+import subprocess
+import sys
 from datetime import UTC, datetime
+from pathlib import Path
 
 import flask_migrate
 import pytest
@@ -227,5 +230,7 @@ class TestNewRevisions:
         today = datetime.now(UTC).strftime("%Y_%m_%d")
         assert new[0].name == f"{today}_0004_add_priority_to_todos.py"
         source = new[0].read_text()
-        assert 'revision = "0004"' in source or "revision = '0004'" in source
-        assert "down_revision = '0003'" in source or 'down_revision = "0003"' in source
+        # The post-write hooks ran ruff over it: already formatted, so double quotes.
+        assert 'revision = "0004"' in source and 'down_revision = "0003"' in source
+        ruff = Path(sys.executable).with_name("ruff")
+        assert subprocess.run([ruff, "format", "--check", "--quiet", new[0]]).returncode == 0

@@ -61,6 +61,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         SQLALCHEMY_DATABASE_URI=f"sqlite:///{instance / 'todoapp.sqlite'}",
         TRASH_RETENTION_DAYS=30,
         TODOS_PER_PAGE=50,
+        # Seconds a `flask db upgrade` waits for another one to finish.
+        MIGRATION_LOCK_TIMEOUT=300,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=64 * 1024,
@@ -90,6 +92,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         "TRASH_RETENTION_DAYS", app.config["TRASH_RETENTION_DAYS"]
     )
     app.config["TODOS_PER_PAGE"] = _positive_int("TODOS_PER_PAGE", app.config["TODOS_PER_PAGE"])
+    app.config["MIGRATION_LOCK_TIMEOUT"] = _positive_int(
+        "MIGRATION_LOCK_TIMEOUT", app.config["MIGRATION_LOCK_TIMEOUT"]
+    )
 
     if test_config:
         app.config.from_mapping(test_config)

@@ -15,11 +15,12 @@ from sqlalchemy.orm import Session
 
 from .extensions import db
 
+SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    "PRAGMA busy_timeout=5000",
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
 )
 # Execution option read by the "begin" hook: how a SQLite transaction begins.
 SQLITE_BEGIN = "sqlite_begin"

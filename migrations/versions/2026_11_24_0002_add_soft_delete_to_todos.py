@@ -10,6 +10,9 @@ purge them first:
 
     flask db downgrade -x purge_trash=yes
 
+Offline (--sql), the script it prints stops itself at run time if trashed
+todos exist, unless it was made with -x purge_trash=yes.
+
 Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-24 09:10:00.000000+00:00
@@ -64,11 +67,17 @@ def downgrade():
     purge = context.get_x_argument(as_dictionary=True).get("purge_trash") == "yes"
     if context.is_offline_mode():
         if not purge:
-            raise CommandError(
-                "Offline SQL cannot check for trashed todos, and dropping todos.deleted_at "
-                "would bring them back to life. Add -x purge_trash=yes to include a DELETE "
-                "of the trashed todos in the script."
+            # No database to ask: the script checks for itself when it runs. The
+            # insert breaks the CHECK, and the script stops, if any todo is trashed.
+            op.execute(
+                "CREATE TEMPORARY TABLE downgrade_0002_guard (trashed_todos INTEGER "
+                "CONSTRAINT trashed_todos_would_come_back_run_with_purge_trash_yes "
+                "CHECK (trashed_todos = 0))"
             )
+            op.execute(
+                "INSERT INTO downgrade_0002_guard SELECT count(*) FROM todos WHERE " + str(TRASHED)
+            )
+            op.execute("DROP TABLE downgrade_0002_guard")
     else:
         trashed = op.get_bind().scalar(sa.text("SELECT count(*) FROM todos WHERE " + str(TRASHED)))
         if trashed and not purge:

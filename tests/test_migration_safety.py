@@ -1,0 +1,251 @@
+"""Migrations you can trust: concurrent upgrades, all-or-nothing revisions,
+and offline SQL that builds the same schema as an online upgrade. Each test
+runs on the suite's database, SQLite or PostgreSQL."""
+
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import textwrap
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+from alembic import command
+
+from todoapp import ROOT
+from todoapp.extensions import db
+from todoapp.services import todos, users
+
+from .conftest import BACKEND, PASSWORD, dispose, make_app
+from .test_migrations import schema
+
+SLOW_REVISION = '''
+"""count runs (a deliberately slow revision)
+
+Revision ID: 0004
+Revises: 0003
+"""
+import time
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("revision_runs", sa.Column("id", sa.Integer(), primary_key=True))
+    op.execute("INSERT INTO revision_runs (id) VALUES (1)")
+    time.sleep(1.5)  # long enough for the other upgrades to arrive and wait
+
+
+def downgrade():
+    op.drop_table("revision_runs")
+'''
+
+FAILING_REVISION = '''
+"""fails halfway
+
+Revision ID: 0004
+Revises: 0003
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.add_column("todos", sa.Column("priority", sa.Integer(), nullable=True))
+    op.create_table("tags", sa.Column("id", sa.Integer(), primary_key=True))
+    op.execute("UPDATE todos SET title = 'overwritten'")
+    raise RuntimeError("deliberate failure halfway through the revision")
+
+
+def downgrade():
+    pass
+'''
+
+
+@pytest.fixture
+def scratch_migrations(tmp_path):
+    """A copy of migrations/ to add revisions to."""
+    directory = tmp_path / "migrations"
+    shutil.copytree(ROOT / "migrations", directory, ignore=shutil.ignore_patterns("__pycache__"))
+    return directory
+
+
+def add_revision(directory, source):
+    path = directory / "versions" / "2026_11_25_0004_scratch.py"
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def test_four_concurrent_upgrades_each_revision_runs_once(
+    empty_database_url, scratch_migrations, tmp_path
+):
+    add_revision(scratch_migrations, SLOW_REVISION)
+    env = os.environ | {
+        "DATABASE_URL": empty_database_url,
+        "SECRET_KEY": "test",
+        "FLASK_DEBUG": "0",
+        "HTTPS": "0",
+    }
+    flask = [sys.executable, "-m", "flask", "--app", "wsgi", "db", "upgrade"]
+    processes = [
+        subprocess.Popen(
+            [*flask, "--directory", str(scratch_migrations)],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for _ in range(4)
+    ]
+    outputs = [p.communicate(timeout=120)[0] for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0, 0], "\n".join(outputs)
+    runs = re.findall(r"Running upgrade (\S*) ?-> (\d{4})", "".join(outputs))
+    assert sorted(target for _, target in runs) == ["0001", "0002", "0003", "0004"]
+
+    engine = sa.create_engine(empty_database_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [("0004",)]
+        assert conn.exec_driver_sql("SELECT count(*) FROM revision_runs").scalar() == 1
+    engine.dispose()
+
+
+def test_a_revision_that_fails_halfway_leaves_everything_as_it_was(
+    app, alice, make_todo, scratch_migrations
+):
+    make_todo(alice, "keep me")
+    add_revision(scratch_migrations, FAILING_REVISION)
+    with app.app_context():
+        before_schema = schema()
+        before_rows = db.session.execute(sa.text("SELECT id, title FROM todos")).all()
+        db.session.commit()
+        with pytest.raises(SystemExit):  # Flask-Migrate reports the error and exits 1
+            flask_migrate.upgrade(directory=str(scratch_migrations))
+        db.session.rollback()
+        assert schema() == before_schema
+        assert db.session.execute(sa.text("SELECT id, title FROM todos")).all() == before_rows
+        version = db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+        assert version == "0003"
+
+
+def offline_sql(app, *args, x_args=()):
+    """What `flask db upgrade/downgrade --sql` prints, as a string."""
+    buffer = io.StringIO()
+    with app.app_context():
+        config = app.extensions["migrate"].migrate.get_config(x_arg=list(x_args))
+        config.output_buffer = buffer
+        getattr(command, args[0])(config, args[1], sql=True)
+    return buffer.getvalue()
+
+
+def run_script(url, script):
+    """Run printed SQL the way an operator would: with the database's own client library."""
+    if BACKEND == "sqlite":
+        import sqlite3
+
+        conn = sqlite3.connect(sa.make_url(url).database, isolation_level=None)
+        try:
+            conn.executescript(script)
+        finally:
+            conn.close()
+    else:
+        import psycopg
+
+        plain = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+        with psycopg.connect(plain, autocommit=True) as conn:
+            conn.execute(script)
+
+
+def test_offline_upgrade_sql_builds_the_same_schema(app, empty_database_url):
+    script = offline_sql(app, "upgrade", "head")
+    assert script.count("-- Running upgrade") == 3
+    run_script(empty_database_url, script)
+    offline = make_app(empty_database_url)
+    with offline.app_context():
+        offline_schema = schema()
+        version = db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+    dispose(offline)
+    with app.app_context():
+        assert offline_schema == schema()
+    assert version == "0003"
+
+
+@pytest.fixture
+def at_0002(empty_database_url):
+    app = make_app(empty_database_url)
+    with app.app_context():
+        flask_migrate.upgrade(revision="0002")
+        user = users.create_user("alice", PASSWORD)
+        todos.create_todo(user.id, "live")
+        trashed_id = todos.create_todo(user.id, "trashed").id
+        zero_two = schema()
+    yield app, empty_database_url, trashed_id, zero_two
+    dispose(app)
+
+
+def test_offline_downgrade_sql_refuses_at_run_time_while_the_trash_is_full(at_0002):
+    app, url, trashed_id, _ = at_0002
+    with app.app_context():
+        todos.trash_todo(trashed_id, 1, actor_id=1)
+        before = schema()
+    script = offline_sql(app, "downgrade", "0002:0001")
+    with pytest.raises(Exception, match="trashed_todos_would_come_back"):
+        run_script(url, script)
+    with app.app_context():
+        assert schema() == before  # the script stopped whole
+        assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0002"
+
+
+def test_offline_downgrade_sql_reaches_0001(at_0002, empty_database_url, databases):
+    app, url, trashed_id, _ = at_0002
+    with app.app_context():
+        todos.trash_todo(trashed_id, 1, actor_id=1)
+    script = offline_sql(app, "downgrade", "0002:0001", x_args=["purge_trash=yes"])
+    assert "DELETE FROM todos WHERE deleted_at IS NOT NULL" in script
+    run_script(url, script)
+    reference = make_app(databases.empty())
+    with reference.app_context():
+        flask_migrate.upgrade(revision="0001")
+        expected = schema()
+    dispose(reference)
+    with app.app_context():
+        db.session.commit()
+        assert schema() == expected
+        assert db.session.execute(sa.text("SELECT title FROM todos")).scalars().all() == ["live"]
+
+
+def test_the_cli_prints_offline_sql(runner):
+    result = runner.invoke(args=["db", "upgrade", "--sql"])
+    assert result.exit_code == 0
+    assert "CREATE TABLE todos" in result.output and "COMMIT;" in result.output
+
+
+def test_the_round_trip_runs_on_a_copy_and_leaves_the_database_alone(app, alice, make_todo):
+    from todoapp.migration_roundtrip import round_trip
+
+    make_todo(alice, "precious")
+    make_todo(alice, "in the bin", trashed=True)
+    with app.app_context():
+        before = (schema(), db.session.execute(sa.text("SELECT * FROM todos")).all())
+        db.session.commit()
+    out = io.StringIO()
+    assert round_trip(app, out=out) == 0
+    report = out.getvalue()
+    assert "temporary copy" in report and "the database itself is not touched" in report
+    assert "Migration round trip passed" in report
+    with app.app_context():
+        assert (schema(), db.session.execute(sa.text("SELECT * FROM todos")).all()) == before

@@ -102,5 +102,8 @@ db-test-migrations: install ## upgrade -> downgrade -1 -> upgrade, on a temporar
 db-check: install ## flask db check: the models and the migrations agree
 	$(DEV) $(FLASK) db check
 
+db-lint: install ## rate pending revisions' operations by risk; fails on an unreviewed drop (RANGE=all)
+	$(DEV) $(FLASK) db lint $(RANGE)
+
 db-freeze: install ## add new revisions to migrations/manifest.sha256 (refuses if a listed one changed)
 	$(BIN)/python -m todoapp.migration_manifest freeze

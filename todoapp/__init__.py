@@ -145,7 +145,13 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
+    from flask_migrate.cli import db as db_commands
+
     from .cli import trash_cli, users_cli
+    from .migration_lint import lint_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(trash_cli)
+    # `flask db lint`, beside Flask-Migrate's own `flask db ...` commands.
+    if "lint" not in db_commands.commands:
+        db_commands.add_command(lint_command)

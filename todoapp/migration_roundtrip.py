@@ -60,6 +60,8 @@ def round_trip(app, out=sys.stdout) -> int:
         "the database itself is not touched.",
         file=out,
     )
+    with app.app_context():
+        db.engine.dispose()  # our own pooled connections would block a PostgreSQL copy
     with temporary_copy(source) as copy_url:
         copy_url = copy_url.render_as_string(hide_password=False)
         copy_app = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": copy_url})

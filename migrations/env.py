@@ -140,27 +140,30 @@ def run_migrations_online() -> None:
             _configure_and_run(connection)
         return
 
-    with engine.connect() as connection:
-        if engine.dialect.name != "sqlite":
+    if engine.dialect.name != "sqlite":
+        with engine.connect() as connection:
             _configure_and_run(connection)
-            return
-        # BEGIN IMMEDIATE takes SQLite's write lock before Alembic reads the
-        # version; a concurrent run waits for it (up to the timeout), then sees
-        # the new version and has nothing left to do.
-        raw = connection.connection.driver_connection
-        raw.execute(f"PRAGMA busy_timeout = {timeout * 1000}")
-        try:
-            _configure_and_run(connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}))
-        except OperationalError as exc:
-            if "database is locked" not in str(exc):
-                raise
-            raise CommandError(
-                f"Another process held the database's write lock for over {timeout} s, so "
-                "this migration gave up without changing anything. Try again when it is done "
-                "(MIGRATION_LOCK_TIMEOUT sets the wait)."
-            ) from None
-        finally:
-            raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        return
+
+    # BEGIN IMMEDIATE takes SQLite's write lock before Alembic reads the
+    # version; a concurrent run waits for it (up to the timeout), then sees
+    # the new version and has nothing left to do.
+    try:
+        with engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            raw.execute(f"PRAGMA busy_timeout = {timeout * 1000}")
+            try:
+                _configure_and_run(connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}))
+            finally:
+                raw.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    except OperationalError as exc:
+        if "database is locked" not in str(exc):
+            raise
+        raise CommandError(
+            f"Another process held the database's write lock for over {timeout} s, so "
+            "this migration gave up without changing anything. Try again when it is done "
+            "(MIGRATION_LOCK_TIMEOUT sets the wait)."
+        ) from None
 
 
 if context.is_offline_mode():

@@ -14,6 +14,7 @@ import flask_migrate
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.util import CommandError
 
 from todoapp import ROOT
 from todoapp.extensions import db
@@ -249,3 +250,31 @@ def test_the_round_trip_runs_on_a_copy_and_leaves_the_database_alone(app, alice,
     assert "Migration round trip passed" in report
     with app.app_context():
         assert (schema(), db.session.execute(sa.text("SELECT * FROM todos")).all()) == before
+
+
+def test_a_migration_that_cannot_get_the_lock_gives_up_clearly(empty_database_url):
+    """Someone else holds the migration lock (PostgreSQL: the advisory lock;
+    SQLite: the write lock): after MIGRATION_LOCK_TIMEOUT the upgrade stops,
+    changes nothing, and says why."""
+    holder = sa.create_engine(empty_database_url, poolclass=sa.pool.NullPool)
+    app = make_app(empty_database_url, MIGRATION_LOCK_TIMEOUT=1)
+    with app.app_context():
+        db.engine.connect().close()  # the app's first connection makes a SQLite file WAL
+    with holder.connect() as conn:
+        if BACKEND == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": 0x746F646F})
+            conn.commit()
+        else:
+            raw = conn.connection.driver_connection
+            raw.isolation_level = None
+            raw.execute("BEGIN IMMEDIATE")
+        with app.app_context(), pytest.raises(CommandError) as gave_up:
+            command.upgrade(app.extensions["migrate"].migrate.get_config(), "head")
+        if BACKEND == "sqlite":
+            raw.execute("ROLLBACK")
+    assert "gave up without changing anything" in str(gave_up.value)
+    assert "MIGRATION_LOCK_TIMEOUT" in str(gave_up.value)
+    with app.app_context():
+        assert not sa.inspect(db.engine).has_table("todos")
+    dispose(app)
+    holder.dispose()

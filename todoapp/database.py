@@ -17,10 +17,11 @@ from .extensions import db
 
 SQLITE_BUSY_TIMEOUT_MS = 5000
 SQLITE_PRAGMAS = (
+    # First, so that the pragmas after it wait for a lock rather than fail.
+    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=NORMAL",
     "PRAGMA foreign_keys=ON",
-    f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}",
 )
 # Execution option read by the "begin" hook: how a SQLite transaction begins.
 SQLITE_BEGIN = "sqlite_begin"

@@ -17,7 +17,7 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
-from todoapp import create_app
+from todoapp import ROOT, create_app
 from todoapp.extensions import db
 from todoapp.services import todos, users
 
@@ -137,6 +137,28 @@ def empty_database_url(databases):
     yield url
     if BACKEND == "postgresql":
         databases.drop(url)
+
+
+@pytest.fixture
+def empty_app(empty_database_url):
+    """An app on an empty database (no tables), inside its app context."""
+    app = make_app(empty_database_url)
+    with app.app_context():
+        yield app
+    dispose(app)
+
+
+def migrate_config(app, *x_args):
+    """The Alembic config `flask db` would use, with ``-x`` arguments."""
+    return app.extensions["migrate"].migrate.get_config(x_arg=list(x_args))
+
+
+@pytest.fixture
+def scratch_migrations(tmp_path):
+    """A copy of migrations/ to add revisions to, leaving the real one alone."""
+    directory = tmp_path / "migrations"
+    shutil.copytree(ROOT / "migrations", directory, ignore=shutil.ignore_patterns("__pycache__"))
+    return directory
 
 
 class Client(FlaskClient):

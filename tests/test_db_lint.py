@@ -1,6 +1,5 @@
 """``flask db lint``: the risk table of the migration guide, run on revision files."""
 
-import shutil
 import textwrap
 from pathlib import Path
 
@@ -52,10 +51,9 @@ def lint(runner):
 
 
 @pytest.fixture
-def scratch(app, tmp_path):
+def scratch(app, scratch_migrations):
     """A copy of migrations/ the app uses, with 0004 dropping todos.done on top."""
-    directory = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS, directory, ignore=shutil.ignore_patterns("__pycache__"))
+    directory = scratch_migrations
     app.extensions["migrate"].directory = str(directory)
     revision = directory / "versions" / "2026_11_25_0004_drop_done.py"
 

@@ -2,7 +2,6 @@
 revision is written instead. Files only, no database."""
 
 import hashlib
-import shutil
 import subprocess
 import sys
 
@@ -40,11 +39,10 @@ def test_the_manifest_is_sorted_sha256sum_lines_under_a_header():
 
 
 @pytest.fixture
-def migrations(tmp_path):
+def migrations(scratch_migrations):
     """A copy of migrations/ with a manifest freshly frozen from the copy, so
     the tests do not depend on the state of the real manifest."""
-    copy = tmp_path / "migrations"
-    shutil.copytree(MIGRATIONS, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    copy = scratch_migrations
     (copy / MANIFEST_NAME).unlink(missing_ok=True)
     freeze(copy / "versions", copy / MANIFEST_NAME)
     assert check(copy / "versions", copy / MANIFEST_NAME) == []

@@ -5,7 +5,6 @@ runs on the suite's database, SQLite or PostgreSQL."""
 import io
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -20,7 +19,7 @@ from todoapp import ROOT
 from todoapp.extensions import db
 from todoapp.services import todos, users
 
-from .conftest import BACKEND, PASSWORD, dispose, make_app
+from .conftest import BACKEND, PASSWORD, dispose, make_app, migrate_config
 from .test_migrations import schema
 
 SLOW_REVISION = '''
@@ -75,14 +74,6 @@ def upgrade():
 def downgrade():
     pass
 '''
-
-
-@pytest.fixture
-def scratch_migrations(tmp_path):
-    """A copy of migrations/ to add revisions to."""
-    directory = tmp_path / "migrations"
-    shutil.copytree(ROOT / "migrations", directory, ignore=shutil.ignore_patterns("__pycache__"))
-    return directory
 
 
 def add_revision(directory, source):
@@ -147,7 +138,7 @@ def offline_sql(app, *args, x_args=()):
     """What `flask db upgrade/downgrade --sql` prints, as a string."""
     buffer = io.StringIO()
     with app.app_context():
-        config = app.extensions["migrate"].migrate.get_config(x_arg=list(x_args))
+        config = migrate_config(app, *x_args)
         config.output_buffer = buffer
         getattr(command, args[0])(config, args[1], sql=True)
     return buffer.getvalue()
@@ -269,7 +260,7 @@ def test_a_migration_that_cannot_get_the_lock_gives_up_clearly(empty_database_ur
             raw.isolation_level = None
             raw.execute("BEGIN IMMEDIATE")
         with app.app_context(), pytest.raises(CommandError) as gave_up:
-            command.upgrade(app.extensions["migrate"].migrate.get_config(), "head")
+            command.upgrade(migrate_config(app), "head")
         if BACKEND == "sqlite":
             raw.execute("ROLLBACK")
     assert "gave up without changing anything" in str(gave_up.value)

@@ -27,7 +27,7 @@ from todoapp import ROOT
 from todoapp.extensions import db
 from todoapp.models import UTCDateTime
 
-from .conftest import dispose, make_app
+from .conftest import dispose, make_app, migrate_config
 
 REVISIONS = ["0001", "0002", "0003"]
 WHEN = datetime(2026, 11, 1, 12, 30, tzinfo=UTC)
@@ -125,20 +125,8 @@ def version():
     return db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
 
 
-@pytest.fixture
-def stairway_app(empty_database_url):
-    app = make_app(empty_database_url)
-    with app.app_context():
-        yield app
-    dispose(app)
-
-
-def config(app, *x_args):
-    return app.extensions["migrate"].migrate.get_config(x_arg=list(x_args))
-
-
 @pytest.mark.parametrize("revision", REVISIONS)
-def test_data_stairway(stairway_app, revision):
+def test_data_stairway(empty_app, revision):
     for step in REVISIONS[: REVISIONS.index(revision) + 1]:
         flask_migrate.upgrade(revision=step)
         seed(step)
@@ -148,17 +136,17 @@ def test_data_stairway(stairway_app, revision):
     if revision == "0002":
         # Two todos are in the trash: dropping deleted_at would bring them back.
         with pytest.raises(CommandError) as refused:
-            command.downgrade(config(stairway_app), previous)
+            command.downgrade(migrate_config(empty_app), previous)
         assert "Refusing to downgrade: 2 trashed todo(s)" in str(refused.value)
         assert "flask db downgrade -x purge_trash=yes" in str(refused.value)
         db.session.rollback()
         assert version() == "0002" and snapshot() == at_revision
-        command.downgrade(config(stairway_app, "purge_trash=yes"), previous)
+        command.downgrade(migrate_config(empty_app, "purge_trash=yes"), previous)
         at_revision["todos"]["rows"] = [
             r for r in at_revision["todos"]["rows"] if r["deleted_at"] is None
         ]
     else:
-        command.downgrade(config(stairway_app), previous)
+        command.downgrade(migrate_config(empty_app), previous)
 
     stepped_down = snapshot()
     assert stepped_down == project(at_revision, stepped_down)

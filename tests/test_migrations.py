@@ -2,7 +2,6 @@
 revision 0002 going up and down with data in the tables."""
 
 import re
-import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -18,23 +17,11 @@ from todoapp import ROOT
 from todoapp.extensions import db
 from todoapp.models import UTCDateTime
 
-from .conftest import BACKEND, dispose, make_app
+from .conftest import BACKEND, migrate_config
 
 VERSIONS = ROOT / "migrations" / "versions"
 FILE_NAME = re.compile(r"^\d{4}_\d{2}_\d{2}_(\d{4})_[a-z0-9_]+\.py$")
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
-
-
-@pytest.fixture
-def empty_app(empty_database_url):
-    app = make_app(empty_database_url)
-    with app.app_context():
-        yield app
-    dispose(app)
-
-
-def alembic_config(app, *x_args):
-    return app.extensions["migrate"].migrate.get_config(x_arg=list(x_args))
 
 
 def version(app):
@@ -142,7 +129,7 @@ def test_downgrade_refuses_while_todos_are_in_the_trash(empty_app):
     trash(1, 3)
     before = rows("SELECT * FROM todos ORDER BY id")
     with pytest.raises(CommandError) as refused:
-        command.downgrade(alembic_config(empty_app), "0001")
+        command.downgrade(migrate_config(empty_app), "0001")
     message = str(refused.value)
     assert "2 trashed todo(s)" in message
     assert "flask db downgrade -x purge_trash=yes" in message
@@ -157,7 +144,7 @@ def test_downgrade_with_purge_trash_deletes_the_trash_then_the_columns(empty_app
     fresh_0001 = schema()
     flask_migrate.upgrade(revision="0002")
     trash(2)
-    command.downgrade(alembic_config(empty_app, "purge_trash=yes"), "0001")
+    command.downgrade(migrate_config(empty_app, "purge_trash=yes"), "0001")
     assert version(empty_app) == "0001"
     assert rows("SELECT id, title FROM todos ORDER BY id") == [(1, "first"), (3, "third")]
     # Exactly the 0001 schema again: no leftover column, index or constraint.
@@ -187,7 +174,7 @@ def test_downgrade_drops_columns_natively_without_copying_the_table(empty_app):
 
     event.listen(db.engine, "before_cursor_execute", record)
     try:
-        command.downgrade(alembic_config(empty_app), "0001")
+        command.downgrade(migrate_config(empty_app), "0001")
     finally:
         event.remove(db.engine, "before_cursor_execute", record)
     ddl = [" ".join(s.split()) for s in statements]
@@ -208,13 +195,9 @@ def test_downgrade_drops_columns_natively_without_copying_the_table(empty_app):
 
 class TestNewRevisions:
     @pytest.fixture
-    def scratch(self, app, tmp_path):
-        directory = tmp_path / "migrations"
-        shutil.copytree(
-            ROOT / "migrations", directory, ignore=shutil.ignore_patterns("__pycache__")
-        )
+    def scratch(self, app, scratch_migrations):
         with app.app_context():
-            yield app, directory
+            yield app, scratch_migrations
 
     def test_autogenerate_with_no_change_writes_no_file(self, scratch):
         _app, directory = scratch

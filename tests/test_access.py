@@ -31,10 +31,12 @@ MATRIX = [
     ("POST", "/trash/{trashed}/restore", 302, 302, 404, 404),
     ("POST", "/trash/{trashed}/purge", 302, 302, 404, 404),
     ("POST", "/trash/empty", 302, 302, 302, 302),
+    ("POST", "/trash/bulk", 302, 400, 400, 400),
     ("GET", "/admin/trash", 302, 403, 403, 200),
     ("POST", "/admin/trash/{trashed}/restore", 302, 403, 403, 302),
     ("POST", "/admin/trash/{trashed}/purge", 302, 403, 403, 302),
     ("POST", "/admin/trash/purge-expired", 302, 403, 403, 302),
+    ("POST", "/admin/trash/bulk", 302, 403, 403, 400),
 ]
 VISITORS = ["anonymous", "owner", "other", "admin"]
 

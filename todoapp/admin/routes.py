@@ -10,6 +10,7 @@ from flask import (
 )
 from flask_login import current_user, login_required
 
+from ..bulk import apply as apply_bulk
 from ..presentation import todos_count
 from ..services import todos, users
 from ..web import EmptyForm, page_number, per_page, safe_next
@@ -56,6 +57,13 @@ def restore(todo_id: int):
 def purge(todo_id: int):
     title = todos.purge_todo(todo_id)
     flash(f"Deleted “{title}” forever.", "success")
+    return redirect(safe_next(request.form.get("next"), "admin.trash"))
+
+
+@bp.post("/trash/bulk")
+def bulk():
+    """Restore, or delete forever, the ticked todos of anyone's trash."""
+    apply_bulk(owner_id=None)
     return redirect(safe_next(request.form.get("next"), "admin.trash"))
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select
+from sqlalchemy import Select, delete, func, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import NotFound
 
@@ -140,6 +140,45 @@ def purge_todo(todo_id: int, *, owner_id: int | None = None) -> str:
         title = todo.title
         session.delete(todo)
     return title
+
+
+BULK_LIMIT = 500
+
+
+def bulk_restore(todo_ids: list[int], *, owner_id: int | None = None) -> int:
+    """Restore the listed todos that are in the trash (of ``owner_id``, or of
+    anyone for admins). Ids that are not there are skipped. Returns how many."""
+    stmt = (
+        update(Todo)
+        .where(Todo.id.in_(_bounded(todo_ids)))
+        .values(deleted_at=None, deleted_by=None)
+        .execution_options(trashed_only=True, synchronize_session=False)
+    )
+    return _bulk(stmt, owner_id)
+
+
+def bulk_purge(todo_ids: list[int], *, owner_id: int | None = None) -> int:
+    """Delete for good the listed todos that are in the trash (of ``owner_id``,
+    or of anyone for admins). Ids that are not there are skipped. Returns how many."""
+    stmt = (
+        delete(Todo)
+        .where(Todo.id.in_(_bounded(todo_ids)))
+        .execution_options(trashed_only=True, synchronize_session=False)
+    )
+    return _bulk(stmt, owner_id)
+
+
+def _bounded(todo_ids: list[int]) -> list[int]:
+    if len(todo_ids) > BULK_LIMIT:
+        raise ValueError(f"Select at most {BULK_LIMIT} todos at a time.")
+    return todo_ids
+
+
+def _bulk(stmt, owner_id: int | None) -> int:
+    if owner_id is not None:
+        stmt = stmt.where(Todo.user_id == owner_id)
+    with write_transaction() as session:
+        return session.execute(stmt).rowcount
 
 
 def empty_trash(owner_id: int, *, progress: Callable[[int], None] | None = None) -> int:

@@ -1,6 +1,7 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
+from ..bulk import apply as apply_bulk
 from ..presentation import todos_count
 from ..services import todos
 from ..web import EmptyForm, page_number, per_page, safe_next
@@ -32,6 +33,13 @@ def restore(todo_id: int):
 def purge(todo_id: int):
     title = todos.purge_todo(todo_id, owner_id=current_user.id)
     flash(f"Deleted “{title}” forever.", "success")
+    return redirect(safe_next(request.form.get("next"), "trash.index"))
+
+
+@bp.post("/bulk")
+def bulk():
+    """Restore, or delete forever, the ticked todos of one's own trash."""
+    apply_bulk(owner_id=current_user.id)
     return redirect(safe_next(request.form.get("next"), "trash.index"))
 
 

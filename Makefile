@@ -16,7 +16,7 @@ PORT ?= 5000
 SERVE_PORT ?= 8000
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help install run serve test test-postgres lint format lock \
+.PHONY: help install run serve test test-postgres e2e lint format lock \
 	db-init db-migrate db-upgrade db-downgrade db-history db-current db-reset db-test-migrations \
 	db-check db-freeze db-lint
 
@@ -51,6 +51,17 @@ test: install ## run the whole test suite
 
 test-postgres: install ## the whole test suite on a throwaway PostgreSQL cluster
 	bash .ci/with-postgres $(BIN)/pytest $(PYTEST_ARGS)
+
+AXE_VERSION := 4.14.1
+AXE := .e2e-node/node_modules/axe-core/axe.min.js
+
+e2e: install ## browser tests: Playwright + Debian's Chromium, axe-core, screenshots to docs/screenshots
+	@command -v chromium >/dev/null || { echo "Installing Debian's chromium package"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; }
+	@test -f $(AXE) || { echo "Installing axe-core $(AXE_VERSION) from npm into .e2e-node/"; \
+		npm install --prefix .e2e-node --no-save --no-package-lock --no-audit --no-fund \
+		axe-core@$(AXE_VERSION) >/dev/null; }
+	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 lint: install ## ruff: lint and format check
 	$(BIN)/ruff check .

@@ -1,0 +1,246 @@
+"""A person in a real browser: clicks and typing, with JavaScript, without it,
+and with the keyboard only; accessibility and screenshots of every page."""
+
+import re
+import uuid
+
+import pytest
+from playwright.sync_api import expect
+
+from ..conftest import PASSWORD
+from .conftest import DESKTOP, MOBILE, SCREENSHOTS, check_accessibility
+
+
+def register(page, name=None):
+    name = name or f"u{uuid.uuid4().hex[:10]}"
+    page.goto("/auth/register")
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill(PASSWORD)
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_role("heading", name="Todos")).to_be_visible()
+    return name
+
+
+def log_in(page, name):
+    page.goto("/auth/login")
+    page.get_by_label("Username").fill(name)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Todos")).to_be_visible()
+
+
+def add(page, title):
+    page.get_by_label("Title").fill(title)
+    page.get_by_role("button", name="Add").click()
+    expect(page.locator(".todo .title", has_text=title)).to_be_visible()
+
+
+def row(page, title):
+    return page.locator("li.todo", has=page.locator(".title", has_text=title))
+
+
+def test_the_whole_journey_with_the_mouse(page):
+    name = register(page)
+    for title in ("Water the plants", "Pay rent", "Call mum", "Book dentist"):
+        add(page, title)
+
+    row(page, "Pay rent").get_by_role("link", name="Edit").click()
+    page.get_by_label("Title").fill("Pay rent by Friday")
+    page.get_by_role("button", name="Save").click()
+    expect(row(page, "Pay rent by Friday")).to_be_visible()
+
+    row(page, "Call mum").get_by_role("button", name="Mark “Call mum” done").click()
+    expect(row(page, "Call mum")).to_have_class(re.compile("is-done"))
+
+    row(page, "Water the plants").get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("Moved “Water the plants” to the trash.")).to_be_visible()
+    expect(row(page, "Water the plants")).to_have_count(0)
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_text("Restored “Water the plants”.")).to_be_visible()
+    expect(row(page, "Water the plants")).to_be_visible()
+
+    for title in ("Water the plants", "Book dentist", "Call mum"):
+        row(page, title).get_by_role("button", name="Delete").click()
+    page.get_by_role("link", name="Trash").click()
+    trashed = row(page, "Book dentist")
+    expect(trashed).to_contain_text("deleted just now · purged in 30 days")
+    assert re.match(
+        r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", trashed.locator("time").first.get_attribute("title")
+    )
+
+    trashed.get_by_role("link", name="Details").click()
+    expect(page.get_by_role("heading", name="Restore this todo?")).to_be_visible()
+    page.get_by_role("button", name="Restore", exact=True).click()
+    expect(page.get_by_text("Restored “Book dentist”.")).to_be_visible()
+    expect(row(page, "Book dentist")).to_be_visible()
+
+    page.get_by_role("link", name="Trash").click()
+    row(page, "Call mum").get_by_role("button", name="Delete forever: “Call mum”").click()
+    expect(page.get_by_text("Deleted “Call mum” forever.")).to_be_visible()
+    assert page.dialogs == ["Delete “Call mum” forever? This cannot be undone."]
+
+    page.get_by_role("button", name="Empty trash").click()
+    expect(page.get_by_text("Nothing in the trash.")).to_be_visible()
+    assert page.dialogs[-1].startswith("Delete every todo in the trash forever?")
+
+    page.get_by_role("button", name=re.compile("Log out")).click()
+    expect(page.get_by_text("You are logged out.")).to_be_visible()
+    page.goto("/todos")
+    expect(page).to_have_url(re.compile(r"/auth/login\?next="))
+    assert name
+
+
+def test_bulk_restore_and_bulk_delete_in_the_trash(page):
+    register(page)
+    for title in ("one", "two", "three", "four"):
+        add(page, title)
+        row(page, title).get_by_role("button", name="Delete").click()
+    page.get_by_role("link", name="Trash").click()
+    page.get_by_label("Select “one”").check()
+    page.get_by_label("Select “two”").check()
+    page.get_by_role("button", name="Restore selected").click()
+    expect(page.get_by_text("Restored: 2 todos.")).to_be_visible()
+    page.get_by_label("Select “three”").check()
+    page.get_by_role("button", name="Delete selected forever").click()
+    expect(page.get_by_text("Deleted forever: 1 todo.")).to_be_visible()
+    expect(row(page, "four")).to_be_visible()
+    page.get_by_role("link", name="Todos").click()
+    expect(row(page, "one")).to_be_visible()
+    expect(row(page, "two")).to_be_visible()
+
+
+def test_the_admin_trash_with_its_owner_filter(page, new_page):
+    owner = register(page)
+    add(page, "owner's secret")
+    row(page, "owner's secret").get_by_role("button", name="Delete").click()
+
+    admin = new_page()
+    log_in(admin, "root")
+    admin.get_by_role("link", name="Admin trash").click()
+    expect(admin.get_by_role("cell", name="owner's secret", exact=True)).to_be_visible()
+    admin.get_by_role("textbox", name="Owner").fill(owner)
+    admin.get_by_role("button", name="Filter").click()
+    expect(admin.get_by_role("cell", name="owner's secret", exact=True)).to_be_visible()
+    expect(admin.locator("tbody tr")).to_have_count(1)
+    admin.get_by_role("button", name="Restore “owner's secret”").click()
+    expect(admin.get_by_text(f"Restored “owner's secret” for {owner}.")).to_be_visible()
+    page.reload()
+    expect(row(page, "owner's secret")).to_be_visible()
+
+
+def test_the_core_flow_works_without_javascript(new_page):
+    page = new_page(java_script_enabled=False)
+    register(page)
+    add(page, "plain forms")
+    row(page, "plain forms").get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Undo").click()
+    expect(row(page, "plain forms")).to_be_visible()
+    row(page, "plain forms").get_by_role("button", name="Delete").click()
+    page.get_by_role("link", name="Trash").click()
+    row(page, "plain forms").get_by_role("button", name="Restore “plain forms”").click()
+    expect(page.get_by_text("Restored “plain forms”.")).to_be_visible()
+
+
+def tab_to(page, predicate_js, limit=60):
+    """Press Tab until the focused element matches; return its outline style."""
+    page.wait_for_load_state()
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate(f"() => {{ const el = document.activeElement; return {predicate_js}; }}"):
+            return page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    pytest.fail(f"never reached an element where {predicate_js}")
+
+
+def enter(page):
+    """Press Enter on a button or in a form field, and wait for the next page."""
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+
+
+def test_keyboard_only(page):
+    register(page)
+    page.goto("/todos")
+    tab_to(page, "el.name === 'title'")
+    page.keyboard.type("by keyboard")
+    enter(page)
+    expect(row(page, "by keyboard")).to_be_visible()
+
+    outline = tab_to(page, "el.textContent.trim() === 'Delete'")
+    assert outline != "none", "focus must be visible"
+    enter(page)
+    expect(page.get_by_text("Moved “by keyboard” to the trash.")).to_be_visible()
+    tab_to(page, "el.textContent.trim() === 'Undo'")
+    enter(page)
+    expect(row(page, "by keyboard")).to_be_visible()
+
+    tab_to(page, "el.textContent.trim() === 'Delete'")
+    enter(page)
+    tab_to(page, "el.textContent.trim() === 'Trash'")
+    enter(page)
+    expect(page.get_by_role("heading", name="Trash")).to_be_visible()
+    tab_to(page, "el.getAttribute('aria-label') === 'Restore “by keyboard”'")
+    enter(page)
+    expect(page.get_by_text("Restored “by keyboard”.")).to_be_visible()
+
+
+def visit_every_page(page, shoot=None):
+    """Every page with content, then the empty states; yields (label, page)."""
+    owner = register(page)
+    for title in ("Water the plants", "Pay rent before Friday", "Book the dentist", "Reply to Sam"):
+        add(page, title)
+    row(page, "Reply to Sam").get_by_role("button", name=re.compile("Mark")).click()
+    row(page, "Book the dentist").get_by_role("button", name="Delete").click()
+    row(page, "Water the plants").get_by_role("button", name="Delete").click()
+    page.goto("/todos")
+    yield "list", page
+    page.goto("/trash")
+    yield "trash", page
+    row(page, "Book the dentist").get_by_role("link", name="Details").click()
+    yield "restore", page
+    page.goto("/todos")
+    row(page, "Pay rent").get_by_role("link", name="Edit").click()
+    yield "edit", page
+    page.get_by_role("button", name=re.compile("Log out")).click()
+    yield "login", page
+    log_in(page, "root")
+    page.goto(f"/admin/trash?user={owner}")
+    yield "admin-trash", page
+    page.goto("/admin/trash?user=nobody-here")
+    yield "admin-trash-unknown-owner", page
+    page.goto("/trash")
+    yield "trash-empty", page
+    page.goto("/todos?page=1")
+    yield "list-empty", page
+    page.goto("/no/such/page")
+    yield "not-found", page
+    page.get_by_role("button", name=re.compile("Log out")).click()
+    page.goto("/auth/register")
+    yield "register", page
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_every_page_passes_axe(new_page, scheme):
+    page = new_page(bypass_csp=True, color_scheme=scheme)  # axe is injected as a script
+    for label, current in visit_every_page(page):
+        check_accessibility(current, f"{label} ({scheme})")
+
+
+@pytest.mark.parametrize(("size", "viewport"), [("desktop", DESKTOP), ("mobile", MOBILE)])
+def test_screenshots_and_no_sideways_scrolling(new_page, size, viewport):
+    page = new_page(viewport=viewport)
+    wanted = {"list", "trash", "restore", "admin-trash"}
+    for label, current in visit_every_page(page):
+        width = current.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= viewport["width"], f"{label} scrolls sideways at {size}: {width}px"
+        if label in wanted:
+            current.screenshot(path=str(SCREENSHOTS / f"{label}-{size}.png"), full_page=True)
+
+
+def test_no_page_breaks_the_content_security_policy(page):
+    violations = []
+    page.on(
+        "console", lambda msg: "Content Security Policy" in msg.text and violations.append(msg.text)
+    )
+    for label, _ in visit_every_page(page):
+        assert violations == [], label

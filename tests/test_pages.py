@@ -155,7 +155,7 @@ class TestAdminTrash:
         page = text(client.get("/admin/trash"))
         assert "alice&#39;s old thing" in page and "bob&#39;s old thing" in page
         assert "bob&#39;s live thing" not in page
-        assert page.count('<td><a href="/admin/trash?user=') == 2
+        assert page.count('data-label="Owner"><a href="/admin/trash?user=') == 2
 
     def test_filters_by_owner(self, client, trash):
         page = text(client.get("/admin/trash?user=bob"))

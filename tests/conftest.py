@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 import uuid
+from pathlib import Path
 
 import flask_migrate
 import pytest
@@ -64,6 +65,11 @@ class SQLiteDatabases:
 
     def empty(self):
         return f"sqlite:///{self.directory / uuid.uuid4().hex}.sqlite"
+
+    def drop(self, url):
+        path = sa.make_url(url).database
+        for suffix in ("", "-wal", "-shm"):
+            Path(path + suffix).unlink(missing_ok=True)
 
     def close(self):
         pass
@@ -127,16 +133,14 @@ def database_url(databases):
     """A database of its own for one test, migrated to head."""
     url = databases.migrated()
     yield url
-    if BACKEND == "postgresql":
-        databases.drop(url)
+    databases.drop(url)
 
 
 @pytest.fixture
 def empty_database_url(databases):
     url = databases.empty()
     yield url
-    if BACKEND == "postgresql":
-        databases.drop(url)
+    databases.drop(url)
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ import logging
 from pathlib import Path
 
 from flask import Flask, redirect, render_template, request, url_for
+from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import IntegerConverter
@@ -109,13 +110,8 @@ FRIENDLY_ERRORS = {
 
 
 def register_errorhandlers(app: Flask) -> None:
-    def render_error(error: HTTPException):
-        message = FRIENDLY_ERRORS.get(error.code) or error.description
-        if error.code == 400 and getattr(error, "description", "").startswith("The CSRF"):
-            message = (
-                "This form had expired or did not come from this site, so nothing was "
-                "changed. Go back, reload the page and try again."
-            )
+    def render_error(error: HTTPException, message: str | None = None):
+        message = message or FRIENDLY_ERRORS.get(error.code) or error.description
         # Keep headers such as Allow (405) or Retry-After (429).
         headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
         body = render_template("errors/error.html", error=error, message=message)
@@ -124,6 +120,14 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         return render_error(error)
+
+    @app.errorhandler(CSRFError)
+    def handle_csrf_error(error: CSRFError):
+        return render_error(
+            error,
+            "This form had expired or did not come from this site, so nothing was "
+            "changed. Go back, reload the page and try again.",
+        )
 
     @app.errorhandler(InternalServerError)
     def handle_server_error(error: InternalServerError):

@@ -32,19 +32,30 @@ class Server:
 
 
 @contextmanager
-def gunicorn(database_url: str, log_dir: Path, *, workers: int = 1, timeout: float = 30):
-    """Serve wsgi:app with gunicorn on a free loopback port; yield a Server."""
+def gunicorn(
+    database_url: str | None,
+    log_dir: Path,
+    *,
+    workers: int = 1,
+    timeout: float = 30,
+    app: str = "wsgi:app",
+    options: tuple[str, ...] = (),
+):
+    """Serve ``app`` (todoapp unless told otherwise) with gunicorn on a free
+    loopback port; yield a Server."""
     log = log_dir / f"gunicorn-{time.monotonic_ns()}.log"
     env = os.environ | {
-        "DATABASE_URL": database_url,
         "SECRET_KEY": "shared by every test server",
         "HTTPS": "0",
         "FLASK_DEBUG": "0",
     }
+    if database_url is not None:
+        env["DATABASE_URL"] = database_url
     with open(log, "w") as out:
         proc = subprocess.Popen(
             [str(GUNICORN), "-w", str(workers), "-b", "127.0.0.1:0", "--no-control-socket"]
-            + ["wsgi:app"],
+            + list(options)
+            + [app],
             cwd=ROOT,
             env=env,
             stdout=out,

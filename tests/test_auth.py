@@ -63,7 +63,7 @@ def test_failed_login_says_so_without_telling_which_part(client, auth, alice, us
 @pytest.mark.parametrize(
     ("next_url", "landing"),
     [
-        ("/trash?page=1", "/trash?page=1"),
+        ("/trash?before=1", "/trash?before=1"),
         ("https://evil.example/", "/todos"),
         ("//evil.example/", "/todos"),
         ("/\\evil.example", "/todos"),

@@ -143,11 +143,11 @@ def test_odd_ids_in_every_url(app, client, alice_in, todo_id):
 
 
 @examples
-@given(page=nasty_text, user=nasty_text)
-def test_query_parameters(app, client, auth, admin, page, user):
+@given(cursor=nasty_text, user=nasty_text, way=st.sampled_from(["before", "after"]))
+def test_query_parameters(app, client, auth, admin, cursor, user, way):
     auth.login("root")
     for path in ("/todos", "/trash", "/admin/trash"):
-        response = client.get(f"{path}?page={quote(page)}&user={quote(user)}")
+        response = client.get(f"{path}?{way}={quote(cursor)}&user={quote(user)}")
         assert response.status_code in (200, 404)
 
 

@@ -1,4 +1,10 @@
+import os
+import subprocess
+import sys
+
 import flask_migrate
+
+from todoapp import ROOT
 
 from .conftest import dispose, make_app
 
@@ -41,3 +47,30 @@ def test_an_unreachable_database_is_503(tmp_path):
         "head": "0003",
     }
     dispose(app)
+
+
+def test_the_head_is_alembics_head(app):
+    """health reads the head from the revision files without Alembic: it must
+    agree with Alembic."""
+    from alembic.script import ScriptDirectory
+
+    from todoapp.services.health import head_revision
+
+    with app.app_context():
+        script = ScriptDirectory.from_config(app.extensions["migrate"].migrate.get_config())
+    assert head_revision() == ",".join(sorted(script.get_heads()))
+
+
+def test_a_web_worker_does_not_load_alembic(tmp_path):
+    """Flask-Migrate and Alembic are for the command line: a web worker that
+    loads them carries 13 MB more."""
+    code = (
+        "import sys, wsgi; from todoapp.services import health; health.head_revision(); "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('alembic', 'flask_migrate')))"
+    )
+    env = os.environ | {"SECRET_KEY": "k", "DATABASE_URL": f"sqlite:///{tmp_path}/x.sqlite"}
+    env.pop("FLASK_RUN_FROM_CLI", None)
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == "[]"

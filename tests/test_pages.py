@@ -1,6 +1,8 @@
 """What a person sees: the list, undo, the trash, restore, the admin trash,
 error pages."""
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
@@ -98,21 +100,97 @@ def test_toggle_marks_done_and_back(app, client, alice_in, make_todo):
     assert 'aria-pressed="false"' in text(client.get("/todos"))
 
 
-def test_pagination(app, client, alice_in, make_todo):
+def link(page: str, rel: str) -> str | None:
+    """The pager link with this rel ("next": older, "prev": newer), unescaped."""
+    found = re.search(rf'<a rel="{rel}" href="([^"]+)"', page)
+    return html.unescape(found.group(1)) if found else None
+
+
+def titles(page: str) -> list[str]:
+    return re.findall(r'<(?:span class="title"|td)>(item \d+)<', page)
+
+
+def test_pagination_walks_older_and_back_newer(app, client, alice_in, make_todo):
     app.config["TODOS_PER_PAGE"] = 2
     for n in range(5):
         make_todo(alice_in, f"item {n}")
     first = text(client.get("/todos"))
-    assert "item 4" in first and "item 2" not in first and "page=2" in first
-    third = text(client.get("/todos?page=3"))
-    assert "item 0" in third and "page=4" not in third
-    assert "nothing on this page" in text(client.get("/todos?page=9"))
+    assert titles(first) == ["item 4", "item 3"] and link(first, "prev") is None
+    second = text(client.get(link(first, "next")))
+    assert titles(second) == ["item 2", "item 1"] and "Newest</a>" in second
+    third = text(client.get(link(second, "next")))
+    assert titles(third) == ["item 0"] and link(third, "next") is None
+    back = text(client.get(link(third, "prev")))
+    assert titles(back) == ["item 2", "item 1"]
+    # Newer than the second page is fewer than a page: that is the first page.
+    top = text(client.get(link(back, "prev")))
+    assert titles(top) == ["item 4", "item 3"] and "Newest</a>" not in top
 
 
-@pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5", "99999999999999999999", "٣"])
-def test_a_bad_page_number_is_404(client, alice_in, page):
-    assert client.get(f"/todos?page={page}").status_code == 404
-    assert client.get(f"/trash?page={page}").status_code == 404
+def test_a_page_stays_put_when_rows_before_it_go(app, client, alice_in, make_todo):
+    """What offsets get wrong: deleting a todo on page 1 must not shift page 2."""
+    app.config["TODOS_PER_PAGE"] = 2
+    ids = [make_todo(alice_in, f"item {n}") for n in range(5)]
+    second_url = link(text(client.get("/todos")), "next")
+    client.submit(f"/todos/{ids[4]}/delete")
+    assert titles(text(client.get(second_url))) == ["item 2", "item 1"]
+
+
+def test_trash_pages_by_deletion_time(app, client, alice_in, make_todo):
+    app.config["TODOS_PER_PAGE"] = 2
+    ids = [make_todo(alice_in, f"item {n}") for n in range(5)]
+    for todo_id in (ids[0], ids[3], ids[1], ids[4], ids[2]):  # deletion order
+        client.submit(f"/todos/{todo_id}/delete")
+    first = text(client.get("/trash"))
+    assert titles(first) == ["item 2", "item 4"]
+    second = text(client.get(link(first, "next")))
+    assert titles(second) == ["item 1", "item 3"]
+    third = text(client.get(link(second, "next")))
+    assert titles(third) == ["item 0"] and link(third, "next") is None
+    assert titles(text(client.get(link(third, "prev")))) == ["item 1", "item 3"]
+
+
+def test_admin_trash_pages_keep_the_owner_filter(app, client, auth, admin, make_todo, alice, bob):
+    app.config["TODOS_PER_PAGE"] = 2
+    for n in range(3):
+        make_todo(alice, f"item {n}", trashed=True)
+        make_todo(bob, f"bob {n}", trashed=True)
+    auth.login("root")
+    first = text(client.get("/admin/trash?user=alice"))
+    assert titles(first) == ["item 2", "item 1"]
+    older = link(first, "next")
+    assert "user=alice" in older
+    assert titles(text(client.get(older))) == ["item 0"]
+
+
+def test_a_cursor_past_the_end_says_so(client, alice_in, make_todo):
+    make_todo(alice_in, "only")
+    page = text(client.get("/todos?before=1"))
+    assert "nothing on this page" in page and "only" not in page
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "before=",
+        "before=abc",
+        "before=1.5",
+        "before=-1",
+        "before=99999999999999999999",
+        "before=٣",
+        "after=x",
+        "before=1&after=2",
+    ],
+)
+def test_a_bad_cursor_is_404(client, alice_in, query):
+    assert client.get(f"/todos?{query}").status_code == 404
+    assert client.get(f"/trash?{query}").status_code == 404
+
+
+def test_a_cursor_of_another_list_is_404(client, alice_in):
+    assert client.get("/todos?before=1-2").status_code == 404
+    assert client.get("/trash?before=12").status_code == 404
+    assert client.get("/trash?before=1700000000000000-2").status_code == 200
 
 
 @pytest.mark.parametrize("todo_id", ["0", "-1", "abc", "99999999999999999999", "2147483648"])

@@ -10,6 +10,8 @@ from todoapp.services import todos
 
 from .conftest import BACKEND
 
+DEEP = "1700000000000000-3"  # a trash cursor: deleted at 2023-11-14, id 3
+
 
 @pytest.fixture
 def owner(app, alice, make_todo):
@@ -50,13 +52,29 @@ def plan_of(app, run):
 @pytest.mark.parametrize(
     ("query", "index"),
     [
-        (lambda owner: todos.list_todos(owner, 1, 50), "ix_todos_live"),
-        (lambda owner: todos.list_trash(owner, 1, 50), "ix_todos_trash_owner"),
-        (lambda owner: todos.list_all_trash(1, 50), "ix_todos_trash"),
-        (lambda owner: todos.list_all_trash(1, 50, owner_id=owner), "ix_todos_trash_owner"),
+        (lambda owner: todos.list_todos(owner, 50), "ix_todos_live"),
+        (lambda owner: todos.list_todos(owner, 50, before="4"), "ix_todos_live"),
+        (lambda owner: todos.list_todos(owner, 50, after="2"), "ix_todos_live"),
+        (lambda owner: todos.list_trash(owner, 50), "ix_todos_trash_owner"),
+        (lambda owner: todos.list_trash(owner, 50, before=DEEP), "ix_todos_trash_owner"),
+        (lambda owner: todos.list_trash(owner, 50, after=DEEP), "ix_todos_trash_owner"),
+        (lambda owner: todos.list_all_trash(50), "ix_todos_trash"),
+        (lambda owner: todos.list_all_trash(50, before=DEEP), "ix_todos_trash"),
+        (lambda owner: todos.list_all_trash(50, owner_id=owner), "ix_todos_trash_owner"),
         (lambda owner: todos.count_expired(30), "ix_todos_trash"),
     ],
-    ids=["list", "trash", "admin trash", "admin trash of one owner", "expired count"],
+    ids=[
+        "list",
+        "list, older page",
+        "list, newer page",
+        "trash",
+        "trash, older page",
+        "trash, newer page",
+        "admin trash",
+        "admin trash, older page",
+        "admin trash of one owner",
+        "expired count",
+    ],
 )
 def test_the_query_uses_its_index(app, owner, query, index):
     plan = plan_of(app, lambda: query(owner))

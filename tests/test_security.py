@@ -127,9 +127,28 @@ def test_passwords_are_stored_as_scrypt_hashes(app, alice):
     assert stored.startswith("scrypt:") and PASSWORD not in stored
 
 
-def test_production_hashes_with_werkzeugs_default_scrypt(tmp_path, monkeypatch):
+def test_production_hashes_with_owasp_strength_scrypt_in_8_mib(tmp_path, monkeypatch):
     monkeypatch.setenv("SECRET_KEY", "k")
-    assert create_app(instance_path=str(tmp_path)).config["PASSWORD_HASH_METHOD"] == "scrypt"
+    method = create_app(instance_path=str(tmp_path)).config["PASSWORD_HASH_METHOD"]
+    _, n, r, p = method.split(":")
+    assert method.startswith("scrypt:") and (int(n), int(r), int(p)) == (2**13, 8, 10)
+
+
+def test_a_hash_with_old_parameters_is_redone_at_login(app, client, auth):
+    from werkzeug.security import generate_password_hash
+
+    from todoapp.services import users
+
+    with app.app_context():
+        user = users.create_user("carol", PASSWORD)
+        user.password_hash = generate_password_hash(PASSWORD, method="scrypt:2048:8:1")
+        db.session.commit()
+    assert auth.login("carol", PASSWORD).status_code == 302
+    with app.app_context():
+        stored = db.session.scalar(select(User.password_hash).where(User.username == "carol"))
+    assert stored.startswith(app.config["PASSWORD_HASH_METHOD"] + "$")
+    auth.logout()
+    assert auth.login("carol", PASSWORD).status_code == 302
 
 
 def test_an_unknown_username_costs_a_password_check_too(app, alice, monkeypatch):

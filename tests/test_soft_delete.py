@@ -154,9 +154,10 @@ def test_edit_and_toggle(ctx, alice, make_todo):
 def test_lists_are_newest_first_and_paginated(ctx, alice, make_todo):
     for n in range(5):
         make_todo(alice, f"t{n}")
-    first = todos.list_todos(alice, 1, 2)
+    first = todos.list_todos(alice, 2)
     assert [t.title for t in first.items] == ["t4", "t3"]
-    assert first.has_next and not first.has_prev
-    last = todos.list_todos(alice, 3, 2)
+    assert first.first and first.older and first.newer is None
+    second = todos.list_todos(alice, 2, before=first.older)
+    last = todos.list_todos(alice, 2, before=second.older)
     assert [t.title for t in last.items] == ["t0"]
-    assert not last.has_next and last.has_prev
+    assert last.older is None and last.newer and not last.first

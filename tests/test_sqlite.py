@@ -55,5 +55,5 @@ def test_a_write_transaction_begins_immediate(ctx, alice, statements):
 
 def test_a_read_transaction_stays_deferred(ctx, alice, statements):
     db.session.rollback()
-    todos.list_todos(alice, 1, 10)
+    todos.list_todos(alice, 10)
     assert statements[0] == "BEGIN DEFERRED"

@@ -1,6 +1,7 @@
 """todoapp: todos with a trash you can undo and restore from."""
 
 import logging
+import os
 from pathlib import Path
 
 from flask import Flask, redirect, render_template, request, url_for
@@ -11,9 +12,10 @@ from werkzeug.routing import IntegerConverter
 
 from .config import load_config
 from .database import configure_engine
-from .extensions import CONTENT_SECURITY_POLICY, csrf, db, login_manager, migrate, talisman
+from .extensions import CONTENT_SECURITY_POLICY, csrf, db, login_manager, talisman
 
 ROOT = Path(__file__).resolve().parent.parent
+MIGRATIONS = ROOT / "migrations"
 log = logging.getLogger(__name__)
 
 
@@ -28,7 +30,16 @@ class IdConverter(IntegerConverter):
         super().__init__(map, min=1, max=2**31 - 1)
 
 
-def create_app(test_config: dict | None = None, *, instance_path: str | None = None) -> Flask:
+def create_app(
+    test_config: dict | None = None,
+    *,
+    instance_path: str | None = None,
+    migrations: bool | None = None,
+) -> Flask:
+    """The app. ``migrations``: register Flask-Migrate and the ``flask db``
+    commands. By default only on the command line (``flask ...``) and in
+    tests: Flask-Migrate brings Alembic, Mako and Pygments, 13 MB that every
+    web worker would carry and never use."""
     app = Flask(
         __name__,
         instance_path=instance_path,
@@ -42,7 +53,10 @@ def create_app(test_config: dict | None = None, *, instance_path: str | None = N
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
-    register_commands(app)
+    if migrations is None:
+        # Flask's command line sets this before it loads the app.
+        migrations = os.environ.get("FLASK_RUN_FROM_CLI") == "true" or app.testing
+    register_commands(app, migrations=migrations)
     return app
 
 
@@ -50,7 +64,6 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
-    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     csrf.init_app(app)
     login_manager.init_app(app)
     https = app.config["HTTPS"]
@@ -148,14 +161,19 @@ def register_template_helpers(app: Flask) -> None:
     presentation.init_app(app)
 
 
-def register_commands(app: Flask) -> None:
-    from flask_migrate.cli import db as db_commands
-
+def register_commands(app: Flask, *, migrations: bool) -> None:
     from .cli import trash_cli, users_cli
-    from .migration_lint import lint_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(trash_cli)
+    if not migrations:
+        return
+    from flask_migrate import Migrate
+    from flask_migrate.cli import db as db_commands
+
+    from .migration_lint import lint_command
+
+    Migrate(app, db, directory=str(MIGRATIONS))
     # `flask db lint`, beside Flask-Migrate's own `flask db ...` commands.
     if "lint" not in db_commands.commands:
         db_commands.add_command(lint_command)

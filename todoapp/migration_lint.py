@@ -553,10 +553,8 @@ def lint_command(revision_range: str | None) -> None:
 
 
 def _script_directory() -> ScriptDirectory:
-    from .extensions import migrate
-
-    directory = current_app.extensions["migrate"].directory
-    return ScriptDirectory.from_config(migrate.get_config(directory))
+    config = current_app.extensions["migrate"]
+    return ScriptDirectory.from_config(config.migrate.get_config(config.directory))
 
 
 def _pending_on_database(script_directory: ScriptDirectory) -> list[str]:

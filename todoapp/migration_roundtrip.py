@@ -64,7 +64,7 @@ def round_trip(app, out=sys.stdout) -> int:
         db.engine.dispose()  # our own pooled connections would block a PostgreSQL copy
     with temporary_copy(source) as copy_url:
         copy_url = copy_url.render_as_string(hide_password=False)
-        copy_app = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": copy_url})
+        copy_app = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": copy_url}, migrations=True)
         steps = [("upgrade", "head"), ("downgrade", "-1"), ("upgrade", "head")]
         try:
             with copy_app.app_context():
@@ -82,7 +82,7 @@ def round_trip(app, out=sys.stdout) -> int:
 
 
 def main() -> int:
-    return round_trip(create_app())
+    return round_trip(create_app(migrations=True))
 
 
 if __name__ == "__main__":

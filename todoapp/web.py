@@ -2,10 +2,8 @@
 
 from urllib.parse import urlsplit
 
-from flask import abort, current_app, request, url_for
+from flask import current_app, request, url_for
 from flask_wtf import FlaskForm
-
-MAX_PAGE = 1_000_000
 
 
 class EmptyForm(FlaskForm):
@@ -22,13 +20,10 @@ def safe_next(target: str | None, default_endpoint: str = "todos.index") -> str:
     return url_for(default_endpoint)
 
 
-def page_number() -> int:
-    """The ``page`` query parameter: 1 when absent. :raise 404: not a page number."""
-    raw = request.args.get("page", "1")
-    # Length first: int() refuses strings of thousands of digits with an error.
-    if len(raw) > 7 or not raw.isascii() or not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
-        abort(404)
-    return int(raw)
+def cursor() -> dict[str, str | None]:
+    """Where a list page starts: the ``before`` or ``after`` cursor of the
+    query string, as keyword arguments for a list service (which checks them)."""
+    return {"before": request.args.get("before"), "after": request.args.get("after")}
 
 
 def per_page() -> int:

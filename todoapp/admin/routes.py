@@ -13,7 +13,7 @@ from flask_login import current_user, login_required
 from ..bulk import apply as apply_bulk
 from ..presentation import todos_count
 from ..services import todos, users
-from ..web import EmptyForm, page_number, per_page, safe_next
+from ..web import cursor, per_page, safe_next
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -31,17 +31,14 @@ def trash():
     owner_name = request.args.get("user", "").strip()
     owner = users.get_user_by_username(owner_name) if owner_name else None
     if owner_name and owner is None:
-        listing = todos.Page(items=[], number=1, has_next=False)
+        listing = todos.Page(items=[])
     else:
-        listing = todos.list_all_trash(
-            page_number(), per_page(), owner_id=owner.id if owner else None
-        )
+        listing = todos.list_all_trash(per_page(), owner_id=owner.id if owner else None, **cursor())
     return render_template(
         "admin/trash.html",
         page=listing,
         owner_name=owner_name,
         owner=owner,
-        button=EmptyForm(),
         retention_days=current_app.config["TRASH_RETENTION_DAYS"],
     )
 

@@ -1,20 +1,35 @@
 """Is this app server fit to take traffic: database reachable, schema at head."""
 
-from alembic.script import ScriptDirectory
-from flask import current_app
+import ast
+from functools import cache
+
 from sqlalchemy import inspect, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from ..extensions import db, migrate
+from .. import MIGRATIONS
+from ..extensions import db
 
 
+@cache
 def head_revision() -> str:
-    """The newest revision in migrations/, read once per process."""
-    cache = current_app.extensions.setdefault("todoapp_head_revision", {})
-    if "head" not in cache:
-        script = ScriptDirectory.from_config(migrate.get_config())
-        cache["head"] = ",".join(sorted(script.get_heads()))
-    return cache["head"]
+    """The newest revision in migrations/versions/ (the one no other revision
+    names as its parent), read once per process. Read from the files' own
+    ``revision`` and ``down_revision`` lines, without importing Alembic, which
+    a web worker would otherwise load for this alone."""
+    revisions, parents = set(), set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if isinstance(node, ast.Assign | ast.AnnAssign):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                names = {t.id for t in targets if isinstance(t, ast.Name)}
+                if not names & {"revision", "down_revision"} or node.value is None:
+                    continue
+                value = ast.literal_eval(node.value)
+                if "revision" in names:
+                    revisions.add(value)
+                elif "down_revision" in names and value is not None:
+                    parents.update(value if isinstance(value, tuple | list) else [value])
+    return ",".join(sorted(revisions - parents))
 
 
 def check() -> tuple[bool, dict[str, str | None]]:

@@ -4,38 +4,108 @@ live --trash_todo--> trashed --restore_todo--> live
                      trashed --purge_todo / empty_trash / purge_expired--> gone
 """
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, delete, func, select, update
-from sqlalchemy.orm import joinedload
+from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy.orm import aliased
 from werkzeug.exceptions import NotFound
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import Todo, clean_title, utcnow
+from ..models import Todo, User, clean_title, utcnow
 
 PURGE_BATCH_SIZE = 1000
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a list, without counting the whole list."""
+    """One page of a list, newest first, found from a cursor rather than an
+    offset: the page a thousand pages down costs what the first one does, and
+    nothing counts the whole list. ``older`` and ``newer`` are the cursors of
+    the neighbouring pages, None when there is none; ``first`` is the newest page."""
 
     items: list[Any]
-    number: int
-    has_next: bool
-
-    @property
-    def has_prev(self) -> bool:
-        return self.number > 1
+    older: str | None = None
+    newer: str | None = None
+    first: bool = True
 
 
-def _paginate(stmt: Select, page: int, per_page: int) -> Page:
-    rows = db.session.scalars(stmt.limit(per_page + 1).offset((page - 1) * per_page)).all()
-    return Page(items=list(rows[:per_page]), number=page, has_next=len(rows) > per_page)
+# The keys lists are ordered by, newest first. A cursor is a row's key written
+# as digits joined by "-": "4711" in the list; "<deleted_at in µs>-<id>" in a trash.
+LIST_KEY = (Todo.id,)
+TRASH_KEY = (Todo.deleted_at, Todo.id)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_CURSOR_PART = re.compile(r"[0-9]{1,17}")
+
+
+def cursor_of(row, key) -> str:
+    values = (getattr(row, column.key) for column in key)
+    return "-".join(
+        str((v - _EPOCH) // timedelta(microseconds=1)) if isinstance(v, datetime) else str(v)
+        for v in values
+    )
+
+
+def _decode(raw: str, key) -> list:
+    """:raise 404: not a cursor of this list (hand-edited, or of another list)."""
+    parts = raw.split("-")
+    if len(parts) != len(key) or not all(_CURSOR_PART.fullmatch(part) for part in parts):
+        raise NotFound("There is no such page.")
+    values = [int(part) for part in parts]
+    if key is TRASH_KEY:
+        values[0] = _EPOCH + timedelta(microseconds=values[0])
+    return values
+
+
+def _beyond(key, values, *, older: bool):
+    """Rows strictly older (or newer) than ``values`` in ``key`` order, written
+    so that the database can seek the index on the key's first column."""
+    head, *rest = zip(key, values, strict=True)
+    column, value = head
+    if not rest:
+        return column < value if older else column > value
+    ((tie_column, tie_value),) = rest
+    if older:
+        return and_(column <= value, or_(column < value, tie_column < tie_value))
+    return and_(column >= value, or_(column > value, tie_column > tie_value))
+
+
+def _keyset_page(stmt: Select, key, per_page: int, before: str | None, after: str | None) -> Page:
+    """The page of ``stmt`` (newest first by ``key``) after the cursor
+    ``before`` (older rows) or ``after`` (newer rows); the first page without either.
+
+    :raise 404: a cursor is malformed, or both were given.
+    """
+    newest_first = [column.desc() for column in key]
+    if before is not None and after is not None:
+        raise NotFound("There is no such page.")
+    if after is not None:
+        values = _decode(after, key)
+        oldest_first = [column.asc() for column in key]
+        rows = db.session.execute(
+            stmt.where(_beyond(key, values, older=False))
+            .order_by(*oldest_first)
+            .limit(per_page + 1)
+        ).all()
+        if len(rows) > per_page:
+            items = rows[:per_page][::-1]
+            return Page(
+                items, older=cursor_of(items[-1], key), newer=cursor_of(items[0], key), first=False
+            )
+        # Fewer than a page of newer rows: the newest page is the one to show.
+        before = None
+    elif before is not None:
+        stmt = stmt.where(_beyond(key, _decode(before, key), older=True))
+    rows = db.session.execute(stmt.order_by(*newest_first).limit(per_page + 1)).all()
+    items = rows[:per_page]
+    older = cursor_of(items[-1], key) if len(rows) > per_page else None
+    if before is None:
+        return Page(items, older=older)
+    return Page(items, older=older, newer=cursor_of(items[0], key) if items else None, first=False)
 
 
 def get_todo(
@@ -62,32 +132,52 @@ def get_todo(
     return todo
 
 
-def list_todos(owner_id: int, page: int, per_page: int) -> Page:
-    stmt = select(Todo).where(Todo.user_id == owner_id).order_by(Todo.id.desc())
-    return _paginate(stmt, page, per_page)
+def list_todos(
+    owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
+) -> Page:
+    """A page of one owner's live todos, newest first: rows of id, title,
+    done and created_at (plain rows: a list page needs no ORM objects)."""
+    stmt = select(Todo.id, Todo.title, Todo.done, Todo.created_at).where(Todo.user_id == owner_id)
+    return _keyset_page(stmt, LIST_KEY, per_page, before, after)
 
 
-def list_trash(owner_id: int, page: int, per_page: int) -> Page:
+def list_trash(
+    owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
+) -> Page:
+    """A page of one owner's trash, latest deletion first: rows of id, title, deleted_at."""
     stmt = (
-        select(Todo)
+        select(Todo.id, Todo.title, Todo.deleted_at)
         .where(Todo.user_id == owner_id)
-        .order_by(Todo.deleted_at.desc(), Todo.id.desc())
         .execution_options(trashed_only=True)
     )
-    return _paginate(stmt, page, per_page)
+    return _keyset_page(stmt, TRASH_KEY, per_page, before, after)
 
 
-def list_all_trash(page: int, per_page: int, *, owner_id: int | None = None) -> Page:
-    """Everyone's trash for admins, newest deletion first, with owner and deleter loaded."""
+def list_all_trash(
+    per_page: int,
+    *,
+    owner_id: int | None = None,
+    before: str | None = None,
+    after: str | None = None,
+) -> Page:
+    """A page of everyone's trash for admins, latest deletion first: rows of
+    id, title, deleted_at, owner and deleter (usernames; deleter may be None)."""
+    owner, deleter = aliased(User), aliased(User)
     stmt = (
-        select(Todo)
-        .options(joinedload(Todo.owner), joinedload(Todo.deleter))
-        .order_by(Todo.deleted_at.desc(), Todo.id.desc())
+        select(
+            Todo.id,
+            Todo.title,
+            Todo.deleted_at,
+            owner.username.label("owner"),
+            deleter.username.label("deleter"),
+        )
+        .join(owner, Todo.user_id == owner.id)
+        .outerjoin(deleter, Todo.deleted_by == deleter.id)
         .execution_options(trashed_only=True)
     )
     if owner_id is not None:
         stmt = stmt.where(Todo.user_id == owner_id)
-    return _paginate(stmt, page, per_page)
+    return _keyset_page(stmt, TRASH_KEY, per_page, before, after)
 
 
 def create_todo(owner_id: int, title: str) -> Todo:

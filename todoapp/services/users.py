@@ -61,6 +61,11 @@ def authenticate(username: str, password: str) -> User | None:
         return None
     if not check_password_hash(user.password_hash, password or ""):
         return None
+    if not user.password_hash.startswith(current_app.config["PASSWORD_HASH_METHOD"] + "$"):
+        # Hashed with other parameters (an older default): redo it while the
+        # password is at hand.
+        with write_transaction():
+            user.password_hash = _hash_password(password)
     return user
 
 

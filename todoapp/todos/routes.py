@@ -2,21 +2,21 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..services import todos
-from ..web import EmptyForm, page_number, per_page, safe_next
+from ..web import cursor, per_page, safe_next
 from .forms import TodoForm
 
 bp = Blueprint("todos", __name__)
 bp.before_request(login_required(lambda: None))
 
 
-def _render_list(form: TodoForm, page: int, status: int = 200):
-    listing = todos.list_todos(current_user.id, page, per_page())
-    return render_template("todos/index.html", form=form, page=listing, button=EmptyForm()), status
+def _render_list(form: TodoForm, status: int = 200, **where):
+    listing = todos.list_todos(current_user.id, per_page(), **where)
+    return render_template("todos/index.html", form=form, page=listing), status
 
 
 @bp.get("/todos")
 def index():
-    return _render_list(TodoForm(), page_number())
+    return _render_list(TodoForm(), **cursor())
 
 
 @bp.post("/todos")
@@ -26,7 +26,7 @@ def create():
         todo = todos.create_todo(current_user.id, form.title.data)
         flash(f"Added “{todo.title}”.", "success")
         return redirect(url_for("todos.index"))
-    return _render_list(form, 1, status=422)
+    return _render_list(form, status=422)
 
 
 @bp.route("/todos/<id:todo_id>/edit", methods=["GET", "POST"])

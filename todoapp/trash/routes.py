@@ -4,7 +4,7 @@ from flask_login import current_user, login_required
 from ..bulk import apply as apply_bulk
 from ..presentation import todos_count
 from ..services import todos
-from ..web import EmptyForm, page_number, per_page, safe_next
+from ..web import EmptyForm, cursor, per_page, safe_next
 
 bp = Blueprint("trash", __name__, url_prefix="/trash")
 bp.before_request(login_required(lambda: None))
@@ -12,8 +12,8 @@ bp.before_request(login_required(lambda: None))
 
 @bp.get("")
 def index():
-    listing = todos.list_trash(current_user.id, page_number(), per_page())
-    return render_template("trash/index.html", page=listing, button=EmptyForm())
+    listing = todos.list_trash(current_user.id, per_page(), **cursor())
+    return render_template("trash/index.html", page=listing)
 
 
 @bp.get("/<id:todo_id>/restore")

@@ -1,0 +1,110 @@
+"""``python -m benchmarks [--db sqlite|postgres] [--smoke]``: see README.md, "Benchmarks"."""
+
+import argparse
+import json
+import os
+import platform
+import sqlite3
+import sys
+import tempfile
+import time
+from contextlib import ExitStack
+from datetime import UTC, datetime
+from pathlib import Path
+
+from tests.live import gunicorn
+
+from . import data, scenarios
+
+RESULTS = Path(__file__).with_name("results")
+
+
+def machine(db: str, url: str) -> dict:
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    with open("/proc/meminfo") as meminfo:
+        mem_gib = int(meminfo.readline().split()[1]) / 1024**2
+    info = {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gib": round(mem_gib, 1),
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "date": datetime.now(UTC).strftime("%Y-%m-%d"),
+    }
+    if db == "postgres":
+        import psycopg
+
+        with psycopg.connect(data._libpq(url)) as con:
+            info["postgresql"] = con.execute("SHOW server_version").fetchone()[0]
+    return info
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--smoke", action="store_true", help="tiny sizes: prove the harness works")
+    parser.add_argument("--out", type=Path, help="where to write the JSON figures")
+    args = parser.parse_args()
+    plan = scenarios.SMOKE if args.smoke else scenarios.FULL
+    out = args.out or RESULTS / f"{'smoke-' if args.smoke else ''}{args.db}.json"
+    server_url = os.environ.get("TEST_DATABASE_URL", "")
+    if args.db == "postgres" and not server_url.startswith("postgresql"):
+        raise SystemExit(
+            "--db postgres needs TEST_DATABASE_URL (a PostgreSQL server's maintenance "
+            "database); 'make bench DB=postgres' starts a throwaway one."
+        )
+    started = time.perf_counter()
+    results = {"db": args.db, "smoke": args.smoke, "machine": machine(args.db, server_url)}
+    print(f"Benchmarks on {args.db}{' (smoke: tiny sizes)' if args.smoke else ''}", flush=True)
+
+    with tempfile.TemporaryDirectory(prefix="todoapp-bench-") as tmp, ExitStack() as stack:
+        work = Path(tmp)
+        print("Preparing databases (bulk insert):", flush=True)
+        datasets = {}
+        for label, size in (("small", plan.small), ("large", plan.large)):
+            if args.db == "sqlite":
+                build = (data.build_sqlite, work / f"{label}.sqlite", size)
+            else:
+                build = (data.build_postgres, server_url, f"todoapp_bench_{label}", size)
+            datasets[label] = data.timed(f"{size:,} todos", *build)
+
+        logs = work / "logs"
+        logs.mkdir()
+        options = ("--workers", "2")
+        hello = stack.enter_context(
+            gunicorn(None, logs, app="benchmarks.hello:app", options=options)
+        )
+        servers = {
+            label: stack.enter_context(gunicorn(dataset.url, logs, workers=2))
+            for label, dataset in datasets.items()
+        }
+        results["throughput"] = scenarios.throughput(plan, hello, servers["large"])
+        results["flatness"] = scenarios.flatness(plan, datasets, servers)
+        results["memory"] = scenarios.memory(servers["large"], datasets["large"])
+        if args.db == "sqlite":
+            results["purge"] = scenarios.purge(plan, servers["large"], datasets["large"])
+    if args.db == "sqlite":
+        with tempfile.TemporaryDirectory(prefix="todoapp-bench-") as tmp:
+            results["migrations"] = scenarios.migrations(plan, Path(tmp))
+
+    results["seconds"] = round(time.perf_counter() - started, 1)
+    print()
+    print(scenarios.table(results))
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"\nFigures written to {out} ({results['seconds']:.0f} s in all).")
+    if not args.smoke:
+        missed = [row for row in scenarios.targets(results) if row["met"] is False]
+        if missed:
+            print("Targets missed: " + ", ".join(row["target"] for row in missed))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

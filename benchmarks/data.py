@@ -1,0 +1,178 @@
+"""Benchmark databases, built from the real migrations and filled by bulk insert.
+
+The shape, at every size: 100 users, half of all todos in the trash, every
+trashed todo deleted more than 30 days ago (so all of it is due for purging).
+User 1, "bench", is an administrator and owns ``max(200, size // 100)`` todos:
+enough for two full pages of 50 in the list and in the trash at 1,000 todos,
+and its fair 1 % share at 1,000,000.
+"""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from werkzeug.security import generate_password_hash
+
+from todoapp import ROOT
+
+USERS = 100
+BENCH_USER = "bench"
+PASSWORD = "benchmark-password"
+FLASK = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
+TODO_COLUMNS = ("id", "user_id", "title", "done", "created_at", "updated_at")
+TRASH_COLUMNS = ("deleted_at", "deleted_by")
+
+
+@dataclass(frozen=True)
+class Dataset:
+    url: str  # SQLAlchemy URL, as DATABASE_URL
+    size: int
+    bench_live: int  # the bench user's live todos
+    bench_trashed: int
+    trashed: int  # everyone's
+
+
+def flask_env(url: str) -> dict:
+    return os.environ | {"DATABASE_URL": url, "FLASK_DEBUG": "0", "SECRET_KEY": "bench"}
+
+
+def flask(*args: str, url: str) -> subprocess.CompletedProcess:
+    """Run ``flask --app wsgi ARGS`` against the database at ``url``."""
+    done = subprocess.run(
+        FLASK + list(args), cwd=ROOT, env=flask_env(url), capture_output=True, text=True
+    )
+    if done.returncode:
+        raise RuntimeError(f"flask {' '.join(args)} failed:\n{done.stderr}")
+    return done
+
+
+def users() -> list[tuple]:
+    password_hash = generate_password_hash(PASSWORD, method="scrypt")  # one hash for all
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [(1, BENCH_USER, password_hash, True, created)]
+    rows += [(n, f"user{n:03d}", password_hash, False, created) for n in range(2, USERS + 1)]
+    return rows
+
+
+def todos(size: int, *, soft_delete: bool = True) -> tuple[Iterator[tuple], Dataset]:
+    """Rows for ``todos`` (without the soft-delete columns when ``soft_delete``
+    is false: the schema before revision 0002), and the dataset's shape."""
+    bench_share = min(size, max(200, size // 100))
+    step = size / bench_share
+    now = datetime.now(UTC).replace(microsecond=0)
+    expired = now - timedelta(days=31)
+    counts = {"bench_live": 0, "bench_trashed": 0, "trashed": 0}
+    # Which rows are the bench user's: evenly spread through the id range.
+    bench_ids = {int(k * step) + 1 for k in range(bench_share)}
+    bench_seen = 0
+    other = 0
+
+    def rows():
+        nonlocal bench_seen, other
+        for todo_id in range(1, size + 1):
+            if todo_id in bench_ids:
+                owner = 1
+                trashed = bench_seen % 2 == 1
+                bench_seen += 1
+                counts["bench_trashed" if trashed else "bench_live"] += 1
+            else:
+                owner = 2 + other % (USERS - 1)
+                trashed = other % 2 == 1
+                other += 1
+            created = now - timedelta(days=400, seconds=-todo_id * 20)
+            row = (todo_id, owner, f"Todo number {todo_id}", todo_id % 3 == 0, created, created)
+            if soft_delete:
+                if trashed:
+                    counts["trashed"] += 1
+                    row += (expired - timedelta(seconds=size - todo_id), owner)
+                else:
+                    row += (None, None)
+            yield row
+
+    bench_live = (bench_share + 1) // 2
+    shape = Dataset(
+        url="",
+        size=size,
+        bench_live=bench_live,
+        bench_trashed=bench_share - bench_live,
+        trashed=(bench_share // 2 + (size - bench_share) // 2) if soft_delete else 0,
+    )
+    return rows(), shape
+
+
+def _sqlite_value(value):
+    if isinstance(value, datetime):  # as SQLAlchemy stores a UTCDateTime on SQLite
+        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+    return value
+
+
+def build_sqlite(path: Path, size: int, *, revision: str = "head") -> Dataset:
+    """A SQLite database at ``revision`` with ``size`` todos."""
+    for leftover in path.parent.glob(path.name + "*"):
+        leftover.unlink()
+    url = f"sqlite:///{path}"
+    flask("db", "upgrade", revision, url=url)
+    soft_delete = revision != "0001"
+    rows, shape = todos(size, soft_delete=soft_delete)
+    columns = TODO_COLUMNS + (TRASH_COLUMNS if soft_delete else ())
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute("PRAGMA synchronous=OFF")
+    con.execute("BEGIN")
+    con.executemany(
+        "INSERT INTO users (id, username, password_hash, is_admin, created_at) VALUES (?,?,?,?,?)",
+        ([_sqlite_value(v) for v in row] for row in users()),
+    )
+    con.executemany(
+        f"INSERT INTO todos ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
+        ([_sqlite_value(v) for v in row] for row in rows),
+    )
+    con.execute("COMMIT")
+    con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    con.close()
+    return Dataset(url, shape.size, shape.bench_live, shape.bench_trashed, shape.trashed)
+
+
+def _libpq(url: str) -> str:
+    return url.replace("postgresql+psycopg://", "postgresql://", 1)
+
+
+def build_postgres(server_url: str, name: str, size: int) -> Dataset:
+    """A fresh PostgreSQL database ``name`` at head with ``size`` todos, analysed."""
+    import psycopg
+
+    with psycopg.connect(_libpq(server_url), autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{name}"')
+    url = server_url.rsplit("/", 1)[0] + "/" + name
+    flask("db", "upgrade", url=url)
+    rows, shape = todos(size)
+    with psycopg.connect(_libpq(url)) as con:
+        with con.cursor().copy(
+            "COPY users (id, username, password_hash, is_admin, created_at) FROM STDIN"
+        ) as copy:
+            for row in users():
+                copy.write_row(row)
+        with con.cursor().copy(
+            f"COPY todos ({', '.join(TODO_COLUMNS + TRASH_COLUMNS)}) FROM STDIN"
+        ) as copy:
+            for row in rows:
+                copy.write_row(row)
+        # The ids were given explicitly: move the sequences past them.
+        con.execute("SELECT setval('users_id_seq', (SELECT max(id) FROM users))")
+        con.execute("SELECT setval('todos_id_seq', (SELECT max(id) FROM todos))")
+    with psycopg.connect(_libpq(url), autocommit=True) as con:
+        con.execute("VACUUM ANALYZE")  # what autovacuum does after a bulk load
+    return Dataset(url, shape.size, shape.bench_live, shape.bench_trashed, shape.trashed)
+
+
+def timed(label: str, build, *args, **kwargs):
+    started = time.perf_counter()
+    result = build(*args, **kwargs)
+    print(f"  {label}: {time.perf_counter() - started:.1f} s", flush=True)
+    return result

@@ -16,7 +16,7 @@ PORT ?= 5000
 SERVE_PORT ?= 8000
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help install run serve test test-postgres e2e lint format lock \
+.PHONY: help install run serve test test-postgres e2e bench bench-smoke lint format lock \
 	db-init db-migrate db-upgrade db-downgrade db-history db-current db-reset db-test-migrations \
 	db-check db-freeze db-lint
 
@@ -62,6 +62,20 @@ e2e: install ## browser tests: Playwright + Debian's Chromium, axe-core, screens
 		npm install --prefix .e2e-node --no-save --no-package-lock --no-audit --no-fund \
 		axe-core@$(AXE_VERSION) >/dev/null; }
 	$(BIN)/pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+DB ?= sqlite
+# The benchmarks drive load with wrk; PostgreSQL runs on a throwaway cluster.
+BENCH = $(if $(filter postgres,$(DB)),bash .ci/with-postgres )$(BIN)/python -m benchmarks --db $(DB)
+WRK = @command -v wrk >/dev/null || { echo "Installing Debian's wrk package"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
+
+bench: install ## benchmarks at 1,000 and 1,000,000 todos (DB=postgres too); figures in benchmarks/results/
+	$(WRK)
+	$(BENCH)
+
+bench-smoke: install ## every benchmark at tiny sizes, under a minute: proves the harness works (DB=postgres too)
+	$(WRK)
+	$(BENCH) --smoke
 
 lint: install ## ruff: lint and format check
 	$(BIN)/ruff check .

@@ -20,6 +20,7 @@ from pathlib import Path
 from werkzeug.security import generate_password_hash
 
 from todoapp import ROOT
+from todoapp.config import PASSWORD_HASH_METHOD
 
 USERS = 100
 BENCH_USER = "bench"
@@ -53,7 +54,8 @@ def flask(*args: str, url: str) -> subprocess.CompletedProcess:
 
 
 def users() -> list[tuple]:
-    password_hash = generate_password_hash(PASSWORD, method="scrypt")  # one hash for all
+    # One hash for all, made as the app makes them.
+    password_hash = generate_password_hash(PASSWORD, method=PASSWORD_HASH_METHOD)
     created = datetime(2026, 1, 1, tzinfo=UTC)
     rows = [(1, BENCH_USER, password_hash, True, created)]
     rows += [(n, f"user{n:03d}", password_hash, False, created) for n in range(2, USERS + 1)]

@@ -171,10 +171,37 @@ def purge(plan: Plan, server, dataset) -> dict:
     return result
 
 
-RAW_SQL = (
-    "import sqlite3, sys; "
-    "sqlite3.connect(sys.argv[1], isolation_level=None).executescript(sys.stdin.read())"
-)
+# Each side runs in a fresh process and times its own work: the revision as
+# `flask db` runs it (flask_migrate's upgrade/downgrade, what the command
+# calls), and the SQL that revision prints offline, run by the sqlite3 module.
+# Both close their connection, so both pay for SQLite's checkpoint of the log.
+RAW_SQL = """
+import sqlite3, sys, time
+sql = sys.stdin.read()
+started = time.perf_counter()
+con = sqlite3.connect(sys.argv[1], isolation_level=None)
+con.executescript(sql)
+con.close()
+print(time.perf_counter() - started)
+"""
+FLASK_MIGRATE = """
+import sys, time
+import flask_migrate
+from todoapp import create_app
+from todoapp.extensions import db
+app = create_app(migrations=True)
+with app.app_context():
+    started = time.perf_counter()
+    getattr(flask_migrate, sys.argv[1])(revision=sys.argv[2])
+    db.engine.dispose()
+    print(time.perf_counter() - started)
+"""
+
+
+def _timed_run(command: list[str], **kwargs) -> float:
+    """The seconds the command printed as its last line."""
+    done = subprocess.run(command, check=True, capture_output=True, text=True, **kwargs)
+    return float(done.stdout.split()[-1])
 
 
 def _wall(command: list[str], **kwargs) -> float:
@@ -213,16 +240,35 @@ def migrations(plan: Plan, work: Path) -> dict:
     target = {"upgrade": "0002", "downgrade": "0001"}
     result = {"rows": plan.migration_rows}
     for step in ("upgrade", "downgrade"):
-        raw = _wall([sys.executable, "-c", RAW_SQL, str(raw_db)], input=sql[step])
-        flask = _wall(
+        for _ in range(2):  # there and back once more, so each figure is the better of two
+            shutil.copy(base if step == "upgrade" else work / "at-0002.sqlite", raw_db)
+            shutil.copy(raw_db, app_db)
+            env = data.flask_env(f"sqlite:///{app_db}")
+            raw = _timed_run([sys.executable, "-c", RAW_SQL, str(raw_db)], input=sql[step])
+            flask = _timed_run(
+                [sys.executable, "-c", FLASK_MIGRATE, step, target[step]], cwd=data.ROOT, env=env
+            )
+            if _schema(raw_db) != _schema(app_db):
+                raise RuntimeError(f"{step}: the raw SQL and flask db left different schemas")
+            best = result.get(step)
+            if best is None or flask / raw < best["ratio"]:
+                result[step] = {"flask_s": flask, "raw_s": raw, "ratio": flask / raw}
+        if step == "upgrade":
+            shutil.copy(app_db, work / "at-0002.sqlite")
+        # The whole command as an operator runs it, start-up included.
+        shutil.copy(base if step == "upgrade" else work / "at-0002.sqlite", app_db)
+        command = _wall(
             data.FLASK + ["db", step, target[step]],
             cwd=data.ROOT,
             env=data.flask_env(f"sqlite:///{app_db}"),
         )
-        if _schema(raw_db) != _schema(app_db):
-            raise RuntimeError(f"{step}: the raw SQL and flask db left different schemas")
-        result[step] = {"flask_s": flask, "raw_s": raw, "ratio": flask / raw}
-        print(f"  {step}: flask db {flask:.2f} s, raw SQL {raw:.2f} s", flush=True)
+        result[step]["command_s"] = command
+        r = result[step]
+        print(
+            f"  {step}: flask db {r['flask_s']:.2f} s, raw SQL {r['raw_s']:.2f} s; "
+            f"the whole `flask db {step}` command {command:.2f} s",
+            flush=True,
+        )
     return result
 
 
@@ -259,6 +305,15 @@ def targets(results: dict) -> list[dict]:
                     "value": f"{s['ratio']:.2f}",
                     "goal": "≤ 1.2",
                     "met": s["ratio"] <= 1.2,
+                }
+            )
+            rows.append(
+                {
+                    "target": f"3 0002 {step}, whole command ÷ raw SQL",
+                    "figure": f"{s['command_s']:.2f} ÷ {s['raw_s']:.2f} s",
+                    "value": f"{s['command_s'] / s['raw_s']:.2f}",
+                    "goal": "report",
+                    "met": None,
                 }
             )
     if p := results.get("purge"):

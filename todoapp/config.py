@@ -53,6 +53,10 @@ def with_driver(url: str) -> str:
     return url
 
 
+# scrypt at N=2**13, r=8, p=10: see load_config.
+PASSWORD_HASH_METHOD = "scrypt:8192:8:10"  # noqa: S105 (a method name, not a password)
+
+
 def load_config(app: Flask, test_config: dict | None) -> None:
     """Fill ``app.config``. Later sources win: defaults, instance/config.py,
     environment variables, then ``test_config``."""
@@ -70,7 +74,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         # 8 MiB per check where werkzeug's default (N=2**15, p=1, below that
         # minimum) takes 32 MiB in the worker. Older hashes are redone at login.
         # The tests use cheaper parameters.
-        PASSWORD_HASH_METHOD="scrypt:8192:8:10",  # noqa: S106 (a method name, not a password)
+        PASSWORD_HASH_METHOD=PASSWORD_HASH_METHOD,
         # Failed logins allowed per window, per username and per client address.
         LOGIN_FAILURES_PER_USER=5,
         LOGIN_FAILURES_PER_IP=50,

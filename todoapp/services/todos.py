@@ -5,6 +5,7 @@ live --trash_todo--> trashed --restore_todo--> live
 """
 
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,11 @@ from ..extensions import db
 from ..models import Todo, User, clean_title, utcnow
 
 PURGE_BATCH_SIZE = 1000
+# SQLite lets one writer in at a time, and a writer that finds the database
+# locked polls for it, sleeping 1 ms, then 2, 5, 10, 25 ms and longer. A purge
+# that started its next batch at once would win nearly every time and keep the
+# writer waiting for the whole purge; this pause after each batch lets it in.
+SQLITE_PURGE_PAUSE = 0.025  # seconds
 
 
 @dataclass(frozen=True)
@@ -301,6 +307,7 @@ def _purge_trashed(where: list, *, progress: Callable[[int], None] | None) -> in
     """Delete matching trashed rows in transactions of ``PURGE_BATCH_SIZE``
     rows, so other writers wait for one short batch at most, never the whole purge."""
     purged = 0
+    pause = SQLITE_PURGE_PAUSE if db.session.get_bind().dialect.name == "sqlite" else 0
     while True:
         with write_transaction() as session:
             ids = session.scalars(
@@ -321,3 +328,4 @@ def _purge_trashed(where: list, *, progress: Callable[[int], None] | None) -> in
         purged += len(ids)
         if progress is not None:
             progress(len(ids))
+        time.sleep(pause)

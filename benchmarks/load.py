@@ -45,11 +45,8 @@ def log_in(base_url: str, username: str = BENCH_USER) -> Browser:
 
 
 def session_cookie(browser: Browser) -> str:
-    jar = browser.opener.handlers
-    for handler in jar:
-        if hasattr(handler, "cookiejar"):
-            return "; ".join(f"{c.name}={c.value}" for c in handler.cookiejar)
-    raise RuntimeError("no cookie jar")
+    """The browser's cookies as a Cookie header value, for wrk."""
+    return "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
 
 
 def workers(master_pid: int) -> list[int]:

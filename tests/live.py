@@ -91,8 +91,9 @@ class Browser:
     def __init__(self, base_url: str):
         self.base_url = base_url
         self.token = None
+        self.cookies = http.cookiejar.CookieJar()
         self.opener = urllib.request.build_opener(
-            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar()), _NoRedirects()
+            urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirects()
         )
 
     def request(self, path, data=None, timeout=20):

@@ -18,7 +18,7 @@ WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
 .PHONY: help install run serve test test-postgres e2e bench bench-smoke lint format lock \
 	db-init db-migrate db-upgrade db-downgrade db-history db-current db-reset db-test-migrations \
-	db-check db-freeze db-lint
+	db-check db-freeze db-lint db-merge
 
 help: ## list the targets
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
@@ -98,6 +98,9 @@ db-migrate: install ## autogenerate a revision: make db-migrate MESSAGE="add pri
 	@test -n "$(MESSAGE)" || { echo 'MESSAGE is required: make db-migrate MESSAGE="add priority to todos"'; exit 2; }
 	$(DEV) $(FLASK) db migrate -m "$(MESSAGE)"
 
+db-merge: install ## after a git merge left two heads: write the merge revision (MESSAGE optional)
+	$(DEV) $(FLASK) db merge-heads $(if $(MESSAGE),-m "$(MESSAGE)")
+
 db-upgrade: install ## apply every pending revision
 	$(DEV) $(FLASK) db upgrade
 
@@ -122,7 +125,7 @@ db-reset: install ## drop everything and rebuild the schema (asks first unless F
 	@echo "Database reset: schema rebuilt at head, no data."
 
 db-test-migrations: install ## upgrade -> downgrade -1 -> upgrade, on a temporary COPY of the database
-	$(DEV) $(BIN)/python -m todoapp.migration_roundtrip
+	$(DEV) $(BIN)/python -m todoapp.migration_tools.roundtrip
 
 db-check: install ## flask db check on a throwaway database at head: models and migrations agree
 	@tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
@@ -133,4 +136,4 @@ db-lint: install ## rate pending revisions' operations by risk; fails on an unre
 	$(DEV) $(FLASK) db lint $(RANGE)
 
 db-freeze: install ## add new revisions to migrations/manifest.sha256 (refuses if a listed one changed)
-	$(BIN)/python -m todoapp.migration_manifest freeze
+	$(BIN)/python -m todoapp.migration_tools.manifest freeze

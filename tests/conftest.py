@@ -10,16 +10,20 @@ gets its own PostgreSQL database instead, cloned from a migrated template.
 import os
 import re
 import shutil
+import textwrap
 import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import flask_migrate
 import pytest
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from flask.testing import FlaskClient
 
 from todoapp import ROOT, create_app
 from todoapp.extensions import db
+from todoapp.migration_tools import naming
 from todoapp.services import todos, users
 
 PASSWORD = "correct horse"
@@ -155,6 +159,26 @@ def empty_app(empty_database_url):
 def migrate_config(app, *x_args):
     """The Alembic config `flask db` would use, with ``-x`` arguments."""
     return app.extensions["migrate"].migrate.get_config(x_arg=list(x_args))
+
+
+def write_revision(directory, message, upgrade, downgrade="pass", *, parents=None):
+    """Add a revision to the migrations directory ``directory``, on top of its
+    head (or ``parents``), named the house way. ``upgrade`` and ``downgrade``
+    are function bodies. Returns the new revision's id."""
+    script = ScriptDirectory(str(Path(directory)))
+    parents = tuple(script.get_heads() if parents is None else parents)
+    rev_id = naming.next_revision_id(script, message, parents)
+    down = parents[0] if len(parents) == 1 else parents
+    source = (
+        f'"""{message}"""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
+        f"revision = {rev_id!r}\ndown_revision = {down!r}\n"
+        "branch_labels = None\ndepends_on = None\n\n\n"
+        f"def upgrade():\n{textwrap.indent(textwrap.dedent(upgrade).strip(), '    ')}\n\n\n"
+        f"def downgrade():\n{textwrap.indent(textwrap.dedent(downgrade).strip(), '    ')}\n"
+    )
+    path = Path(directory) / "versions" / f"{datetime.now(UTC):%Y_%m_%d}_{rev_id}.py"
+    path.write_text(source, encoding="utf-8")
+    return rev_id
 
 
 @pytest.fixture

@@ -1,41 +1,57 @@
-"""``flask db lint``: the risk table of the migration guide, run on revision files."""
+"""``flask db lint``: the risk table of the migration guide, run on revision files.
+
+Scratch revisions go on top of a copy of migrations/, after whatever its head
+is today, so these tests hold however many revisions exist.
+"""
 
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
 from flask_migrate.cli import db as db_group
 
-from todoapp.migration_lint import analyse_source, lint_command, reviewed_marker
+from todoapp.migration_tools.lint import (
+    analyse_source,
+    lint_command,
+    referencing_columns,
+    reviewed_marker,
+)
 
-MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
-DROP_DONE = '''\
-"""drop done
+REVISION = '''\
+"""{message}
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: {revision}
+Revises: {down_revision}
 """
 
 import sqlalchemy as sa
 from alembic import op
+{top}
 
-revision = "0004"
-down_revision = "0003"
+revision = {revision!r}
+down_revision = {down_revision!r}
 branch_labels = None
 depends_on = None
-{marker}
+
 
 def upgrade():
-    with op.batch_alter_table("todos") as batch_op:
-        batch_op.drop_column("done")
-    op.alter_column("todos", "title", type_=sa.String(300))
-    op.alter_column("users", "username", new_column_name="login")
-    op.create_foreign_key("fk_todos_owner", "todos", "users", ["user_id"], ["id"])
+{upgrade}
 
 
 def downgrade():
-    pass
+{downgrade}
 '''
+DROP_DONE = """\
+with op.batch_alter_table("todos") as batch_op:
+    batch_op.drop_column("done")
+op.alter_column("todos", "title", type_=sa.String(300))
+op.alter_column("users", "username", new_column_name="login")
+op.create_foreign_key("fk_todos_owner", "todos", "users", ["user_id"], ["id"])
+"""
+REVIEWED = 'CRITICAL_OPERATIONS_REVIEWED = "dana, 2026-11-25, done is unused"'
 
 
 @pytest.fixture
@@ -50,18 +66,56 @@ def lint(runner):
     return run
 
 
+def script_directory(app):
+    """The revisions the app's ``flask db`` sees."""
+    config = app.extensions["migrate"]
+    with app.app_context():
+        return ScriptDirectory.from_config(config.migrate.get_config(config.directory))
+
+
+def revision_ids(app):
+    """Every revision id, oldest first."""
+    return [script.revision for script in script_directory(app).walk_revisions()][::-1]
+
+
+@dataclass
+class ScratchRevision:
+    id: str
+    path: Path
+
+    def line(self, text):
+        """The number of the first line of the file that holds ``text``."""
+        lines = self.path.read_text().splitlines()
+        return next(number for number, line in enumerate(lines, 1) if text in line)
+
+
 @pytest.fixture
 def scratch(app, scratch_migrations):
-    """A copy of migrations/ the app uses, with 0004 dropping todos.done on top."""
-    directory = scratch_migrations
-    app.extensions["migrate"].directory = str(directory)
-    revision = directory / "versions" / "2026_11_25_0004_drop_done.py"
+    """Writes revisions into a copy of migrations/, which the app then uses.
 
-    def write(marker=""):
-        revision.write_text(DROP_DONE.format(marker=marker))
-        return revision
+    ``scratch(upgrade, downgrade, top=..., down_revision=...)`` writes one on
+    top of the copy's head (or of ``down_revision``) and returns it; ``top``
+    is module-level source.
+    """
+    app.extensions["migrate"].directory = str(scratch_migrations)
 
-    write()
+    def write(upgrade="pass", downgrade="pass", *, top="", down_revision=None, slug="scratch"):
+        if down_revision is None:
+            down_revision = script_directory(app).get_current_head()
+        parents = down_revision if isinstance(down_revision, tuple) else (down_revision,)
+        revision = f"{1 + max(int(parent[:4]) for parent in parents):04d}_{slug}"
+        path = scratch_migrations / "versions" / f"2026_12_01_{revision}.py"
+        source = REVISION.format(
+            message=slug.replace("_", " "),
+            revision=revision,
+            down_revision=down_revision,
+            top=textwrap.dedent(top),
+            upgrade=textwrap.indent(textwrap.dedent(upgrade), "    "),
+            downgrade=textwrap.indent(textwrap.dedent(downgrade), "    "),
+        )
+        path.write_text(source)
+        return ScratchRevision(revision, path)
+
     return write
 
 
@@ -77,24 +131,50 @@ def revision_blocks(output):
     return blocks
 
 
-def has_line(lines, level, description):
-    return any(line.split()[:1] == [level] and description in line for line in lines)
+def group(lines, function):
+    """The finding lines of a revision block's ``upgrade`` or ``downgrade`` group."""
+    start = next(i for i, line in enumerate(lines) if line.startswith(f"  {function}"))
+    found = []
+    for line in lines[start + 1 :]:
+        if not line.startswith("    "):
+            break
+        found.append(line)
+    return found
 
 
-def test_all_lints_every_real_revision(lint):
+def has_line(lines, level, description, where=None):
+    """A finding of ``level`` whose text holds ``description`` (and ends ``(where)``)."""
+    return any(
+        line.split()[:1] == [level]
+        and description in line
+        and (where is None or line.endswith(f"({where})"))
+        for line in lines
+    )
+
+
+# --- the real revisions ------------------------------------------------------
+
+
+def test_all_lints_every_real_revision(app, lint):
     result = lint("all")
     assert result.exit_code == 0, result.output
     blocks = revision_blocks(result.output)
-    assert list(blocks) == ["0001", "0002", "0003"]
+    ids = revision_ids(app)
+    assert list(blocks) == ids
+    assert result.output.splitlines()[-1].startswith(f"{len(ids)} revisions. upgrade: ")
     assert blocks["0001"][0].startswith("0001  create users and todos  (2026_11_24_0001_")
-    assert has_line(blocks["0001"], "Low", "create table users")
-    assert has_line(blocks["0001"], "Low", "create table todos")
-    assert has_line(blocks["0002"], "Low", "add column todos.deleted_at")
-    assert has_line(blocks["0002"], "Low", "create index ix_todos_live on todos")
-    assert has_line(blocks["0002"], "Review", "raw SQL: ALTER TABLE todos ADD COLUMN deleted_by")
-    assert has_line(blocks["0003"], "Low", "create table login_throttle")
-    assert not any(has_line(lines, "Critical", "") for lines in blocks.values())
-    assert "3 revisions," in result.output
+    assert has_line(group(blocks["0001"], "upgrade"), "Low", "create table users")
+    assert has_line(group(blocks["0001"], "upgrade"), "Low", "create table todos")
+    upgrade_0002 = group(blocks["0002"], "upgrade")
+    assert has_line(upgrade_0002, "Low", "add column todos.deleted_at")
+    assert has_line(upgrade_0002, "Low", "create index ix_todos_live on todos")
+    assert has_line(upgrade_0002, "Review", "raw SQL: ALTER TABLE todos ADD COLUMN deleted_by")
+    assert has_line(group(blocks["0003"], "upgrade"), "Low", "create table login_throttle")
+    for revision in ("0001", "0002", "0003"):
+        assert not has_line(group(blocks[revision], "upgrade"), "Critical", "")
+    # A downgrade drops what its upgrade added: listed, and it does not fail the lint.
+    assert has_line(group(blocks["0002"], "downgrade"), "Critical", "drop column todos.deleted_at")
+    assert has_line(group(blocks["0003"], "downgrade"), "Critical", "drop table login_throttle")
 
 
 def test_a_database_at_head_has_nothing_pending(lint):
@@ -104,12 +184,13 @@ def test_a_database_at_head_has_nothing_pending(lint):
     assert revision_blocks(result.output) == {}
 
 
-def test_an_inclusive_range_lints_both_ends_only(lint):
+def test_an_inclusive_range_lints_both_ends_only(app, lint):
+    ids = revision_ids(app)
     result = lint("0001:0002")
     assert result.exit_code == 0, result.output
     assert list(revision_blocks(result.output)) == ["0001", "0002"]
-    assert list(revision_blocks(lint("0002:head").output)) == ["0002", "0003"]
-    assert list(revision_blocks(lint("base:head").output)) == ["0001", "0002", "0003"]
+    assert list(revision_blocks(lint("0002:head").output)) == ids[ids.index("0002") :]
+    assert list(revision_blocks(lint("base:head").output)) == ids
     assert list(revision_blocks(lint("0003").output)) == ["0003"]
 
 
@@ -121,28 +202,280 @@ def test_an_unknown_revision_is_a_usage_error(lint, spec):
     assert "flask db history" in result.output or "not a revision" in result.output
 
 
-def test_a_pending_unreviewed_drop_fails(lint, scratch):
+# --- the Critical marker -------------------------------------------------------
+
+
+def test_a_pending_unreviewed_drop_fails(app, lint, scratch):
+    head = script_directory(app).get_current_head()
+    revision = scratch(DROP_DONE, slug="drop_done")
     result = lint()
     assert result.exit_code == 1, result.output
-    assert "Pending (the database is at 0003): 0004" in result.output
-    lines = revision_blocks(result.output)["0004"]
-    assert lines[0] == "0004  drop done  (2026_11_25_0004_drop_done.py)"
-    assert has_line(lines, "Critical", "drop column todos.done")
-    assert has_line(lines, "High", "change type of todos.title")
-    assert has_line(lines, "Medium", "rename column users.username to login")
-    assert has_line(lines, "Medium", "add foreign key fk_todos_owner on todos -> users")
-    assert "2026_11_25_0004_drop_done.py" in result.output
-    assert 'CRITICAL_OPERATIONS_REVIEWED = "who, when, why it is safe"' in result.output
+    assert f"Pending (the database is at {head}): {revision.id}" in result.output
+    lines = revision_blocks(result.output)[revision.id]
+    assert lines[0] == f"{revision.id}  drop done  ({revision.path.name})"
+    upgrade = group(lines, "upgrade")
+    assert has_line(upgrade, "Critical", "drop column todos.done")
+    assert has_line(upgrade, "High", "change type of todos.title")
+    assert has_line(upgrade, "Medium", "rename column users.username to login")
+    assert has_line(upgrade, "Medium", "add foreign key fk_todos_owner on todos -> users")
+    assert f"Fails the lint: {revision.id} (unreviewed Critical)." in result.output
+    assert revision.path.name in result.stderr
+    assert 'CRITICAL_OPERATIONS_REVIEWED = "who, when, why it is safe"' in result.stderr
     # CI lints every revision: the drop fails it the same way.
     assert lint("all").exit_code == 1
 
 
 def test_a_reviewed_drop_passes(lint, scratch):
-    scratch('CRITICAL_OPERATIONS_REVIEWED = "dana, 2026-11-25, done is unused since 0003"\n')
+    revision = scratch(DROP_DONE, top=REVIEWED, slug="drop_done")
     result = lint()
     assert result.exit_code == 0, result.output
-    assert "reviewed: dana, 2026-11-25, done is unused since 0003" in result.output
-    assert has_line(revision_blocks(result.output)["0004"], "Critical", "drop column todos.done")
+    assert "reviewed: dana, 2026-11-25, done is unused" in result.output
+    upgrade = group(revision_blocks(result.output)[revision.id], "upgrade")
+    assert has_line(upgrade, "Critical", "drop column todos.done")
+
+
+# --- what Alembic runs: helpers, other names for op, downgrade() ------------------
+
+
+def test_operations_in_helpers_are_found_at_their_own_line(lint, scratch):
+    helpers = """
+    def _drop_old(table):
+        op.drop_table(table)
+
+
+    def _clean_up(again=True):
+        _drop_old("legacy_notes")
+        if again:
+            _clean_up(again=False)  # recursion: read once
+    """
+    revision = scratch("_clean_up()", '_drop_old("notes")', top=helpers)
+    result = lint(revision.id)
+    assert result.exit_code == 1, result.output
+    line = revision.line("op.drop_table(table)")
+    lines = revision_blocks(result.output)[revision.id]
+    where = f"line {line}, in _drop_old via _clean_up via upgrade"
+    assert group(lines, "upgrade") == [f"    Critical  drop table legacy_notes  ({where})"]
+    assert f"drop table legacy_notes  ({where})" in result.stderr
+    downgrade = group(lines, "downgrade")
+    assert has_line(
+        downgrade, "Critical", "drop table notes", f"line {line}, in _drop_old via downgrade"
+    )
+
+
+@pytest.mark.parametrize(
+    ("imports", "call"),
+    [
+        ("import alembic", "alembic.op.drop_table('legacy_notes')"),
+        ("import alembic.op", "alembic.op.drop_table('legacy_notes')"),
+        ("from alembic import op as migration", "migration.drop_table('legacy_notes')"),
+    ],
+    ids=["import alembic", "import alembic.op", "op as migration"],
+)
+def test_op_is_found_under_any_name(lint, scratch, imports, call):
+    revision = scratch(call, top=imports)
+    result = lint(revision.id)
+    assert result.exit_code == 1, result.output
+    upgrade = group(revision_blocks(result.output)[revision.id], "upgrade")
+    assert has_line(upgrade, "Critical", "drop table legacy_notes", f"line {revision.line(call)}")
+
+
+def test_downgrade_is_listed_on_its_own_and_never_fails(lint, scratch):
+    create = 'op.create_table("notes", sa.Column("id", sa.Integer(), primary_key=True))'
+    revision = scratch(create, 'op.drop_table("notes")')
+    result = lint(revision.id)
+    assert result.exit_code == 0, result.output
+    lines = revision_blocks(result.output)[revision.id]
+    assert group(lines, "upgrade") == [
+        f"    Low       create table notes  (line {revision.line('op.create_table')})"
+    ]
+    assert "  downgrade (never fails the lint):" in lines
+    assert has_line(group(lines, "downgrade"), "Critical", "drop table notes")
+    assert "Fails the lint" not in result.output
+    assert result.stderr == ""
+
+
+# --- Fails: a NOT NULL column that existing rows cannot fill ---------------------
+
+
+@pytest.mark.parametrize(
+    ("upgrade", "description"),
+    [
+        (
+            'op.add_column("todos", sa.Column("priority", sa.Integer(), nullable=False))',
+            "add column todos.priority NOT NULL with no server_default: fails if todos has rows",
+        ),
+        (
+            """\
+            with op.batch_alter_table("users") as batch_op:
+                batch_op.add_column(sa.Column("code", sa.Integer(), primary_key=True))
+            """,
+            "add column users.code NOT NULL with no server_default: fails if users has rows",
+        ),
+    ],
+    ids=["op", "batch primary key"],
+)
+def test_a_not_null_column_without_default_fails_even_reviewed(lint, scratch, upgrade, description):
+    revision = scratch(upgrade, top=REVIEWED)
+    result = lint(revision.id)
+    assert result.exit_code == 1, result.output
+    line = revision.line("add_column")
+    upgrade_lines = group(revision_blocks(result.output)[revision.id], "upgrade")
+    assert has_line(upgrade_lines, "Fails", description, f"line {line}")
+    assert f"Fails the lint: {revision.id} (Fails)." in result.output
+    assert "adds a NOT NULL column with no server_default" in result.stderr
+    assert f"{description}  (line {line})" in result.stderr
+    assert "server_default=" in result.stderr and "nullable=True" in result.stderr
+    assert "CRITICAL_OPERATIONS_REVIEWED does not excuse it" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "upgrade",
+    [
+        'op.add_column("todos", sa.Column("priority", sa.Integer(), nullable=False, '
+        'server_default="0"))',
+        'op.add_column("todos", sa.Column("priority", sa.Integer(), nullable=True))',
+        """\
+        op.create_table("notes", sa.Column("id", sa.Integer(), primary_key=True))
+        op.add_column("notes", sa.Column("priority", sa.Integer(), nullable=False))
+        """,
+    ],
+    ids=["server default", "nullable", "new table"],
+)
+def test_a_column_rows_can_hold_is_low(lint, scratch, upgrade):
+    revision = scratch(upgrade)
+    result = lint(revision.id)
+    assert result.exit_code == 0, result.output
+    upgrade_lines = group(revision_blocks(result.output)[revision.id], "upgrade")
+    assert has_line(upgrade_lines, "Low", "add column")
+    assert not has_line(upgrade_lines, "Fails", "")
+
+
+# --- table rebuilds ---------------------------------------------------------------
+
+
+def test_rebuilding_a_referenced_table_is_high_and_names_its_references(lint, scratch):
+    upgrade = """\
+    with op.batch_alter_table("users") as batch_op:
+        batch_op.alter_column("username", nullable=True)
+    """
+    revision = scratch(upgrade)
+    result = lint(revision.id)
+    assert result.exit_code == 0, result.output
+    rebuild, note, alter = group(revision_blocks(result.output)[revision.id], "upgrade")
+    assert rebuild == (
+        "    High      rebuild table users on SQLite: copies every row; referenced by "
+        "todos.deleted_by, todos.user_id (ON DELETE CASCADE)  "
+        f"(line {revision.line('batch_alter_table')})"
+    )
+    assert "safe only under 'flask db upgrade' (foreign keys off" in note
+    assert "run any other way" in note
+    assert has_line([alter], "Medium", "alter column users.username (nullable)")
+
+
+def test_a_forced_rebuild_of_an_unreferenced_table_is_still_reported(lint, scratch):
+    upgrade = """\
+    if op.get_context().dialect.name == "sqlite":
+        with op.batch_alter_table(
+            "login_throttle", recreate="always", table_kwargs={"sqlite_autoincrement": True}
+        ):
+            pass
+    """
+    revision = scratch(upgrade)
+    result = lint(revision.id)
+    assert result.exit_code == 0, result.output
+    upgrade_lines = group(revision_blocks(result.output)[revision.id], "upgrade")
+    assert has_line(
+        upgrade_lines,
+        "Medium",
+        'rebuild table login_throttle (recreate="always"): copies every row; '
+        "no table references it",
+        f"line {revision.line('batch_alter_table')}, under an if",
+    )
+
+
+def rebuilds(body, references=None):
+    source = "def upgrade():\n" + textwrap.indent(textwrap.dedent(body), "    ")
+    return [
+        (f.level, f.description)
+        for f in analyse_source(source, references)
+        if "rebuild" in f.description
+    ]
+
+
+@pytest.mark.parametrize(
+    ("operation", "rebuilt"),
+    [
+        ('b.create_index("ix_t_c", ["c"])', False),
+        ('b.drop_index("ix_t_c")', False),
+        ('b.add_column(sa.Column("c", sa.Integer()))', False),
+        ('b.add_column(sa.Column("c", sa.Integer(), server_default="0"))', False),
+        ('b.add_column(sa.Column("c", sa.Boolean(), server_default=sa.false()))', True),
+        ('b.drop_column("c")', True),
+        ('b.alter_column("c", type_=sa.Text())', True),
+        ('b.create_unique_constraint("uq_t_c", ["c"])', True),
+        ('b.drop_constraint("fk_t_c", type_="foreignkey")', True),
+    ],
+)
+def test_which_batch_operations_rebuild_on_sqlite(operation, rebuilt):
+    body = f'with op.batch_alter_table("t") as b:\n    {operation}\n'
+    expected = [("Medium", "rebuild table t on SQLite: copies every row; no table references it")]
+    assert rebuilds(body) == (expected if rebuilt else [])
+    assert rebuilds(body.replace('("t")', '("t", recreate="never")')) == []
+
+
+def test_a_rebuild_names_the_references_it_is_given():
+    body = """\
+    with op.batch_alter_table("a") as b:
+        b.alter_column("x", nullable=False)
+    """
+    references = {"a": [("b.a_id", "SET NULL"), ("c.a_id", None)]}
+    assert rebuilds(body, references) == [
+        (
+            "High",
+            "rebuild table a on SQLite: copies every row; "
+            "referenced by b.a_id (ON DELETE SET NULL), c.a_id",
+        )
+    ]
+
+
+def test_references_come_from_foreign_keys_in_the_metadata():
+    metadata = sa.MetaData()
+    sa.Table("parents", metadata, sa.Column("id", sa.Integer, primary_key=True))
+    sa.Table(
+        "children",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("parent_id", sa.ForeignKey("parents.id", ondelete="CASCADE")),
+        sa.Column("adopted_by", sa.ForeignKey("parents.id")),
+    )
+    assert referencing_columns(metadata) == {
+        "parents": [("children.adopted_by", None), ("children.parent_id", "CASCADE")]
+    }
+
+
+# --- new revision ids, branches and merges --------------------------------------
+
+
+def test_branches_and_their_merge_lint_with_house_ids(app, lint, scratch):
+    head = script_directory(app).get_current_head()
+    left = scratch('op.create_index("ix_todos_title", "todos", ["title"])', slug="left")
+    right = scratch('op.create_table("notes")', down_revision=head, slug="right")
+    merge = scratch(down_revision=(left.id, right.id), slug="merge")
+    result = lint()
+    assert result.exit_code == 0, result.output
+    pending = f"Pending (the database is at {head}): "
+    [line] = [line for line in result.output.splitlines() if line.startswith(pending)]
+    assert sorted(line.removeprefix(pending).split(", ")) == sorted([left.id, right.id, merge.id])
+    assert revision_blocks(result.output)[merge.id] == [
+        f"{merge.id}  merge  ({merge.path.name})",
+        "  upgrade: (no operations)",
+        "  downgrade (never fails the lint): (no operations)",
+    ]
+    assert list(revision_blocks(lint(f"{left.id}:{merge.id}").output)) == [left.id, merge.id]
+    assert list(revision_blocks(lint(merge.id).output)) == [merge.id]
+
+
+# --- reading the source -----------------------------------------------------------
 
 
 def findings(body, prelude=""):
@@ -210,6 +543,7 @@ def test_batch_operations_take_the_table_of_their_with():
         b.create_foreign_key("fk", "users", ["user_id"], ["id"])
     """
     assert findings(textwrap.dedent(body)) == [
+        ("Medium", "rebuild table todos on SQLite: copies every row; no table references it"),
         ("Critical", "drop column todos.done"),
         ("Low", "create index ix_todos_title on todos"),
         ("Medium", "add foreign key fk on todos -> users"),
@@ -240,7 +574,7 @@ def test_branches_loops_and_constants_are_followed():
     ]
 
 
-def test_only_upgrade_counts_and_long_sql_is_shortened():
+def test_downgrade_findings_are_their_own_and_long_sql_is_shortened():
     source = textwrap.dedent(
         """\
         def upgrade():
@@ -250,11 +584,15 @@ def test_only_upgrade_counts_and_long_sql_is_shortened():
             op.drop_table("todos")
         """
     ).replace("LONG", "x" * 100)
-    [finding] = analyse_source(source)
-    assert finding.level == "Review"
-    assert finding.description.endswith("...")
-    assert len(finding.description) <= len("raw SQL: ") + 60
-    assert finding.line == 2
+    upgrade, downgrade = analyse_source(source)
+    assert (upgrade.function, upgrade.level, upgrade.line) == ("upgrade", "Review", 2)
+    assert upgrade.description.endswith("...")
+    assert len(upgrade.description) <= len("raw SQL: ") + 60
+    assert (downgrade.function, downgrade.description, downgrade.line) == (
+        "downgrade",
+        "drop table todos",
+        5,
+    )
 
 
 @pytest.mark.parametrize(

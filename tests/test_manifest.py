@@ -8,7 +8,7 @@ import sys
 import pytest
 
 from todoapp import ROOT
-from todoapp.migration_manifest import (
+from todoapp.migration_tools.manifest import (
     MANIFEST_NAME,
     check,
     digest,
@@ -141,7 +141,7 @@ def test_a_malformed_manifest_line_is_an_error(migrations):
 
 def run(*args):
     return subprocess.run(
-        [sys.executable, "-m", "todoapp.migration_manifest", *args],
+        [sys.executable, "-m", "todoapp.migration_tools.manifest", *args],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -7,85 +7,43 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
+from pathlib import Path
 
 import flask_migrate
 import pytest
 import sqlalchemy as sa
 from alembic import command
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
 from todoapp import ROOT
 from todoapp.extensions import db
 from todoapp.services import todos, users
 
-from .conftest import BACKEND, PASSWORD, dispose, make_app, migrate_config
+from .conftest import BACKEND, PASSWORD, dispose, make_app, migrate_config, write_revision
 from .test_migrations import schema
 
-SLOW_REVISION = '''
-"""count runs (a deliberately slow revision)
-
-Revision ID: 0004
-Revises: 0003
-"""
+# A deliberately slow revision that counts its runs.
+SLOW_UPGRADE = """
 import time
 
-import sqlalchemy as sa
-from alembic import op
-
-revision = "0004"
-down_revision = "0003"
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-    op.create_table("revision_runs", sa.Column("id", sa.Integer(), primary_key=True))
-    op.execute("INSERT INTO revision_runs (id) VALUES (1)")
-    time.sleep(1.5)  # long enough for the other upgrades to arrive and wait
-
-
-def downgrade():
-    op.drop_table("revision_runs")
-'''
-
-FAILING_REVISION = '''
-"""fails halfway
-
-Revision ID: 0004
-Revises: 0003
+op.create_table("revision_runs", sa.Column("id", sa.Integer(), primary_key=True))
+op.execute("INSERT INTO revision_runs (id) VALUES (1)")
+time.sleep(1.5)  # long enough for the other upgrades to arrive and wait
 """
-import sqlalchemy as sa
-from alembic import op
-
-revision = "0004"
-down_revision = "0003"
-branch_labels = None
-depends_on = None
-
-
-def upgrade():
-    op.add_column("todos", sa.Column("priority", sa.Integer(), nullable=True))
-    op.create_table("tags", sa.Column("id", sa.Integer(), primary_key=True))
-    op.execute("UPDATE todos SET title = 'overwritten'")
-    raise RuntimeError("deliberate failure halfway through the revision")
-
-
-def downgrade():
-    pass
-'''
-
-
-def add_revision(directory, source):
-    path = directory / "versions" / "2026_11_25_0004_scratch.py"
-    path.write_text(textwrap.dedent(source))
-    return path
+FAILING_UPGRADE = """
+op.add_column("todos", sa.Column("priority", sa.Integer(), nullable=True))
+op.create_table("tags", sa.Column("id", sa.Integer(), primary_key=True))
+op.execute("UPDATE todos SET title = 'overwritten'")
+raise RuntimeError("deliberate failure halfway through the revision")
+"""
 
 
 def test_four_concurrent_upgrades_each_revision_runs_once(
     empty_database_url, scratch_migrations, tmp_path
 ):
-    add_revision(scratch_migrations, SLOW_REVISION)
+    slow = write_revision(scratch_migrations, "count runs", SLOW_UPGRADE)
+    every_revision = [r.revision for r in ScriptDirectory(str(scratch_migrations)).walk_revisions()]
     env = os.environ | {
         "DATABASE_URL": empty_database_url,
         "SECRET_KEY": "test",
@@ -106,12 +64,12 @@ def test_four_concurrent_upgrades_each_revision_runs_once(
     ]
     outputs = [p.communicate(timeout=120)[0] for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0, 0], "\n".join(outputs)
-    runs = re.findall(r"Running upgrade (\S*) ?-> (\d{4})", "".join(outputs))
-    assert sorted(target for _, target in runs) == ["0001", "0002", "0003", "0004"]
+    runs = re.findall(r"Running upgrade (\S*) ?-> (\w+)", "".join(outputs))
+    assert sorted(target for _, target in runs) == sorted(every_revision)
 
     engine = sa.create_engine(empty_database_url)
     with engine.connect() as conn:
-        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [("0004",)]
+        assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [(slow,)]
         assert conn.exec_driver_sql("SELECT count(*) FROM revision_runs").scalar() == 1
     engine.dispose()
 
@@ -120,8 +78,9 @@ def test_a_revision_that_fails_halfway_leaves_everything_as_it_was(
     app, alice, make_todo, scratch_migrations
 ):
     make_todo(alice, "keep me")
-    add_revision(scratch_migrations, FAILING_REVISION)
     with app.app_context():
+        head = version()
+        write_revision(scratch_migrations, "fails halfway", FAILING_UPGRADE)
         before_schema = schema()
         before_rows = db.session.execute(sa.text("SELECT id, title FROM todos")).all()
         db.session.commit()
@@ -130,8 +89,11 @@ def test_a_revision_that_fails_halfway_leaves_everything_as_it_was(
         db.session.rollback()
         assert schema() == before_schema
         assert db.session.execute(sa.text("SELECT id, title FROM todos")).all() == before_rows
-        version = db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
-        assert version == "0003"
+        assert version() == head
+
+
+def version():
+    return db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
 
 
 def offline_sql(app, *args, x_args=()):
@@ -144,16 +106,22 @@ def offline_sql(app, *args, x_args=()):
     return buffer.getvalue()
 
 
-def run_script(url, script):
-    """Run printed SQL the way an operator would: with the database's own client library."""
+def run_script(url, script, *, feed="stdin"):
+    """Run printed SQL the way an operator would: SQLite's through the sqlite3
+    shell (fed on standard input, or with .read), PostgreSQL's through psycopg.
+    Raises with the shell's error output if it failed."""
     if BACKEND == "sqlite":
-        import sqlite3
-
-        conn = sqlite3.connect(sa.make_url(url).database, isolation_level=None)
-        try:
-            conn.executescript(script)
-        finally:
-            conn.close()
+        path = sa.make_url(url).database
+        if feed == "read":
+            script_file = Path(path).with_suffix(".sql")
+            script_file.write_text(script, encoding="utf-8")
+            done = subprocess.run(
+                ["sqlite3", path, f".read {script_file}"], capture_output=True, text=True
+            )
+        else:
+            done = subprocess.run(["sqlite3", path], input=script, capture_output=True, text=True)
+        if done.returncode != 0:
+            raise RuntimeError(f"sqlite3 exited {done.returncode}: {done.stderr}")
     else:
         import psycopg
 
@@ -162,18 +130,39 @@ def run_script(url, script):
             conn.execute(script)
 
 
-def test_offline_upgrade_sql_builds_the_same_schema(app, empty_database_url):
-    script = offline_sql(app, "upgrade", "head")
-    assert script.count("-- Running upgrade") == 3
+# On SQLite, 0004_todo_ids_never_reused rebuilds todos, which needs the live
+# table: offline SQL can be written up to the revision before it.
+OFFLINE_UNTIL = "0003" if BACKEND == "sqlite" else "head"
+
+
+def test_offline_upgrade_sql_builds_the_same_schema(empty_database_url, databases):
+    reference = make_app(databases.empty())
+    with reference.app_context():
+        flask_migrate.upgrade(revision=OFFLINE_UNTIL)
+        online, target = schema(), version()
+        script_directory = ScriptDirectory.from_config(migrate_config(reference))
+        steps = list(script_directory.walk_revisions("base", target))
+    script = offline_sql(reference, "upgrade", OFFLINE_UNTIL)
+    dispose(reference)
+    assert script.count("-- Running upgrade") == len(steps)
     run_script(empty_database_url, script)
     offline = make_app(empty_database_url)
     with offline.app_context():
-        offline_schema = schema()
-        version = db.session.scalar(sa.text("SELECT version_num FROM alembic_version"))
+        assert schema() == online
+        assert version() == target
     dispose(offline)
-    with app.app_context():
-        assert offline_schema == schema()
-    assert version == "0003"
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="PostgreSQL alters tables in place: no rebuild")
+def test_offline_sql_for_a_table_rebuild_is_refused_with_a_message(runner, caplog):
+    result = runner.invoke(args=["db", "upgrade", "--sql"])
+    assert result.exit_code == 1
+    assert "requires a live database connection" in caplog.text
+    assert 'table "todos"' in caplog.text
+    assert "Offline SQL can be written up to the revision before" in caplog.text
+    assert "Traceback" not in result.output + caplog.text
+    # What was printed before the refusal never commits: no COMMIT at its end.
+    assert "COMMIT" not in result.output
 
 
 @pytest.fixture
@@ -202,6 +191,25 @@ def test_offline_downgrade_sql_refuses_at_run_time_while_the_trash_is_full(at_00
         assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0002"
 
 
+@pytest.mark.skipif(BACKEND != "sqlite", reason="the sqlite3 shell is SQLite's")
+@pytest.mark.parametrize("feed", ["stdin", "read"])
+def test_the_sqlite3_shell_stops_at_the_refusal_however_it_is_fed(at_0002, feed):
+    """Left to itself, the shell prints an error and goes on to the next
+    statement, so the guard alone would not stop it committing the rest."""
+    app, url, trashed_id, _ = at_0002
+    with app.app_context():
+        todos.trash_todo(trashed_id, 1, actor_id=1)
+        before = schema()
+    script = offline_sql(app, "downgrade", "0002:0001")
+    assert script.startswith(".bail on\n")
+    with pytest.raises(RuntimeError, match="trashed_todos_would_come_back"):
+        run_script(url, script, feed=feed)
+    with app.app_context():
+        assert schema() == before
+        assert version() == "0002"
+        assert todos.count_expired(0) == 1  # still in the trash, not back in the list
+
+
 def test_offline_downgrade_sql_reaches_0001(at_0002, empty_database_url, databases):
     app, url, trashed_id, _ = at_0002
     with app.app_context():
@@ -221,13 +229,13 @@ def test_offline_downgrade_sql_reaches_0001(at_0002, empty_database_url, databas
 
 
 def test_the_cli_prints_offline_sql(runner):
-    result = runner.invoke(args=["db", "upgrade", "--sql"])
+    result = runner.invoke(args=["db", "upgrade", "0002", "--sql"])
     assert result.exit_code == 0
     assert "CREATE TABLE todos" in result.output and "COMMIT;" in result.output
 
 
 def test_the_round_trip_runs_on_a_copy_and_leaves_the_database_alone(app, alice, make_todo):
-    from todoapp.migration_roundtrip import round_trip
+    from todoapp.migration_tools.roundtrip import round_trip
 
     make_todo(alice, "precious")
     make_todo(alice, "in the bin", trashed=True)

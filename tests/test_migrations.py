@@ -1,7 +1,7 @@
 """The revisions themselves: naming, numbering, drift, and the soft-delete
 revision 0002 going up and down with data in the tables."""
 
-import re
+import shutil
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -10,17 +10,19 @@ from pathlib import Path
 import flask_migrate
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import bindparam, event, inspect, text
 
 from todoapp import ROOT
 from todoapp.extensions import db
+from todoapp.migration_tools import naming
+from todoapp.migration_tools.manifest import MANIFEST_NAME, check, freeze
 from todoapp.models import UTCDateTime
 
-from .conftest import BACKEND, migrate_config
+from .conftest import BACKEND, migrate_config, write_revision
 
-VERSIONS = ROOT / "migrations" / "versions"
-FILE_NAME = re.compile(r"^\d{4}_\d{2}_\d{2}_(\d{4})_[a-z0-9_]+\.py$")
+MIGRATIONS = ROOT / "migrations"
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 
 
@@ -91,18 +93,40 @@ def trash(*ids):
     db.session.commit()
 
 
-def test_revision_files_are_dated_numbered_and_chained():
-    files = sorted(p.name for p in VERSIONS.glob("*.py"))
-    assert files, "no revisions"
-    previous = None
-    for position, name in enumerate(files, start=1):
-        match = FILE_NAME.match(name)
-        assert match, f"{name} is not named date_number_slug.py"
-        assert match.group(1) == f"{position:04d}", f"{name} is out of sequence"
-        source = (VERSIONS / name).read_text()
-        assert f'revision = "{position:04d}"' in source
-        assert f"down_revision = {previous!r}".replace("'", '"') in source
-        previous = f"{position:04d}"
+def test_revisions_follow_the_naming_rules():
+    """Dated file names in graph order, ids numbered by depth, at most 32 characters."""
+    assert naming.problems(ScriptDirectory(str(MIGRATIONS))) == []
+
+
+@pytest.mark.parametrize(
+    ("file_name", "revision", "down", "problem"),
+    [
+        ("2026_12_01_a1b2c3d4e5f6_x.py", "a1b2c3d4e5f6", "HEAD", "is not NNNN_slug"),
+        ("2026_12_01_0009_skips_ahead.py", "0009_skips_ahead", "HEAD", "should be"),
+        ("2026_12_01_0005_misnamed.py", "0005_something_else", "HEAD", "is not named"),
+        ("2000_01_01_0005_dated_too_early.py", "0005_dated_too_early", "HEAD", "sorts before"),
+    ],
+)
+def test_naming_problems_are_reported_by_file(
+    scratch_migrations, file_name, revision, down, problem
+):
+    head = ScriptDirectory(str(scratch_migrations)).get_current_head()
+    number = naming.number(head) + 1
+    file_name, revision = (x.replace("0005", f"{number:04d}") for x in (file_name, revision))
+    (scratch_migrations / "versions" / file_name).write_text(
+        f'"""x"""\nrevision = {revision!r}\ndown_revision = {head!r}\n', encoding="utf-8"
+    )
+    [found] = naming.problems(ScriptDirectory(str(scratch_migrations)))
+    assert found.startswith(file_name) and problem in found
+
+
+def test_next_revision_ids_are_numbered_by_depth_and_fit_the_version_column():
+    script = ScriptDirectory(str(MIGRATIONS))
+    following = naming.number(script.get_current_head()) + 1
+    long = naming.next_revision_id(script, "Add a priority, a due date and tags to every todo!")
+    assert long.startswith(f"{following:04d}_add_a_priority_a_due")
+    assert len(long) <= naming.MAX_ID_LENGTH and not long.endswith("_")
+    assert naming.next_revision_id(script, "???") == f"{following:04d}_revision"
 
 
 def test_models_and_migrations_do_not_drift(runner):
@@ -207,13 +231,101 @@ class TestNewRevisions:
 
     def test_a_new_revision_gets_the_next_number_and_a_dated_name(self, scratch):
         _app, directory = scratch
+        head = ScriptDirectory(str(directory)).get_current_head()
         flask_migrate.revision(directory=str(directory), message="Add priority to todos")
-        new = [p for p in (directory / "versions").glob("*_0004_*.py")]
-        assert len(new) == 1
+        expected = f"{naming.number(head) + 1:04d}_add_priority_to_todos"
         today = datetime.now(UTC).strftime("%Y_%m_%d")
-        assert new[0].name == f"{today}_0004_add_priority_to_todos.py"
-        source = new[0].read_text()
+        new = directory / "versions" / f"{today}_{expected}.py"
+        source = new.read_text()
         # The post-write hooks ran ruff over it: already formatted, so double quotes.
-        assert 'revision = "0004"' in source and 'down_revision = "0003"' in source
+        assert f'revision = "{expected}"' in source and f'down_revision = "{head}"' in source
         ruff = Path(sys.executable).with_name("ruff")
-        assert subprocess.run([ruff, "format", "--check", "--quiet", new[0]]).returncode == 0
+        assert subprocess.run([ruff, "format", "--check", "--quiet", new]).returncode == 0
+        assert naming.problems(ScriptDirectory(str(directory))) == []
+
+    def test_the_skeleton_keeps_op_and_sa_so_the_first_operation_runs(self, scratch):
+        app, directory = scratch
+        flask_migrate.revision(directory=str(directory), message="add priority")
+        new = ScriptDirectory(str(directory)).get_revision("heads")
+        source = Path(new.path).read_text()
+        assert "import sqlalchemy as sa\n" in source and "from alembic import op\n" in source
+        upgrade, downgrade = source.split("def downgrade():")
+        written = (
+            upgrade.replace(
+                "    pass\n", '    op.add_column("todos", sa.Column("priority", sa.Integer()))\n'
+            )
+            + "def downgrade():"
+            + downgrade
+        )
+        assert written != source
+        Path(new.path).write_text(written)
+        flask_migrate.upgrade(directory=str(directory))
+        assert "priority" in {c["name"] for c in inspect(db.engine).get_columns("todos")}
+
+
+def git(repo, *args):
+    return subprocess.run(
+        ["git", "-c", "user.name=Dev", "-c", "user.email=dev@example.invalid", *args],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+
+
+def test_two_branches_each_add_a_revision_and_merge(app, alice, make_todo, tmp_path):
+    """Two developers each add a revision on their own branch; after the git
+    merge, `make db-merge` joins the heads and `flask db upgrade` applies both."""
+    make_todo(alice, "kept through it all")
+    repo = tmp_path / "repo"
+    shutil.copytree(MIGRATIONS, repo / "migrations", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(ROOT / ".gitattributes", repo)
+    directory = repo / "migrations"
+    git(repo, "init", "--quiet", "--initial-branch=main")
+    git(repo, "add", ".")
+    git(repo, "commit", "--quiet", "-m", "main")
+
+    def branch(name, message, column):
+        git(repo, "checkout", "--quiet", "-b", name, "main")
+        write_revision(
+            directory, message, f'op.add_column("todos", sa.Column("{column}", sa.Integer()))'
+        )
+        freeze(directory / "versions", directory / MANIFEST_NAME)
+        git(repo, "add", ".")
+        git(repo, "commit", "--quiet", "-m", message)
+
+    branch("priority", "add priority", "priority")
+    branch("estimate", "add estimate", "estimate")
+    merged = subprocess.run(
+        ["git", "-c", "user.name=Dev", "-c", "user.email=d@example.invalid", "merge", "priority"],
+        cwd=repo,
+        capture_output=True,
+        text=True,
+    )
+    assert merged.returncode == 0, merged.stdout + merged.stderr  # no conflict, manifest included
+    assert check(directory / "versions", directory / MANIFEST_NAME) == []
+
+    runner = app.test_cli_runner()
+    assert len(ScriptDirectory(str(directory)).get_heads()) == 2  # what `flask db heads` lists
+
+    with app.app_context():
+        result = runner.invoke(args=["db", "merge-heads", "-d", str(directory)])
+        assert result.exit_code == 0, result.output
+        script = ScriptDirectory(str(directory))
+        [merge] = script.get_heads()
+        assert merge.endswith("_merge_heads") and len(script.get_revision(merge).down_revision) == 2
+        assert naming.problems(script) == []
+        assert freeze(directory / "versions", directory / MANIFEST_NAME) == [
+            Path(script.get_revision(merge).path).name
+        ]
+        assert check(directory / "versions", directory / MANIFEST_NAME) == []
+
+        app.extensions["migrate"].directory = str(directory)
+        linted = runner.invoke(args=["db", "lint", "all"])
+        assert linted.exit_code == 0, linted.output
+
+        flask_migrate.upgrade(directory=str(directory))
+        assert version(app) == merge
+        columns = {c["name"] for c in inspect(db.engine).get_columns("todos")}
+        assert {"priority", "estimate"} <= columns
+        assert rows("SELECT title FROM todos") == [("kept through it all",)]

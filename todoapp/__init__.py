@@ -171,9 +171,8 @@ def register_commands(app: Flask, *, migrations: bool) -> None:
     from flask_migrate import Migrate
     from flask_migrate.cli import db as db_commands
 
-    from .migration_lint import lint_command
+    from .migration_tools.cli import register
 
     Migrate(app, db, directory=str(MIGRATIONS))
-    # `flask db lint`, beside Flask-Migrate's own `flask db ...` commands.
-    if "lint" not in db_commands.commands:
-        db_commands.add_command(lint_command)
+    # `flask db lint` and `flask db merge-heads`, beside Flask-Migrate's own.
+    register(db_commands)

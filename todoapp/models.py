@@ -163,6 +163,11 @@ class Todo(SoftDeleteMixin, db.Model):
             postgresql_where=TRASHED,
         ),
         Index("ix_todos_trash", "deleted_at", sqlite_where=TRASHED, postgresql_where=TRASHED),
+        # Ids are never handed out twice, so a stale Undo, Restore or "Delete
+        # forever" button for a purged todo is a 404, never someone else's
+        # newer todo. PostgreSQL's sequences already never go back; SQLite
+        # reuses the highest id after a delete unless the table says so.
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,7 +1,7 @@
 """The guide's migration check, upgrade -> downgrade -1 -> upgrade, run on a
 temporary copy of the configured database, so real data is never at risk.
 
-    python -m todoapp.migration_roundtrip      (what `make db-test-migrations` runs)
+    python -m todoapp.migration_tools.roundtrip      (what `make db-test-migrations` runs)
 """
 
 import sqlite3
@@ -14,8 +14,8 @@ from pathlib import Path
 import flask_migrate
 import sqlalchemy as sa
 
-from . import create_app
-from .extensions import db
+from .. import create_app
+from ..extensions import db
 
 
 @contextmanager

@@ -1,0 +1,27 @@
+"""What todoapp adds to Flask-Migrate, in one place.
+
+Flask-Migrate gives ``flask db ...`` around Alembic. This package holds what
+the project puts on top, so that a schema change cannot lose data quietly:
+
+- ``runner``: the body of ``migrations/env.py``. One run of ``flask db
+  upgrade`` is one transaction under one lock (SQLite: BEGIN IMMEDIATE;
+  PostgreSQL: an advisory lock). On SQLite, foreign keys are off for the run,
+  as SQLite's procedure for rebuilding a table prescribes, and are checked
+  before the commit: a rebuild of ``users`` can no longer cascade into
+  ``todos``. It also names new revisions (``naming``) and teaches
+  autogenerate what Alembic does not compare (``autogen``).
+- ``naming``: revision ids such as ``0004_todo_ids_never_reused``, numbered by
+  their depth in the graph, so two branches can each add one and a merge
+  revision joins them.
+- ``manifest``: ``migrations/manifest.sha256``, the checksums that keep a
+  committed revision from being edited (``make db-freeze``).
+- ``lint``: ``flask db lint``, the migration guide's risk table run over the
+  operations of each revision.
+- ``snapshot``: every table's rows, counted and checksummed, to prove a
+  migration kept them.
+- ``roundtrip``: ``make db-test-migrations``, upgrade -> downgrade -> upgrade
+  on a copy of the database, compared row for row.
+
+Web workers never import this package: only ``create_app(migrations=True)``,
+which the command line uses, does.
+"""

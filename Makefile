@@ -46,7 +46,12 @@ serve: install ## production: flask db upgrade once, then gunicorn on 127.0.0.1:
 	exec $(BIN)/gunicorn wsgi:app --bind $(HOST):$(SERVE_PORT) --workers $(WORKERS) \
 		--access-logfile - --graceful-timeout 30 --timeout 60 --no-control-socket
 
+# Offline SQLite scripts are run the way an operator runs them: by the sqlite3 shell.
+SQLITE3_SHELL = @command -v sqlite3 >/dev/null || { echo "Installing Debian's sqlite3 shell"; \
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null; }
+
 test: install ## run the whole test suite
+	$(SQLITE3_SHELL)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test-postgres: install ## the whole test suite on a throwaway PostgreSQL cluster
@@ -71,10 +76,12 @@ WRK = @command -v wrk >/dev/null || { echo "Installing Debian's wrk package"; \
 
 bench: install ## benchmarks at 1,000 and 1,000,000 todos (DB=postgres too); figures in benchmarks/results/
 	$(WRK)
+	$(SQLITE3_SHELL)
 	$(BENCH)
 
 bench-smoke: install ## every benchmark at tiny sizes, under a minute: proves the harness works (DB=postgres too)
 	$(WRK)
+	$(SQLITE3_SHELL)
 	$(BENCH) --smoke
 
 lint: install ## ruff: lint and format check

@@ -173,15 +173,14 @@ def purge(plan: Plan, server, dataset) -> dict:
 
 # Each side runs in a fresh process and times its own work: the revision as
 # `flask db` runs it (flask_migrate's upgrade/downgrade, what the command
-# calls), and the SQL that revision prints offline, run by the sqlite3 module.
-# Both close their connection, so both pay for SQLite's checkpoint of the log.
+# calls), and the SQL that revision prints offline, fed to the sqlite3 shell
+# as an operator would. Both close their connection, so both pay for
+# SQLite's checkpoint of the log.
 RAW_SQL = """
-import sqlite3, sys, time
+import subprocess, sys, time
 sql = sys.stdin.read()
 started = time.perf_counter()
-con = sqlite3.connect(sys.argv[1], isolation_level=None)
-con.executescript(sql)
-con.close()
+subprocess.run(["sqlite3", sys.argv[1]], input=sql, text=True, check=True, capture_output=True)
 print(time.perf_counter() - started)
 """
 FLASK_MIGRATE = """
@@ -219,7 +218,7 @@ def _schema(path: Path) -> list:
 
 def migrations(plan: Plan, work: Path) -> dict:
     """Target 3: the soft-delete revision through ``flask db``, and the SQL it
-    prints offline run by the sqlite3 module directly, on copies of one database."""
+    prints offline run by the sqlite3 shell, on copies of one database."""
     print(f"Migrations: revision 0002 on {plan.migration_rows:,} todos (SQLite)", flush=True)
     base = work / "at-0001.sqlite"
     data.timed(

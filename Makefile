@@ -131,7 +131,7 @@ db-reset: install ## drop everything and rebuild the schema (asks first unless F
 	$(DEV) $(FLASK) db upgrade
 	@echo "Database reset: schema rebuilt at head, no data."
 
-db-test-migrations: install ## upgrade -> downgrade -1 -> upgrade, on a temporary COPY of the database
+db-test-migrations: install ## upgrade -> downgrade one step -> upgrade on a temporary COPY of the database; every table compared
 	$(DEV) $(BIN)/python -m todoapp.migration_tools.roundtrip
 
 db-check: install ## flask db check on a throwaway database at head: models and migrations agree

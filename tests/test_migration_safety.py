@@ -247,8 +247,51 @@ def test_the_round_trip_runs_on_a_copy_and_leaves_the_database_alone(app, alice,
     report = out.getvalue()
     assert "temporary copy" in report and "the database itself is not touched" in report
     assert "Migration round trip passed" in report
+    # A line per table, as it is hashed after the first upgrade and compared after the last.
+    assert re.search(r"\] todos: 2 rows, sha256 [0-9a-f]{12}\n", report)
+    assert re.search(r"\] todos: 2 rows, the same\n", report)
+    assert re.search(r"\] users: 1 row, the same\n", report)
     with app.app_context():
         assert (schema(), db.session.execute(sa.text("SELECT * FROM todos")).all()) == before
+
+
+@pytest.mark.parametrize(
+    "downgrade_sql, verdict",
+    [
+        ("DELETE FROM todos WHERE id = (SELECT max(id) FROM todos)", "2 after, rows LOST"),
+        (
+            "UPDATE todos SET done = NOT done WHERE id = (SELECT max(id) FROM todos)",
+            "3 after, values CHANGED",
+        ),
+    ],
+    ids=["deletes", "changes"],
+)
+def test_the_round_trip_fails_naming_the_table_whose_rows_a_downgrade_lost(
+    app, alice, make_todo, scratch_migrations, downgrade_sql, verdict
+):
+    from todoapp.migration_tools.roundtrip import round_trip
+
+    make_todo(alice, "precious")
+    make_todo(alice, "in the bin", trashed=True)
+    make_todo(alice, "another")
+    # A scratch head whose downgrade deletes or changes a todo, on top of today's head.
+    head = ScriptDirectory(str(scratch_migrations)).get_current_head()
+    write_revision(scratch_migrations, "loses rows", "pass", f"op.execute({downgrade_sql!r})")
+    with app.app_context():
+        before = (schema(), db.session.execute(sa.text("SELECT * FROM todos")).all())
+        db.session.commit()
+    out = io.StringIO()
+    assert round_trip(app, out=out, directory=scratch_migrations) == 1
+    report = out.getvalue()
+    assert re.search(rf"upgrade head\n.*\n  downgrade {head}\n  upgrade head\n", report, re.DOTALL)
+    assert f"] todos: 3 rows before, {verdict}\n" in report
+    assert re.search(r"\] users: 1 row, the same\n", report)
+    assert (
+        f"FAILED on the copy, rows were lost or changed: todos: 3 rows before, {verdict}" in report
+    )
+    with app.app_context():  # the copy took the loss, not the database
+        assert (schema(), db.session.execute(sa.text("SELECT * FROM todos")).all()) == before
+        assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == head
 
 
 def test_a_migration_that_cannot_get_the_lock_gives_up_clearly(empty_database_url):

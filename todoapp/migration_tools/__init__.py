@@ -19,8 +19,12 @@ the project puts on top, so that a schema change cannot lose data quietly:
   operations of each revision.
 - ``snapshot``: every table's rows, counted and checksummed, to prove a
   migration kept them.
+- ``stairway``: the data stairway's machinery (every revision in order, rows
+  for every table, what a downgrade declares it may refuse or delete), used
+  by ``tests/test_migration_stairway.py`` for every revision, future ones
+  included.
 - ``roundtrip``: ``make db-test-migrations``, upgrade -> downgrade -> upgrade
-  on a copy of the database, compared row for row.
+  on a copy of the database, every table counted and hashed before and after.
 
 Web workers never import this package: only ``create_app(migrations=True)``,
 which the command line uses, does.

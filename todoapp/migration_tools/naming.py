@@ -89,7 +89,7 @@ def problems(script: ScriptDirectory) -> list[str]:
         if match is None or not match["rest"].startswith(rev.revision):
             found.append(f"{name}: the file is not named YYYY_MM_DD_{rev.revision}[...].py")
             continue
-        parents = [by_id[p] for p in _parents(rev)]
+        parents = [by_id[p] for p in revision_parents(rev)]
         expected = 1 + max((number(p.revision) for p in parents), default=0)
         if number(rev.revision) != expected:
             found.append(
@@ -103,7 +103,8 @@ def problems(script: ScriptDirectory) -> list[str]:
     return found
 
 
-def _parents(rev: Script) -> tuple[str, ...]:
+def revision_parents(rev: Script) -> tuple[str, ...]:
+    """The ids a revision follows: none for the first, two for a merge."""
     down = rev.down_revision
     if down is None:
         return ()

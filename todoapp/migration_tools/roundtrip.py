@@ -1,21 +1,32 @@
-"""The guide's migration check, upgrade -> downgrade -1 -> upgrade, run on a
-temporary copy of the configured database, so real data is never at risk.
+"""The guide's migration check, upgrade -> downgrade one step -> upgrade, run
+on a temporary copy of the configured database, so real data is never at risk.
+The step down undoes the head revision alone (for a merge revision: the
+merge, back to its first parent, where Alembic's "-1" would be ambiguous).
 
     python -m todoapp.migration_tools.roundtrip      (what `make db-test-migrations` runs)
+
+After the first upgrade and after the last, every table is counted and its
+rows hashed (``snapshot.summarize``, streamed, so any size of database will
+do), and the two are compared table by table: the check fails, naming the
+table, if a row was lost or a value changed on the way down and up again.
 """
 
 import sqlite3
 import sys
 import tempfile
+import time
 import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
 import flask_migrate
 import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from flask import current_app
 
 from .. import create_app
 from ..extensions import db
+from . import snapshot, stairway
 
 
 @contextmanager
@@ -53,7 +64,9 @@ def temporary_copy(url: sa.URL):
     raise SystemExit(f"Don't know how to copy a {url.get_backend_name()} database.")
 
 
-def round_trip(app, out=sys.stdout) -> int:
+def round_trip(app, out=sys.stdout, directory: str | Path | None = None) -> int:
+    """Run the check on a copy of ``app``'s database, with the revisions in
+    ``directory`` (default: the app's migrations). 0 if it passed, else 1."""
     source = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     print(
         f"Testing migrations on a temporary copy of {source.render_as_string()}: "
@@ -65,20 +78,113 @@ def round_trip(app, out=sys.stdout) -> int:
     with temporary_copy(source) as copy_url:
         copy_url = copy_url.render_as_string(hide_password=False)
         copy_app = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": copy_url}, migrations=True)
-        steps = [("upgrade", "head"), ("downgrade", "-1"), ("upgrade", "head")]
         try:
             with copy_app.app_context():
-                for step, target in steps:
-                    print(f"  {step} {target}", file=out, flush=True)
-                    getattr(flask_migrate, step)(revision=target)
-        except SystemExit:  # Flask-Migrate has already said what went wrong
-            print("Migration round trip FAILED on the copy; nothing else changed.", file=out)
-            return 1
+                return _check_the_copy(out, None if directory is None else str(directory))
         finally:
             with copy_app.app_context():
                 db.engine.dispose()
-    print("Migration round trip passed: upgrade -> downgrade -1 -> upgrade.", file=out)
+
+
+def _check_the_copy(out, directory: str | None) -> int:
+    if not _migrate(out, directory, ("upgrade", "head")):
+        return 1
+    print("  Counting and hashing every table at head:", file=out, flush=True)
+    with db.engine.connect() as conn:
+        before = _hash_every_table(conn, out)
+    script = ScriptDirectory.from_config(
+        current_app.extensions["migrate"].migrate.get_config(directory)
+    )
+    down = stairway.one_step_down(script.get_revision(script.get_current_head()))
+    if not _migrate(out, directory, ("downgrade", down), ("upgrade", "head")):
+        return 1
+    print("  The same again, after the round trip:", file=out, flush=True)
+    with db.engine.connect() as conn:
+        problems = _compare_every_table(conn, out, before)
+    if problems:
+        print(
+            "Migration round trip FAILED on the copy, rows were lost or changed: "
+            + "; ".join(problems)
+            + ". The database itself was not touched.",
+            file=out,
+        )
+        return 1
+    print(
+        "Migration round trip passed: upgrade -> downgrade one step -> upgrade, and every "
+        "table has the same rows as before.",
+        file=out,
+    )
     return 0
+
+
+def _migrate(out, directory: str | None, *steps) -> bool:
+    for step, target in steps:
+        print(f"  {step} {target}", file=out, flush=True)
+        try:
+            getattr(flask_migrate, step)(directory=directory, revision=target)
+        except SystemExit:  # Flask-Migrate has already said what went wrong
+            print("Migration round trip FAILED on the copy; nothing else changed.", file=out)
+            return False
+    return True
+
+
+def _hash_every_table(conn: sa.Connection, out) -> dict[str, snapshot.TableSummary]:
+    """Count and hash every table over all its columns, a line as each is done."""
+    found = {}
+    for progress, summary in _with_progress(conn, None):
+        print(
+            f"{progress} {_rows(summary.rows)}, sha256 {summary.sha256[:12]}", file=out, flush=True
+        )
+        found[summary.table] = summary
+    return found
+
+
+def _compare_every_table(conn: sa.Connection, out, before) -> list[str]:
+    """Count and hash every table again, over the columns it had ``before``,
+    a line as each is done; return what is wrong, a sentence per table."""
+    problems = []
+    present = snapshot.table_columns(conn)
+    for name in sorted(before.keys() - present.keys()):
+        problems.append(f"{name}: {_rows(before[name].rows)} before, the table is GONE")
+        print(f"  {problems[-1]}", file=out, flush=True)
+    columns = {
+        name: [column for column in before[name].columns if column in present[name]]
+        for name in before.keys() & present.keys()
+    }
+    for progress, summary in _with_progress(conn, columns):
+        problem = _compare(before.get(summary.table), summary)
+        print(f"{progress} {problem or _rows(summary.rows) + ', the same'}", file=out, flush=True)
+        if problem:
+            problems.append(f"{summary.table}: {problem}")
+    return problems
+
+
+def _with_progress(conn: sa.Connection, columns):
+    """``snapshot.summaries``, each with a "[n/tables, seconds] table:" prefix."""
+    total = len(snapshot.table_names(conn))
+    started = time.monotonic()
+    for number, summary in enumerate(snapshot.summaries(conn, columns), 1):
+        yield f"  [{number}/{total}, {time.monotonic() - started:.1f} s] {summary.table}:", summary
+        started = time.monotonic()
+
+
+def _compare(before: snapshot.TableSummary | None, after: snapshot.TableSummary) -> str | None:
+    """What is wrong with a table after the round trip, or None."""
+    if before is None:
+        return None  # a table the first upgrade did not have: nothing to compare
+    counts = f"{_rows(before.rows)} before, {after.rows:,} after"
+    gone = sorted(set(before.columns) - set(after.columns))
+    if gone:
+        return f"{counts}, column(s) {', '.join(gone)} GONE"
+    if after.rows < before.rows:
+        return f"{counts}, rows LOST"
+    if after.rows != before.rows or after.sha256 != before.sha256:
+        return f"{counts}, values CHANGED"
+    return None
+
+
+def _rows(count: int) -> str:
+    return f"{count:,} row{'' if count == 1 else 's'}"
 
 
 def main() -> int:

@@ -320,3 +320,17 @@ def test_a_migration_that_cannot_get_the_lock_gives_up_clearly(empty_database_ur
         assert not sa.inspect(db.engine).has_table("todos")
     dispose(app)
     holder.dispose()
+
+
+@pytest.mark.skipif(
+    BACKEND != "sqlite", reason="a PostgreSQL database that is not there fails to copy"
+)
+def test_the_round_trip_refuses_a_database_that_is_not_there(tmp_path):
+    from todoapp.migration_tools.roundtrip import round_trip
+
+    missing = tmp_path / "typo.sqlite"
+    app = make_app(f"sqlite:///{missing}")
+    with pytest.raises(SystemExit, match="There is no database at .*typo.sqlite"):
+        round_trip(app, out=io.StringIO())
+    assert not missing.exists()
+    dispose(app)

@@ -33,13 +33,17 @@ from . import snapshot, stairway
 def temporary_copy(url: sa.URL):
     """Yield the URL of a throwaway copy of the database at ``url``."""
     if url.get_backend_name() == "sqlite":
+        source = Path(url.database or "")
+        if not url.database or not source.is_file():
+            raise SystemExit(
+                f"There is no database at {url.database or '(in memory)'}, so there is nothing "
+                "to test: check DATABASE_URL, or create it with `make db-upgrade`."
+            )
         with tempfile.TemporaryDirectory(prefix="todoapp-migrations-") as directory:
             copy = Path(directory) / "copy.sqlite"
-            source = Path(url.database or "")
-            if url.database and source.exists():
-                # The backup API copies a consistent snapshot, WAL included.
-                with sqlite3.connect(source) as src, sqlite3.connect(copy) as dst:
-                    src.backup(dst)
+            # The backup API copies a consistent snapshot, WAL included.
+            with sqlite3.connect(source) as src, sqlite3.connect(copy) as dst:
+                src.backup(dst)
             yield url.set(database=str(copy))
         return
     if url.get_backend_name() == "postgresql":

@@ -162,3 +162,14 @@ def test_downgrading_0004_gives_back_the_table_0003_made(empty_app):
     flask_migrate.downgrade(revision="0003")
     assert todos_ddl() == at_0003
     flask_migrate.downgrade(revision="0001")  # through 0002's native DROP COLUMN
+
+
+def test_a_database_from_another_branch_gets_a_hint(app, scratch_migrations, caplog):
+    """A revision applied on another branch is unknown here: say what happened."""
+    other_branch = write_revision(scratch_migrations, "on another branch", "pass")
+    with app.app_context():
+        flask_migrate.upgrade(directory=str(scratch_migrations))
+        with pytest.raises(SystemExit):
+            flask_migrate.upgrade()
+    assert f"Can't locate revision identified by '{other_branch}'" in caplog.text
+    assert "most often one applied on another git branch" in caplog.text

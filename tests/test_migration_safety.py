@@ -18,22 +18,21 @@ from alembic.util import CommandError
 
 from todoapp import ROOT
 from todoapp.extensions import db
-from todoapp.services import todos, users
 
-from .conftest import BACKEND, PASSWORD, dispose, make_app, migrate_config, write_revision
-from .test_migrations import schema
+from .conftest import BACKEND, dispose, make_app, migrate_config, write_revision
+from .test_migrations import schema, seed_0001, trash
 
 # A deliberately slow revision that counts its runs.
 SLOW_UPGRADE = """
 import time
 
-op.create_table("revision_runs", sa.Column("id", sa.Integer(), primary_key=True))
-op.execute("INSERT INTO revision_runs (id) VALUES (1)")
+op.create_table("scratch_revision_runs", sa.Column("id", sa.Integer(), primary_key=True))
+op.execute("INSERT INTO scratch_revision_runs (id) VALUES (1)")
 time.sleep(1.5)  # long enough for the other upgrades to arrive and wait
 """
 FAILING_UPGRADE = """
-op.add_column("todos", sa.Column("priority", sa.Integer(), nullable=True))
-op.create_table("tags", sa.Column("id", sa.Integer(), primary_key=True))
+op.add_column("todos", sa.Column("scratch_priority", sa.Integer(), nullable=True))
+op.create_table("scratch_tags", sa.Column("id", sa.Integer(), primary_key=True))
 op.execute("UPDATE todos SET title = 'overwritten'")
 raise RuntimeError("deliberate failure halfway through the revision")
 """
@@ -64,13 +63,13 @@ def test_four_concurrent_upgrades_each_revision_runs_once(
     ]
     outputs = [p.communicate(timeout=120)[0] for p in processes]
     assert [p.returncode for p in processes] == [0, 0, 0, 0], "\n".join(outputs)
-    runs = re.findall(r"Running upgrade (\S*) ?-> (\w+)", "".join(outputs))
+    runs = re.findall(r"Running upgrade (.*?) -> (\w+)", "".join(outputs))
     assert sorted(target for _, target in runs) == sorted(every_revision)
 
     engine = sa.create_engine(empty_database_url)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT version_num FROM alembic_version").all() == [(slow,)]
-        assert conn.exec_driver_sql("SELECT count(*) FROM revision_runs").scalar() == 1
+        assert conn.exec_driver_sql("SELECT count(*) FROM scratch_revision_runs").scalar() == 1
     engine.dispose()
 
 
@@ -167,28 +166,34 @@ def test_offline_sql_for_a_table_rebuild_is_refused_with_a_message(runner, caplo
 
 @pytest.fixture
 def at_0002(empty_database_url):
+    """A database at 0002 with todo 2 in the trash and 1 and 3 live. The rows
+    are written in 0002's own columns: today's models may have more."""
     app = make_app(empty_database_url)
     with app.app_context():
+        flask_migrate.upgrade(revision="0001")
+        seed_0001()
         flask_migrate.upgrade(revision="0002")
-        user = users.create_user("alice", PASSWORD)
-        todos.create_todo(user.id, "live")
-        trashed_id = todos.create_todo(user.id, "trashed").id
-        zero_two = schema()
-    yield app, empty_database_url, trashed_id, zero_two
+        trash(2)
+    yield app, empty_database_url
     dispose(app)
 
 
+def trashed_count():
+    count = db.session.scalar(sa.text("SELECT count(*) FROM todos WHERE deleted_at IS NOT NULL"))
+    db.session.commit()
+    return count
+
+
 def test_offline_downgrade_sql_refuses_at_run_time_while_the_trash_is_full(at_0002):
-    app, url, trashed_id, _ = at_0002
+    app, url = at_0002
     with app.app_context():
-        todos.trash_todo(trashed_id, 1, actor_id=1)
         before = schema()
     script = offline_sql(app, "downgrade", "0002:0001")
     with pytest.raises(Exception, match="trashed_todos_would_come_back"):
         run_script(url, script)
     with app.app_context():
         assert schema() == before  # the script stopped whole
-        assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == "0002"
+        assert version() == "0002"
 
 
 @pytest.mark.skipif(BACKEND != "sqlite", reason="the sqlite3 shell is SQLite's")
@@ -196,9 +201,8 @@ def test_offline_downgrade_sql_refuses_at_run_time_while_the_trash_is_full(at_00
 def test_the_sqlite3_shell_stops_at_the_refusal_however_it_is_fed(at_0002, feed):
     """Left to itself, the shell prints an error and goes on to the next
     statement, so the guard alone would not stop it committing the rest."""
-    app, url, trashed_id, _ = at_0002
+    app, url = at_0002
     with app.app_context():
-        todos.trash_todo(trashed_id, 1, actor_id=1)
         before = schema()
     script = offline_sql(app, "downgrade", "0002:0001")
     assert script.startswith(".bail on\n")
@@ -207,13 +211,11 @@ def test_the_sqlite3_shell_stops_at_the_refusal_however_it_is_fed(at_0002, feed)
     with app.app_context():
         assert schema() == before
         assert version() == "0002"
-        assert todos.count_expired(0) == 1  # still in the trash, not back in the list
+        assert trashed_count() == 1  # still in the trash, not back in the list
 
 
-def test_offline_downgrade_sql_reaches_0001(at_0002, empty_database_url, databases):
-    app, url, trashed_id, _ = at_0002
-    with app.app_context():
-        todos.trash_todo(trashed_id, 1, actor_id=1)
+def test_offline_downgrade_sql_reaches_0001(at_0002, databases):
+    app, url = at_0002
     script = offline_sql(app, "downgrade", "0002:0001", x_args=["purge_trash=yes"])
     assert "DELETE FROM todos WHERE deleted_at IS NOT NULL" in script
     run_script(url, script)
@@ -225,7 +227,8 @@ def test_offline_downgrade_sql_reaches_0001(at_0002, empty_database_url, databas
     with app.app_context():
         db.session.commit()
         assert schema() == expected
-        assert db.session.execute(sa.text("SELECT title FROM todos")).scalars().all() == ["live"]
+        titles = db.session.execute(sa.text("SELECT title FROM todos ORDER BY id")).scalars()
+        assert titles.all() == ["first", "third"]
 
 
 def test_the_cli_prints_offline_sql(runner):

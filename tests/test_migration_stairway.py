@@ -208,7 +208,7 @@ def add_revision(directory, name, upgrade="pass", downgrade="pass", *, parents=N
 
 TAGS_TABLE = """
 op.create_table(
-    "tags",
+    "scratch_tags",
     sa.Column("id", sa.Integer(), primary_key=True),
     sa.Column("owner_id", sa.Integer(), sa.ForeignKey("users.id"), nullable=False),
     sa.Column("todo_id", sa.Integer(), sa.ForeignKey("todos.id", ondelete="CASCADE")),
@@ -217,21 +217,21 @@ op.create_table(
     sa.Column("pinned", sa.Boolean(), nullable=False),
     sa.Column("seen_at", sa.DateTime(timezone=True)),
     # Unknown to the seeder: its longest names are refused, shorter ones are not.
-    sa.CheckConstraint("length(name) <= 12", name="ck_tags_name_short"),
+    sa.CheckConstraint("length(name) <= 12", name="ck_scratch_tags_name_short"),
 )
 """
 PRIORITY_COLUMN = """
 with op.batch_alter_table("todos") as batch_op:
-    batch_op.add_column(sa.Column("priority", sa.SmallInteger(), nullable=True))
+    batch_op.add_column(sa.Column("scratch_priority", sa.SmallInteger(), nullable=True))
 """
 NO_PRIORITY = """
 with op.batch_alter_table("todos", recreate="always") as batch_op:
-    batch_op.drop_column("priority")
+    batch_op.drop_column("scratch_priority")
 """
 
 
 def add_two_branches_and_their_merge(directory):
-    tags = add_revision(directory, "0097_scratch_tags", TAGS_TABLE, 'op.drop_table("tags")')
+    tags = add_revision(directory, "0097_scratch_tags", TAGS_TABLE, 'op.drop_table("scratch_tags")')
     head = ScriptDirectory(str(directory)).get_revision(tags).down_revision
     priority = add_revision(
         directory, "0097_scratch_priority", PRIORITY_COLUMN, NO_PRIORITY, parents=[head]

@@ -252,7 +252,8 @@ class TestNewRevisions:
         upgrade, downgrade = source.split("def downgrade():")
         written = (
             upgrade.replace(
-                "    pass\n", '    op.add_column("todos", sa.Column("priority", sa.Integer()))\n'
+                "    pass\n",
+                '    op.add_column("todos", sa.Column("scratch_priority", sa.Integer()))\n',
             )
             + "def downgrade():"
             + downgrade
@@ -260,7 +261,7 @@ class TestNewRevisions:
         assert written != source
         Path(new.path).write_text(written)
         flask_migrate.upgrade(directory=str(directory))
-        assert "priority" in {c["name"] for c in inspect(db.engine).get_columns("todos")}
+        assert "scratch_priority" in {c["name"] for c in inspect(db.engine).get_columns("todos")}
 
 
 def git(repo, *args):
@@ -294,8 +295,8 @@ def test_two_branches_each_add_a_revision_and_merge(app, alice, make_todo, tmp_p
         git(repo, "add", ".")
         git(repo, "commit", "--quiet", "-m", message)
 
-    branch("priority", "add priority", "priority")
-    branch("estimate", "add estimate", "estimate")
+    branch("priority", "add priority", "scratch_priority")
+    branch("estimate", "add estimate", "scratch_estimate")
     merged = subprocess.run(
         ["git", "-c", "user.name=Dev", "-c", "user.email=d@example.invalid", "merge", "priority"],
         cwd=repo,
@@ -327,5 +328,5 @@ def test_two_branches_each_add_a_revision_and_merge(app, alice, make_todo, tmp_p
         flask_migrate.upgrade(directory=str(directory))
         assert version(app) == merge
         columns = {c["name"] for c in inspect(db.engine).get_columns("todos")}
-        assert {"priority", "estimate"} <= columns
+        assert {"scratch_priority", "scratch_estimate"} <= columns
         assert rows("SELECT title FROM todos") == [("kept through it all",)]

@@ -58,10 +58,20 @@ def run(context) -> None:
     # Tests keep their own log capture; fileConfig would replace the root handlers.
     if config.config_file_name is not None and not current_app.testing:
         fileConfig(config.config_file_name, disable_existing_loggers=False)
-    if context.is_offline_mode():
-        _run_offline(context)
-    else:
-        _run_online(context)
+    try:
+        if context.is_offline_mode():
+            _run_offline(context)
+        else:
+            _run_online(context)
+    except CommandError as exc:
+        if "Can't locate revision" not in str(exc):
+            raise
+        raise CommandError(
+            f"{exc}. The database is at a revision that this checkout's migrations/versions/ "
+            "does not have, most often one applied on another git branch. Check out that "
+            "branch and `make db-downgrade` to a revision both branches share, or use a fresh "
+            "database."
+        ) from None
 
 
 def _configure_args(context) -> dict:

@@ -7,7 +7,7 @@ import flask_migrate
 from todoapp import ROOT
 from todoapp.services.health import head_revision
 
-from .conftest import dispose, make_app
+from .conftest import dispose, make_app, write_revision
 
 
 def test_healthy(client):
@@ -26,6 +26,28 @@ def test_behind_head_is_503(empty_database_url):
     assert response.status_code == 503
     assert response.json["status"] == "behind"
     assert (response.json["revision"], response.json["head"]) == ("0002", head_revision())
+    dispose(app)
+
+
+def test_a_database_a_newer_release_migrated_is_200(empty_database_url, scratch_migrations):
+    """Rolling deploy: the new release adds a revision and migrates; the
+    servers still on this release keep passing their health check."""
+    newer = write_revision(
+        scratch_migrations,
+        "next release adds a column",
+        'op.add_column("todos", sa.Column("scratch_colour", sa.String(20)))',
+    )
+    app = make_app(empty_database_url)
+    with app.app_context():
+        flask_migrate.upgrade(directory=str(scratch_migrations))
+    response = app.test_client().get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {
+        "status": "ahead",
+        "database": "ok",
+        "revision": newer,
+        "head": head_revision(),
+    }
     dispose(app)
 
 

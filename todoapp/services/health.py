@@ -1,4 +1,5 @@
-"""Is this app server fit to take traffic: database reachable, schema at head."""
+"""Is this app server fit to take traffic: database reachable, and its
+schema at this code's head or newer (a later release has migrated it)."""
 
 import ast
 from functools import cache
@@ -11,11 +12,11 @@ from ..extensions import db
 
 
 @cache
-def head_revision() -> str:
-    """The newest revision in migrations/versions/ (the one no other revision
-    names as its parent), read once per process. Read from the files' own
-    ``revision`` and ``down_revision`` lines, without importing Alembic, which
-    a web worker would otherwise load for this alone."""
+def known_revisions() -> tuple[frozenset[str], str]:
+    """Every revision in migrations/versions/ and the head (the ones no other
+    revision names as its parent, comma-joined), read once per process from
+    the files' own ``revision`` and ``down_revision`` lines, without importing
+    Alembic, which a web worker would otherwise load for this alone."""
     revisions, parents = set(), set()
     for path in (MIGRATIONS / "versions").glob("*.py"):
         for node in ast.parse(path.read_text(encoding="utf-8")).body:
@@ -29,7 +30,11 @@ def head_revision() -> str:
                     revisions.add(value)
                 elif "down_revision" in names and value is not None:
                     parents.update(value if isinstance(value, tuple | list) else [value])
-    return ",".join(sorted(revisions - parents))
+    return frozenset(revisions), ",".join(sorted(revisions - parents))
+
+
+def head_revision() -> str:
+    return known_revisions()[1]
 
 
 def check() -> tuple[bool, dict[str, str | None]]:
@@ -45,7 +50,16 @@ def check() -> tuple[bool, dict[str, str | None]]:
         return False, report
     finally:
         db.session.rollback()  # read-only: end the transaction, release the connection
-    if report["revision"] != report["head"]:
-        report["status"] = "behind" if report["revision"] else "not migrated"
+    if report["revision"] is None:
+        report["status"] = "not migrated"
         return False, report
+    if report["revision"] != report["head"]:
+        known, _ = known_revisions()
+        if set(report["revision"].split(",")) <= known:
+            report["status"] = "behind"
+            return False, report
+        # A revision this code has never seen is a newer release's: during a
+        # rolling deploy the new release migrates first, and the servers still
+        # on this one keep serving (its schema changes are additive by rule).
+        report["status"] = "ahead"
     return True, report

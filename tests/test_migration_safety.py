@@ -30,6 +30,17 @@ op.create_table("scratch_revision_runs", sa.Column("id", sa.Integer(), primary_k
 op.execute("INSERT INTO scratch_revision_runs (id) VALUES (1)")
 time.sleep(1.5)  # long enough for the other upgrades to arrive and wait
 """
+# The same, committing halfway as an online revision does (CREATE INDEX
+# CONCURRENTLY needs that): the run's lock must outlast the commit.
+SLOW_UPGRADE_WITH_AUTOCOMMIT = """
+import time
+
+op.create_table("scratch_revision_runs", sa.Column("id", sa.Integer(), primary_key=True))
+with op.get_context().autocommit_block():
+    op.execute("INSERT INTO scratch_revision_runs (id) VALUES (1)")
+    time.sleep(1.5)
+op.add_column("todos", sa.Column("scratch_after", sa.Integer()))
+"""
 FAILING_UPGRADE = """
 op.add_column("todos", sa.Column("scratch_priority", sa.Integer(), nullable=True))
 op.create_table("scratch_tags", sa.Column("id", sa.Integer(), primary_key=True))
@@ -38,10 +49,13 @@ raise RuntimeError("deliberate failure halfway through the revision")
 """
 
 
+@pytest.mark.parametrize(
+    "body", [SLOW_UPGRADE, SLOW_UPGRADE_WITH_AUTOCOMMIT], ids=["one-transaction", "autocommit"]
+)
 def test_four_concurrent_upgrades_each_revision_runs_once(
-    empty_database_url, scratch_migrations, tmp_path
+    empty_database_url, scratch_migrations, tmp_path, body
 ):
-    slow = write_revision(scratch_migrations, "count runs", SLOW_UPGRADE)
+    slow = write_revision(scratch_migrations, "count runs", body)
     every_revision = [r.revision for r in ScriptDirectory(str(scratch_migrations)).walk_revisions()]
     env = os.environ | {
         "DATABASE_URL": empty_database_url,

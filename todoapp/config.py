@@ -67,6 +67,13 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         TODOS_PER_PAGE=50,
         # Seconds a `flask db upgrade` waits for another one to finish.
         MIGRATION_LOCK_TIMEOUT=300,
+        # PostgreSQL: how long one migration statement may wait for a table's
+        # lock (everyone else queues behind it meanwhile), how many times the
+        # revision is tried again after such a wait, and how long one
+        # statement may run at most.
+        MIGRATION_TABLE_LOCK_TIMEOUT_MS=300,
+        MIGRATION_TABLE_LOCK_TRIES=30,
+        MIGRATION_STATEMENT_TIMEOUT=600,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=64 * 1024,
@@ -99,9 +106,13 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         "TRASH_RETENTION_DAYS", app.config["TRASH_RETENTION_DAYS"]
     )
     app.config["TODOS_PER_PAGE"] = _positive_int("TODOS_PER_PAGE", app.config["TODOS_PER_PAGE"])
-    app.config["MIGRATION_LOCK_TIMEOUT"] = _positive_int(
-        "MIGRATION_LOCK_TIMEOUT", app.config["MIGRATION_LOCK_TIMEOUT"]
-    )
+    for name in (
+        "MIGRATION_LOCK_TIMEOUT",
+        "MIGRATION_TABLE_LOCK_TIMEOUT_MS",
+        "MIGRATION_TABLE_LOCK_TRIES",
+        "MIGRATION_STATEMENT_TIMEOUT",
+    ):
+        app.config[name] = _positive_int(name, app.config[name])
 
     if test_config:
         app.config.from_mapping(test_config)

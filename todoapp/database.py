@@ -44,7 +44,15 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
 
 
 def _sqlite_on_begin(connection) -> None:
-    mode = connection.get_execution_options().get(SQLITE_BEGIN, "DEFERRED")
+    options = connection.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # Alembic's autocommit_block: each statement commits by itself
+    raw = connection.connection.driver_connection
+    if raw.isolation_level is not None:
+        # Leaving AUTOCOMMIT hands the driver its implicit BEGINs back; the
+        # hook keeps deciding how transactions begin.
+        raw.isolation_level = None
+    mode = options.get(SQLITE_BEGIN, "DEFERRED")
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 

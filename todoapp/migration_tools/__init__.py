@@ -4,12 +4,18 @@ Flask-Migrate gives ``flask db ...`` around Alembic. This package holds what
 the project puts on top, so that a schema change cannot lose data quietly:
 
 - ``runner``: the body of ``migrations/env.py``. One run of ``flask db
-  upgrade`` is one transaction under one lock (SQLite: BEGIN IMMEDIATE;
-  PostgreSQL: an advisory lock). On SQLite, foreign keys are off for the run,
-  as SQLite's procedure for rebuilding a table prescribes, and are checked
-  before the commit: a rebuild of ``users`` can no longer cascade into
-  ``todos``. It also names new revisions (``naming``) and teaches
+  upgrade`` at a time (SQLite: a lock file; PostgreSQL: an advisory lock),
+  each revision in a transaction of its own. On PostgreSQL, statements wait
+  for table locks only briefly and the revision is retried, so a migration
+  never makes the app's queries queue for long. On SQLite, foreign keys are
+  off for the run, as SQLite's procedure for rebuilding a table prescribes,
+  and are checked before each commit: a rebuild of ``users`` can no longer
+  cascade into ``todos``. It also names new revisions (``naming``) and teaches
   autogenerate what Alembic does not compare (``autogen``).
+- ``online``: the operations a revision uses on a live PostgreSQL
+  (``CREATE INDEX CONCURRENTLY``, foreign keys ``NOT VALID`` then
+  validated, NOT NULL through a validated CHECK, batched backfills), each safe
+  to run again after an interrupted run.
 - ``naming``: revision ids such as ``0004_todo_ids_never_reused``, numbered by
   their depth in the graph, so two branches can each add one and a merge
   revision joins them.

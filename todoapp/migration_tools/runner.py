@@ -1,16 +1,27 @@
 """The body of ``migrations/env.py``: how ``flask db`` runs revisions.
 
-- One run is one transaction, DDL included, under one lock. On SQLite the
-  transaction begins IMMEDIATE, so a second ``flask db upgrade`` waits for the
-  first and then finds nothing to do; on PostgreSQL a session-level advisory
-  lock, held on its own connection, serialises runs. Both give up after
-  MIGRATION_LOCK_TIMEOUT seconds with a clear message.
+- One run at a time: on PostgreSQL a session-level advisory lock, held on a
+  connection of its own; on SQLite an exclusive lock on a file beside the
+  database. A second ``flask db upgrade`` waits for the first, then finds
+  nothing left to do; after MIGRATION_LOCK_TIMEOUT seconds it gives up with
+  a clear message.
+- Each revision is one transaction, DDL and version row together, so a
+  failure leaves the database at the last revision that went through whole.
+  A revision may commit part of its work early (Alembic's
+  ``autocommit_block``, which ``online`` uses for ``CREATE INDEX
+  CONCURRENTLY``); the run's lock outlasts those commits.
+- On PostgreSQL every statement runs under a short ``lock_timeout``
+  (MIGRATION_TABLE_LOCK_TIMEOUT_MS) and a ``statement_timeout``: an ALTER
+  TABLE queued behind someone's open transaction makes every reader and
+  writer of the table queue behind it, so it gives up quickly, the revision
+  rolls back and is tried again after a pause (MIGRATION_TABLE_LOCK_TRIES
+  times), and the log names the session in the way.
 - On SQLite, foreign keys are off while revisions run, as SQLite's own
   procedure for altering a table prescribes: a batch rebuild drops the old
   table, and with foreign keys on that drop would fire ON DELETE CASCADE in
   every table that references it (a rebuild of ``users`` used to empty
-  ``todos``). Before the commit, ``PRAGMA foreign_key_check`` must find
-  nothing dangling, or the whole run rolls back, naming the rows.
+  ``todos``). Before each revision commits, ``PRAGMA foreign_key_check``
+  must find nothing dangling, or the revision rolls back, naming the rows.
 - Offline (``--sql``) scripts for SQLite begin with ``.bail on``, so the
   sqlite3 shell stops at the first error instead of carrying on and
   committing the rest; a revision that needs the live database (a batch
@@ -24,10 +35,14 @@
 
 from __future__ import annotations
 
+import fcntl
+import itertools
 import logging
+import re
 import time
 from collections import defaultdict
 from contextlib import contextmanager
+from dataclasses import dataclass
 from logging.config import fileConfig
 
 from alembic.script import ScriptDirectory
@@ -48,6 +63,13 @@ FIND_LOCK_HOLDER = (
 # First line of an offline SQLite script: the sqlite3 shell stops at the first error.
 SQLITE_BAIL = ".bail on"
 DANGLING_SHOWN = 5
+# PostgreSQL's SQLSTATEs for "canceling statement due to lock timeout" and
+# "... due to statement timeout" (the latter shares its code with a cancel).
+LOCK_NOT_AVAILABLE = "55P03"
+QUERY_CANCELED = "57014"
+# Pauses between tries after a lock wait: doubling from the first, at most the longest.
+FIRST_PAUSE = 0.5
+LONGEST_PAUSE = 5.0
 
 logger = logging.getLogger("alembic.env")
 
@@ -142,34 +164,95 @@ def _run_online(context) -> None:
     timeout = current_app.config["MIGRATION_LOCK_TIMEOUT"]
     if engine.dialect.name == "postgresql":
         with postgres_migration_lock(engine, timeout), engine.connect() as connection:
-            _configure_and_run(context, connection)
+            _run_postgres(context, connection)
     elif engine.dialect.name == "sqlite":
-        _run_sqlite(context, engine, timeout)
+        with sqlite_migration_lock(engine, timeout):
+            _run_sqlite(context, engine, timeout)
     else:
         with engine.connect() as connection:
             _configure_and_run(context, connection)
 
 
-def _configure_and_run(context, connection, *, check=None) -> None:
-    context.configure(
+def _configure_and_run(context, connection, *, before_commit=None, lock_waits=None) -> None:
+    """Run the pending revisions, each in a transaction of its own that also
+    records its version: a failure leaves the database at the last revision
+    that went through whole. ``before_commit(connection)`` runs inside each
+    revision's transaction, after its operations; raising there rolls that
+    revision back. With ``lock_waits`` (PostgreSQL), a revision that timed out
+    waiting for a table lock is tried again after a pause."""
+    applied: list = []
+
+    def on_version_apply(ctx, step, heads, run_args) -> None:
+        if before_commit is not None:
+            before_commit(ctx.connection)
+        applied.append(step)
+
+    args = dict(
         connection=connection,
         target_metadata=current_app.extensions["migrate"].db.metadata,
-        # SQLite can roll DDL back too; say so, so the whole run is one transaction.
+        # SQLite can roll DDL back too: say so, so each revision is one transaction.
         transactional_ddl=True,
+        transaction_per_migration=True,
+        on_version_apply=on_version_apply,
         **_configure_args(context),
     )
-    with context.begin_transaction():
-        context.run_migrations()
-        if check is not None:
-            check(connection)  # raising here rolls the whole run back
+    context.configure(**args)
+    alembic_plan = context.get_context().opts.get("fn")
+    if alembic_plan is not None:
+        # Alembic works out the steps from the version it finds when the run
+        # starts. A retry must go on with the same steps, not recompute a
+        # relative target ("-1") from the revisions already applied.
+        plan: list = []
+
+        def remaining_steps(heads, ctx):
+            if not plan:
+                plan.append(list(alembic_plan(heads, ctx)))
+            return plan[0][len(applied) :]
+
+        context.configure(**args, fn=remaining_steps)
+    for attempt in itertools.count(1):
+        try:
+            with context.begin_transaction():
+                context.run_migrations()
+            return
+        except OperationalError as exc:
+            if lock_waits is None:
+                raise
+            lock_waits.handle(context, connection, exc, attempt)
+
+
+def _run_postgres(context, connection: Connection) -> None:
+    """Every statement runs under a short ``lock_timeout``: while an ALTER
+    TABLE waits for its lock, every reader and writer of that table queues
+    behind it, so it waits a moment, gives up, and the revision is tried again
+    after a pause, with the sessions in the way named."""
+    config = current_app.config
+    connection.exec_driver_sql(
+        f"SET lock_timeout = {int(config['MIGRATION_TABLE_LOCK_TIMEOUT_MS'])}"
+    )
+    connection.exec_driver_sql(
+        f"SET statement_timeout = {int(config['MIGRATION_STATEMENT_TIMEOUT']) * 1000}"
+    )
+    connection.commit()
+    lock_waits = LockWaits(
+        tries=config["MIGRATION_TABLE_LOCK_TRIES"],
+        timeout_ms=config["MIGRATION_TABLE_LOCK_TIMEOUT_MS"],
+    )
+    try:
+        _configure_and_run(context, connection, lock_waits=lock_waits)
+    finally:
+        if not connection.closed and not connection.invalidated:
+            connection.rollback()
+            connection.exec_driver_sql("RESET lock_timeout")
+            connection.exec_driver_sql("RESET statement_timeout")
+            connection.commit()
 
 
 def _run_sqlite(context, engine: Engine, timeout: int) -> None:
-    """BEGIN IMMEDIATE takes SQLite's write lock before Alembic reads the
-    version; a concurrent run waits for it (up to the timeout), then sees the
-    new version and has nothing left to do. Foreign keys are off for the run
-    (the pragma is a no-op inside a transaction, so it is set before) and
-    checked before the commit."""
+    """Each revision's transaction begins IMMEDIATE, taking SQLite's write
+    lock before anything is read. Foreign keys are off for the run (the pragma
+    is a no-op inside a transaction, so it is set before) and checked before
+    each revision commits."""
     try:
         with engine.connect() as connection:
             raw = connection.connection.driver_connection
@@ -179,7 +262,7 @@ def _run_sqlite(context, engine: Engine, timeout: int) -> None:
                 _configure_and_run(
                     context,
                     connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}),
-                    check=check_sqlite_foreign_keys,
+                    before_commit=check_sqlite_foreign_keys,
                 )
             finally:
                 # The connection goes back to the app's pool as the app set it up.
@@ -193,6 +276,160 @@ def _run_sqlite(context, engine: Engine, timeout: int) -> None:
             "this migration gave up without changing anything. Try again when it is done "
             "(MIGRATION_LOCK_TIMEOUT sets the wait)."
         ) from None
+
+
+@contextmanager
+def sqlite_migration_lock(engine: Engine, timeout: int):
+    """Hold an exclusive lock on ``<database>-migrate-lock`` (named like
+    SQLite's own -wal and -shm files) for the whole run. Each revision
+    commits on its own, and SQLite's write lock goes with each commit; this
+    one keeps a second ``flask db upgrade`` out until the first has finished,
+    so no revision runs twice."""
+    database = engine.url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        yield
+        return
+    with open(f"{database}-migrate-lock", "a") as lock_file:
+        deadline = time.monotonic() + timeout
+        said_so = False
+        while True:
+            try:
+                fcntl.flock(lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise CommandError(
+                        f"Another migration has been running for over {timeout} s, so this "
+                        "one gave up without changing anything. Wait for it to finish "
+                        "(MIGRATION_LOCK_TIMEOUT sets the wait)."
+                    ) from None
+                if not said_so:
+                    logger.info("Another migration is running: waiting for it to finish.")
+                    said_so = True
+                time.sleep(0.1)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock_file, fcntl.LOCK_UN)
+
+
+@dataclass
+class LockWaits:
+    """What a PostgreSQL run does when a statement gives up waiting for a lock."""
+
+    tries: int
+    timeout_ms: int
+
+    @staticmethod
+    def pause(attempt: int) -> float:
+        return min(FIRST_PAUSE * 2 ** (attempt - 1), LONGEST_PAUSE)
+
+    def handle(self, context, connection: Connection, exc: OperationalError, attempt: int):
+        """Log and return to try again, or raise a CommandError that says
+        what stood in the way. Anything but a lock or statement timeout is
+        raised as it is."""
+        code = getattr(exc.orig, "sqlstate", None)
+        if code == QUERY_CANCELED and "statement timeout" in str(exc.orig):
+            raise CommandError(
+                "A migration statement ran for longer than MIGRATION_STATEMENT_TIMEOUT "
+                f"({current_app.config['MIGRATION_STATEMENT_TIMEOUT']} s) and was cancelled; "
+                f"its revision did not complete. {_where_it_stands(context)} The statement: "
+                f"{_one_line(exc.statement)}"
+            ) from None
+        if code != LOCK_NOT_AVAILABLE:
+            raise exc
+        connection.rollback()
+        holders = lock_holders(connection, exc.statement)
+        connection.rollback()
+        if attempt >= self.tries:
+            pids = ", ".join(str(h.pid) for h in holders)
+            ending = (
+                f"End the session(s) in the way (SELECT pg_terminate_backend(pid) for pid {pids}) "
+                "or wait for them, then run `flask db upgrade` again."
+                if holders
+                else "Run `flask db upgrade` again when the database is quieter."
+            )
+            raise CommandError(
+                f"Gave up after {self.tries} tries of {self.timeout_ms} ms each waiting for "
+                f"{_describe(holders, exc.statement)}. {_where_it_stands(context)} {ending} "
+                "MIGRATION_TABLE_LOCK_TRIES and MIGRATION_TABLE_LOCK_TIMEOUT_MS set the patience."
+            ) from None
+        pause = self.pause(attempt)
+        logger.info(
+            "Waiting for %s: try %d of %d failed, next in %.1f s.",
+            _describe(holders, exc.statement),
+            attempt,
+            self.tries,
+            pause,
+        )
+        time.sleep(pause)
+
+
+@dataclass(frozen=True)
+class LockHolder:
+    table: str
+    pid: int
+    state: str
+    seconds: int
+    query: str
+
+
+# Who holds a lock on the tables a statement names (all tables when it names
+# none we know), longest-open transaction first.
+LOCK_HOLDERS = text(
+    r"""
+    SELECT DISTINCT ON (a.pid) c.relname, a.pid, coalesce(a.state, ''),
+           coalesce(extract(epoch FROM now() - a.xact_start)::int, 0),
+           left(regexp_replace(coalesce(a.query, ''), '\s+', ' ', 'g'), 120)
+    FROM pg_locks l
+    JOIN pg_class c ON c.oid = l.relation
+    JOIN pg_stat_activity a ON a.pid = l.pid
+    WHERE l.granted AND l.pid <> pg_backend_pid()
+      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+      AND c.relkind IN ('r', 'p')
+      AND (cardinality(CAST(:tables AS text[])) = 0 OR c.relname = ANY(CAST(:tables AS text[])))
+    ORDER BY a.pid, a.xact_start
+    """
+)
+NAMED_TABLE = re.compile(
+    r"\b(?:TABLE|ON|REFERENCES|INTO|UPDATE|FROM|JOIN)\s+(?:ONLY\s+|IF\s+(?:NOT\s+)?EXISTS\s+)?"
+    r'(?:"?\w+"?\.)?"?(\w+)"?',
+    re.IGNORECASE,
+)
+
+
+def lock_holders(connection: Connection, statement: str | None) -> list[LockHolder]:
+    named = sorted(set(NAMED_TABLE.findall(statement or "")))
+    rows = connection.execute(LOCK_HOLDERS, {"tables": named}).all()
+    if not rows and named:  # the statement named no table, or none that is locked
+        rows = connection.execute(LOCK_HOLDERS, {"tables": []}).all()
+    holders = [LockHolder(*row) for row in rows]
+    return sorted(holders, key=lambda h: -h.seconds)
+
+
+def _describe(holders: list[LockHolder], statement: str | None) -> str:
+    if not holders:
+        return f"a lock for: {_one_line(statement)} (whoever held it has let go)"
+    first = holders[0]
+    text_ = (
+        f"a lock on {first.table} held by pid {first.pid} ({first.state}, transaction open "
+        f"{first.seconds} s, query: {first.query})"
+    )
+    if len(holders) > 1:
+        text_ += f" and {len(holders) - 1} other session(s)"
+    return text_
+
+
+def _where_it_stands(context) -> str:
+    heads = context.get_context().get_current_heads()
+    context.get_context().connection.rollback()
+    at = ", ".join(heads) if heads else "no revision (empty)"
+    return f"The revisions before it are committed; the database is at {at}."
+
+
+def _one_line(statement: str | None, width: int = 160) -> str:
+    flat = " ".join((statement or "").split())
+    return flat if len(flat) <= width else flat[: width - 1] + "…"
 
 
 def check_sqlite_foreign_keys(connection: Connection) -> None:
@@ -211,8 +448,8 @@ def check_sqlite_foreign_keys(connection: Connection) -> None:
             f"  {table}: {len(rowids)} row(s) point at missing {parent} rows (rowid {shown}{more})"
         )
     raise CommandError(
-        "The migration left rows whose foreign keys point nowhere, so it was rolled back "
-        "and nothing changed:\n" + "\n".join(lines)
+        "The revision being applied left rows whose foreign keys point nowhere, so it was "
+        "rolled back whole (the revisions before it stay applied):\n" + "\n".join(lines)
     )
 
 

@@ -1,0 +1,216 @@
+"""Online operations: schema changes a live PostgreSQL keeps serving through.
+
+On PostgreSQL the plain operations lock too much for too long once a table
+has rows: ``op.create_index`` blocks every write until the index is built,
+``op.create_foreign_key`` scans the table while writes wait, and
+``op.alter_column(nullable=False)`` scans it while reads wait too. The
+functions here reach the same schema with short locks, and each commits its
+own steps (Alembic's ``autocommit_block``), so a long build never holds the
+revision's transaction open::
+
+    import sqlalchemy as sa
+    from alembic import op
+
+    from todoapp.migration_tools import online
+
+    def upgrade():
+        online.add_column("todos", sa.Column("list_id", sa.Integer()))
+        online.create_index("ix_todos_list_id", "todos", ["list_id"])
+        online.add_foreign_key("fk_todos_list_id", "todos", "lists", ["list_id"], ["id"])
+
+A run that stops halfway (a lock it gave up on, a cancelled build, a crash)
+leaves the revision unrecorded, and some of these steps committed. Every
+function therefore looks first and finishes what is there: a column or a
+constraint that exists is kept, an index left INVALID by an interrupted
+``CREATE INDEX CONCURRENTLY`` is dropped and built again. Running the
+revision again completes it.
+
+On SQLite there is one writer and nothing to keep serving: each function does
+the plain operation inside the revision's transaction (a foreign key or
+NOT NULL means a table rebuild, which ``flask db upgrade`` runs safely).
+Offline (``--sql``), nothing can be looked up; the PostgreSQL script uses
+``IF [NOT] EXISTS`` where PostgreSQL has it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+logger = logging.getLogger("alembic.runtime.migration")
+
+BACKFILL_BATCH = 1_000
+BACKFILL_REPORT_EVERY = 50  # batches between two progress lines
+
+
+def _postgres() -> bool:
+    return op.get_context().dialect.name == "postgresql"
+
+
+def _offline() -> bool:
+    return op.get_context().as_sql
+
+
+def _scalar(sql: str, **params):
+    return op.get_bind().execute(sa.text(sql), params).scalar()
+
+
+def add_column(table: str, column: sa.Column) -> None:
+    """Add a nullable column (or one with a constant server default, which
+    PostgreSQL 11+ stores without rewriting the table). The lock it takes is
+    brief; the runner's lock_timeout bounds how long it may queue for it."""
+    if _postgres():
+        op.add_column(table, column, if_not_exists=True)
+    elif _offline() or column.name not in _sqlite_columns(table):
+        op.add_column(table, column)
+
+
+def create_index(
+    name: str,
+    table: str,
+    columns: Sequence[str],
+    *,
+    unique: bool = False,
+    where: str | None = None,
+) -> None:
+    """Build an index without blocking writes (``CREATE INDEX CONCURRENTLY``)."""
+    if not _postgres():
+        op.create_index(
+            name,
+            table,
+            list(columns),
+            unique=unique,
+            sqlite_where=sa.text(where) if where else None,
+            if_not_exists=True,
+        )
+        return
+    with op.get_context().autocommit_block():
+        if _offline():
+            # An interrupted run may have left an INVALID index of this name.
+            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        else:
+            valid = _scalar(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)", name=name
+            )
+            if valid:
+                logger.info("Index %s is already built: nothing to do.", name)
+                return
+            if valid is not None:
+                logger.info("Dropping index %s, left INVALID by an interrupted build.", name)
+                op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        op.create_index(
+            name,
+            table,
+            list(columns),
+            unique=unique,
+            postgresql_where=sa.text(where) if where else None,
+            postgresql_concurrently=True,
+            if_not_exists=True,
+        )
+
+
+def drop_index(name: str, table: str) -> None:
+    """Drop an index without blocking reads and writes (``DROP INDEX CONCURRENTLY``)."""
+    if not _postgres():
+        op.drop_index(name, table_name=table, if_exists=True)
+        return
+    with op.get_context().autocommit_block():
+        op.drop_index(name, table_name=table, postgresql_concurrently=True, if_exists=True)
+
+
+def add_foreign_key(
+    name: str,
+    source: str,
+    referent: str,
+    local_columns: Sequence[str],
+    remote_columns: Sequence[str],
+    *,
+    ondelete: str | None = None,
+) -> None:
+    """Add a foreign key in two steps on PostgreSQL: ``NOT VALID`` (a brief
+    lock, checks new rows only), then ``VALIDATE CONSTRAINT``, which scans the
+    existing rows while reads and writes go on."""
+    if not _postgres():
+        with op.batch_alter_table(source) as batch:
+            batch.create_foreign_key(
+                name, referent, list(local_columns), list(remote_columns), ondelete=ondelete
+            )
+        return
+    with op.get_context().autocommit_block():
+        if _offline() or not _constraint_exists(source, name):
+            op.create_foreign_key(
+                name,
+                source,
+                referent,
+                list(local_columns),
+                list(remote_columns),
+                ondelete=ondelete,
+                postgresql_not_valid=True,
+            )
+        op.execute(f"ALTER TABLE {source} VALIDATE CONSTRAINT {name}")
+
+
+def set_not_null(table: str, column: str) -> None:
+    """Make a column NOT NULL once every row has a value (see ``backfill``).
+
+    On PostgreSQL a plain ``SET NOT NULL`` scans the table while reads and
+    writes wait. Instead: a CHECK constraint ``NOT VALID``, validated while
+    the table serves, lets ``SET NOT NULL`` (PostgreSQL 12+) skip the scan;
+    the CHECK is then dropped."""
+    if not _postgres():
+        with op.batch_alter_table(table) as batch:
+            batch.alter_column(column, nullable=False)
+        return
+    check = f"ck_{table}_{column}_not_null"[:63]
+    with op.get_context().autocommit_block():
+        if _offline() or not _constraint_exists(table, check):
+            op.execute(
+                f"ALTER TABLE {table} ADD CONSTRAINT {check} CHECK ({column} IS NOT NULL) NOT VALID"
+            )
+        op.execute(f"ALTER TABLE {table} VALIDATE CONSTRAINT {check}")
+        op.alter_column(table, column, nullable=False)
+        op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {check}")
+
+
+def backfill(table: str, assignments: str, where: str, *, batch_size: int = BACKFILL_BATCH) -> int:
+    """``UPDATE table SET assignments WHERE where``, a batch of rows per
+    commit, so no transaction holds many row locks for long. ``where`` must
+    select the rows still to do (``"list_id IS NULL"``), so a rerun carries on
+    where the last one stopped. Returns how many rows it updated (offline:
+    one UPDATE for all, 0)."""
+    if _offline():
+        op.execute(f"UPDATE {table} SET {assignments} WHERE {where}")  # noqa: S608
+        return 0
+    statement = sa.text(
+        f"UPDATE {table} SET {assignments} WHERE id IN "  # noqa: S608 - names from the revision
+        f"(SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT :n)"
+    )
+    done = batches = 0
+    with op.get_context().autocommit_block():
+        while True:
+            changed = op.get_bind().execute(statement, {"n": batch_size}).rowcount
+            if not changed:
+                break
+            done += changed
+            batches += 1
+            if batches % BACKFILL_REPORT_EVERY == 0:
+                logger.info("Backfill of %s: %s rows so far.", table, f"{done:,}")
+    logger.info("Backfill of %s: %s rows updated.", table, f"{done:,}")
+    return done
+
+
+def _constraint_exists(table: str, name: str) -> bool:
+    return bool(
+        _scalar(
+            "SELECT 1 FROM pg_constraint WHERE conname = :name AND conrelid = to_regclass(:table)",
+            name=name,
+            table=table,
+        )
+    )
+
+
+def _sqlite_columns(table: str) -> set[str]:
+    return {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}

@@ -5,12 +5,15 @@ every Alembic operation its ``upgrade()`` and ``downgrade()`` run is put at a
 level:
 
 ========  ===============================================================
-Low       add a column, create a table or an index, drop an index
-Medium    rename a column or a table, add or drop a constraint, change a
-          column's nullability or default; rebuild a table on SQLite that
-          no other table references
-High      change a column's type; rebuild a table on SQLite that other
-          tables reference with foreign keys
+Low       add a column, create a table or an index, drop an index; the
+          ``online`` helpers, named by their expand/contract step
+Medium    add or drop a constraint, change a column's nullability or
+          default; rebuild a table on SQLite that no other table references
+High      change a column's type; rename a column or a table (servers still
+          on the old release break); rebuild a table on SQLite that other
+          tables reference with foreign keys; anything PostgreSQL would run
+          with a lock that stalls the app (``pglocks``: the project's rules
+          and squawk's, on the revision's PostgreSQL SQL)
 Critical  drop a column or a table: the data goes, and no downgrade
           brings it back
 Fails     add a NOT NULL column with no server_default to a table that
@@ -39,23 +42,26 @@ upgrade`` runs SQLite revisions with foreign keys off and checks them before
 it commits, so the rebuild is safe there and nowhere else. Which tables
 reference which comes from the app's models (``db.metadata``).
 
-A revision whose Critical operations a person has checked says so with a
-module-level string, which the linter reads without running the file::
+A revision whose High and Critical operations a person has checked says so
+with a module-level string, which the linter reads without running the file::
 
-    CRITICAL_OPERATIONS_REVIEWED = "dana, 2026-11-25: todos.done unused since 0004"
+    RISKS_REVIEWED = "dana, 2026-11-25: todos.done unused since 0004"
 
-The command fails (exit code 1) when an ``upgrade()`` it lints holds a
-Critical operation and no such marker, or an operation that Fails, which no
-marker excuses. ``downgrade()`` findings are listed in their own group and
-never fail it: a downgrade normally drops what its upgrade added. Without
-RANGE the command lints the revisions still pending on the app's database;
-with one, every revision in the range.
+The command fails (exit code 1) when an ``upgrade()`` it lints holds a High
+or Critical operation and no such marker (revisions before LOCK_RULES_FROM:
+Critical only), or an operation that Fails, which no marker excuses.
+``downgrade()`` findings are listed in their own group and never fail it:
+a downgrade normally drops what its upgrade added. Without RANGE the
+command lints the revisions still pending on the app's database; with one,
+every revision in the range.
 """
 
 from __future__ import annotations
 
 import ast
+import dataclasses
 import os
+import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,12 +75,18 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ..extensions import db
+from . import naming, pglocks
 
 LOW, MEDIUM, HIGH = "Low", "Medium", "High"
 CRITICAL, FAILS, REVIEW = "Critical", "Fails", "Review"
 LEVELS = (LOW, MEDIUM, HIGH, CRITICAL, FAILS, REVIEW)
 ALEMBIC_FUNCTIONS = ("upgrade", "downgrade")
-MARKER = "CRITICAL_OPERATIONS_REVIEWED"
+MARKER = "RISKS_REVIEWED"
+# Revisions numbered below this were written before the lint knew PostgreSQL's
+# locks: their High findings are reported, and fail nothing.
+LOCK_RULES_FROM = 4
+# How levels combine when PostgreSQL's view of an operation adds one.
+RANK = {LOW: 0, MEDIUM: 1, REVIEW: 1, HIGH: 2, CRITICAL: 3, FAILS: 4}
 MARKER_EXAMPLE = f'{MARKER} = "who, when, why it is safe"'
 SQL_WIDTH = 60
 EXPRESSION_WIDTH = 30
@@ -105,6 +117,15 @@ SIGNATURES = {
     "rename_table": ("old_table_name", "new_table_name"),
 }
 TABLE_PARAMETERS = ("table_name", "source_table")
+# The helpers of ``todoapp.migration_tools.online``, as they take their arguments.
+ONLINE_SIGNATURES = {
+    "add_column": ("table", "column"),
+    "create_index": ("name", "table", "columns"),
+    "drop_index": ("name", "table"),
+    "add_foreign_key": ("name", "source", "referent"),
+    "set_not_null": ("table", "column"),
+    "backfill": ("table", "assignments", "where"),
+}
 CONSTRAINT_KINDS = {
     "create_check_constraint": "check constraint",
     "create_exclude_constraint": "exclude constraint",
@@ -134,6 +155,7 @@ class Finding:
     path: tuple[str, ...] = ("upgrade",)
     conditional: bool = False
     note: str = ""
+    postgres: tuple[str, ...] = ()  # what PostgreSQL's SQL for it does: rule: message
 
     @property
     def function(self) -> str:
@@ -159,6 +181,7 @@ class RevisionReport:
     path: str
     findings: list[Finding] = field(default_factory=list)
     reviewed: str | None = None
+    enforced: bool = True  # False: reported only (see LOCK_RULES_FROM)
 
     @property
     def filename(self) -> str:
@@ -169,7 +192,10 @@ class RevisionReport:
 
     @property
     def critical(self) -> list[Finding]:
-        return [f for f in self.findings_of("upgrade") if f.level == CRITICAL]
+        """The upgrade's findings that need a person's review: Critical, and
+        High too for revisions under the lock rules."""
+        levels = {CRITICAL, HIGH} if self.enforced else {CRITICAL}
+        return [f for f in self.findings_of("upgrade") if f.level in levels]
 
     @property
     def fails(self) -> list[Finding]:
@@ -180,7 +206,7 @@ class RevisionReport:
         """Why the revision fails the lint; empty when it passes."""
         problems = []
         if self.critical and not self.reviewed:
-            problems.append("unreviewed Critical")
+            problems.append("unreviewed " + "/".join(sorted({f.level for f in self.critical})))
         if self.fails:
             problems.append(FAILS)
         return problems
@@ -208,6 +234,7 @@ class RevisionModule:
     """What a revision file defines at its top level, as its operations need it."""
 
     op_names: frozenset[str]
+    online_names: frozenset[str]
     constants: dict[str, ast.expr]
     functions: dict[str, ast.FunctionDef]
     references: References
@@ -241,7 +268,11 @@ def analyse_source(source: str, references: References | None = None) -> list[Fi
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
     }
     revision = RevisionModule(
-        _op_names(module), _module_constants(module), functions, references or {}
+        _op_names(module),
+        _online_names(module),
+        _module_constants(module),
+        functions,
+        references or {},
     )
     findings = []
     for name in ALEMBIC_FUNCTIONS:
@@ -251,7 +282,7 @@ def analyse_source(source: str, references: References | None = None) -> list[Fi
 
 
 def reviewed_marker(source: str) -> str | None:
-    """The text of ``CRITICAL_OPERATIONS_REVIEWED``, if it is a non-empty string."""
+    """The text of ``RISKS_REVIEWED``, if it is a non-empty string."""
     value = _module_constants(ast.parse(source)).get(MARKER)
     if isinstance(value, ast.Constant) and isinstance(value.value, str) and value.value.strip():
         return value.value.strip()
@@ -299,6 +330,19 @@ def _op_names(module: ast.Module) -> frozenset[str]:
                     names.add(alias.asname or "alembic.op")
                 elif alias.name == "alembic":
                     names.add(f"{alias.asname or 'alembic'}.op")
+    return frozenset(names)
+
+
+def _online_names(module: ast.Module) -> frozenset[str]:
+    """The names ``todoapp.migration_tools.online`` goes by in this module."""
+    names = set()
+    for node in ast.walk(module):
+        if isinstance(node, ast.ImportFrom) and node.module == "todoapp.migration_tools":
+            names.update(a.asname or a.name for a in node.names if a.name == "online")
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name == "todoapp.migration_tools.online":
+                    names.add(alias.asname or alias.name)
     return frozenset(names)
 
 
@@ -392,6 +436,8 @@ class FunctionVisitor(ast.NodeVisitor):
             owner = _dotted(func.value)
             if owner in self.revision.op_names:
                 self._operation(func.attr, node, batch=None)
+            elif owner in self.revision.online_names:
+                self._online(func.attr, node)
             elif owner in self.batches:
                 self._operation(func.attr, node, batch=self.batches[owner])
 
@@ -429,6 +475,18 @@ class FunctionVisitor(ast.NodeVisitor):
         level, description = describe(name, args, self._text, table, table in self.new_tables)
         if name == "create_table":
             self.new_tables.add(table)
+        self.findings.append(
+            Finding(level, description, call.lineno, self.path, self.conditions > 0)
+        )
+
+    def _online(self, name: str, call: ast.Call) -> None:
+        """A call to one of ``online``'s helpers, named by its expand/contract step."""
+        params = ONLINE_SIGNATURES.get(name, ())
+        args = {key: self._resolve(value) for key, value in _arguments(call, params).items()}
+        table = self._text(args.get("table", args.get("source")))
+        level, description = describe_online(
+            name, args, self._text, table, table in self.new_tables
+        )
         self.findings.append(
             Finding(level, description, call.lineno, self.path, self.conditions > 0)
         )
@@ -595,7 +653,7 @@ def describe(
         return _describe_alter(args, text, f"{table}.{column}")
     if name == "rename_table":
         old, new = text(args.get("old_table_name")), text(args.get("new_table_name"))
-        return MEDIUM, f"rename table {old} to {new}"
+        return HIGH, f"rename table {old} to {new}: breaks servers still on the old release"
     if name in CONSTRAINT_KINDS:
         constraint = text(args.get("constraint_name"))
         target = f" -> {text(args['referent_table'])}" if "referent_table" in args else ""
@@ -611,6 +669,36 @@ def describe(
     if name == "get_bind":
         return REVIEW, "uses the database connection directly (get_bind): read what it runs"
     return REVIEW, f"{name}(): not in the risk table, read it"
+
+
+def describe_online(
+    name: str, args: dict[str, ast.expr], text, table: str, table_is_new: bool
+) -> tuple[str, str]:
+    """The level and description of a call to an ``online`` helper, with the
+    expand/contract step it belongs to."""
+    if name == "add_column":
+        level, description = describe("add_column", args, text, table, table_is_new)
+        return level, f"expand: {description}, online"
+    if name == "create_index":
+        kind = "unique index" if _is_literal(args.get("unique"), True) else "index"
+        return LOW, f"expand: create {kind} {text(args.get('name'))} on {table} concurrently"
+    if name == "drop_index":
+        return LOW, f"contract: drop index {text(args.get('name'))} on {table} concurrently"
+    if name == "add_foreign_key":
+        return (
+            LOW,
+            f"expand: add foreign key {text(args.get('name'))} on {table} -> "
+            f"{text(args.get('referent'))}, NOT VALID then validated",
+        )
+    if name == "backfill":
+        return LOW, f"backfill {table} in batches: {_sql_text(args.get('assignments'))}"
+    if name == "set_not_null":
+        return (
+            MEDIUM,
+            f"contract: {table}.{text(args.get('column'))} NOT NULL through a validated CHECK; "
+            "every server running must already write it",
+        )
+    return REVIEW, f"online.{name}(): not in the risk table, read it"
 
 
 def describe_rebuild(
@@ -635,7 +723,9 @@ def _describe_alter(args: dict[str, ast.expr], text, column: str) -> tuple[str, 
         rename = f"to {text(args['new_column_name'])}"
         changes.append(f"rename {rename}" if changes else f"rename column {column} {rename}")
     if changes:
-        return (HIGH if "type_" in args else MEDIUM), ", ".join(changes)
+        if "new_column_name" in args:
+            changes.append("breaks servers still on the old release")
+        return HIGH, ", ".join(changes)
     altered = [
         key
         for key in args
@@ -668,27 +758,88 @@ def _shorten(text: str, width: int) -> str:
 
 
 def lint(
-    script_directory: ScriptDirectory, revisions: Iterable[str], references: References
+    script_directory: ScriptDirectory,
+    revisions: Iterable[str],
+    references: References,
+    *,
+    postgres=None,
 ) -> LintReport:
     """Lint the given revision ids, in the order given (oldest first, please).
 
     ``references``: which columns reference each table (:func:`referencing_columns`).
+    ``postgres(script)``, when given, returns PostgreSQL's findings for a
+    revision (:func:`pglocks.findings`), each joined to the operation on its line.
     """
     reports = []
     for revision in revisions:
         script = script_directory.get_revision(revision)
         with open(script.path, encoding="utf-8") as file:
             source = file.read()
+        found = analyse_source(source, references)
+        if postgres is not None and not isinstance(script.down_revision, tuple | list):
+            found = join_postgres(found, postgres(script))
         reports.append(
             RevisionReport(
                 revision=script.revision,
                 message=script.doc,
                 path=script.path,
-                findings=analyse_source(source, references),
+                findings=found,
                 reviewed=reviewed_marker(source),
+                enforced=naming.number(script.revision) >= LOCK_RULES_FROM,
             )
         )
     return LintReport(reports)
+
+
+def join_postgres(findings: list[Finding], postgres: Iterable) -> list[Finding]:
+    """Each PostgreSQL finding goes with the operation that wrote its
+    statement: the one on its line that names the same index, constraint or
+    column, else one elsewhere in the function that does (a batch block's
+    statements come from its ``with`` line, a loop's from the loop's), else
+    the first on its line. The operation's level rises to the finding's. A
+    statement no operation matches is listed as a finding of its own."""
+    findings = list(findings)
+    extra: dict[tuple[str, int], Finding] = {}
+    for hit in postgres:
+        note = f"PostgreSQL, {hit.source}: {hit.message}"
+        index = _operation_of(findings, hit)
+        if index is None:
+            key = (hit.function, hit.line)
+            base = extra.get(key) or Finding(
+                hit.level,
+                f"on PostgreSQL: {_shorten(' '.join(hit.sql.split()), SQL_WIDTH)}",
+                hit.line,
+                (hit.function,),
+            )
+            extra[key] = _with_note(base, hit.level, note)
+        else:
+            findings[index] = _with_note(findings[index], hit.level, note)
+    joined = findings + list(extra.values())
+    return sorted(joined, key=lambda f: (ALEMBIC_FUNCTIONS.index(f.function), f.line))
+
+
+def _operation_of(findings: list[Finding], hit) -> int | None:
+    words = set(re.findall(r"\w+", hit.sql))
+
+    def named(finding: Finding) -> int:
+        # The longest name (with an underscore, so no plain word) both mention.
+        shared = [w for w in re.findall(r"\w+", finding.description) if "_" in w and w in words]
+        return max(map(len, shared), default=0)
+
+    candidates = [
+        (named(f), f.line == hit.line, -i, i)
+        for i, f in enumerate(findings)
+        if f.function == hit.function
+    ]
+    candidates = [c for c in candidates if c[0] or c[1]]
+    return max(candidates)[3] if candidates else None
+
+
+def _with_note(finding: Finding, level: str, note: str) -> Finding:
+    if note in finding.postgres:
+        return finding
+    higher = level if RANK[level] > RANK[finding.level] else finding.level
+    return dataclasses.replace(finding, level=higher, postgres=(*finding.postgres, note))
 
 
 def resolve_range(script_directory: ScriptDirectory, spec: str) -> list[str]:
@@ -743,7 +894,11 @@ def format_report(report: LintReport) -> Iterator[str]:
         for function in ALEMBIC_FUNCTIONS:
             yield from _format_group(function, revision.findings_of(function))
         if revision.critical and revision.reviewed:
-            yield f"  Critical operations reviewed: {revision.reviewed}"
+            yield f"  Risks reviewed: {revision.reviewed}"
+        elif not revision.enforced and any(
+            f.level == HIGH for f in revision.findings_of("upgrade")
+        ):
+            yield f"  (before {LOCK_RULES_FROM:04d}: High findings are reported, not failed)"
     yield summary(report)
 
 
@@ -756,8 +911,9 @@ def _format_group(function: str, findings: list[Finding]) -> Iterator[str]:
     width = min(max(len(f.description) for f in findings), DESCRIPTION_WIDTH)
     for finding in findings:
         yield f"    {finding.level:<9} {finding.description:<{width}}  ({finding.where})"
-        if finding.note:
-            yield f"    {'':<9} {finding.note}"
+        for note in (finding.note, *finding.postgres):
+            if note:
+                yield f"    {'':<9} {note}"
 
 
 def summary(report: LintReport) -> str:
@@ -794,12 +950,14 @@ def format_failure(revision: RevisionReport) -> Iterator[str]:
         yield "  UPDATE, then alter_column(..., nullable=False). This is a bug, not a risk:"
         yield f"  {MARKER} does not excuse it."
     if revision.critical and not revision.reviewed:
-        yield f"Error: {where} drops data, and no one has marked it reviewed:"
+        yield f"Error: {where} has High or Critical operations no one has marked reviewed:"
         for finding in revision.critical:
-            yield f"  {finding.description}  ({finding.where})"
-        yield "  A downgrade cannot bring back a dropped column or table. Once a person has"
-        yield "  checked that nothing needs the data any more and that a backup exists, add at"
-        yield f"  the top level of {revision.filename}:"
+            yield f"  {finding.level:<9} {finding.description}  ({finding.where})"
+        yield "  Critical drops data that no downgrade brings back. High blocks the app's reads"
+        yield "  or writes on a live PostgreSQL, or breaks the servers still on the old release:"
+        yield "  prefer todoapp.migration_tools.online (see the README's Migrations on a live"
+        yield "  PostgreSQL). Once a person has checked it is safe here, add at the top level of"
+        yield f"  {revision.filename}:"
         yield f"      {MARKER_EXAMPLE}"
 
 
@@ -821,9 +979,10 @@ def lint_command(revision_range: str | None) -> None:
     'all', LOWER:UPPER with both ends included ('base:head', '0002:head',
     '0001:0003') or one revision ('0002').
 
-    Fails (exit code 1) when an upgrade() holds a Critical operation (drop
-    column, drop table) and no module-level CRITICAL_OPERATIONS_REVIEWED =
-    "who, when, why it is safe" says a person checked it, or adds a NOT NULL
+    Fails (exit code 1) when an upgrade() holds a High operation (one that
+    stalls a live PostgreSQL or breaks old servers) or a Critical one (drop
+    column, drop table) and no module-level RISKS_REVIEWED = "who, when, why
+    it is safe" says a person checked it, or adds a NOT NULL
     column with no server_default to an existing table, which no marker
     excuses. What downgrade() does is listed, and never fails it.
     """
@@ -834,7 +993,12 @@ def lint_command(revision_range: str | None) -> None:
             return
     else:
         revisions = resolve_range(script_directory, revision_range)
-    report = lint(script_directory, revisions, referencing_columns(db.metadata))
+    report = lint(
+        script_directory,
+        revisions,
+        referencing_columns(db.metadata),
+        postgres=_postgres_findings(),
+    )
     for line in format_report(report):
         click.echo(line)
     for revision in report.blocking:
@@ -842,6 +1006,26 @@ def lint_command(revision_range: str | None) -> None:
             click.echo(line, err=True)
     if report.blocking:
         raise click.exceptions.Exit(1)
+
+
+def _postgres_findings():
+    """What reads each revision's PostgreSQL SQL: the project's rules, and
+    squawk's when it is installed (a dev dependency: ``make install``)."""
+    use_squawk = pglocks.squawk_binary() is not None
+    if not use_squawk:
+        click.echo(
+            "squawk is not installed (a dev dependency: `make install`): PostgreSQL "
+            "findings come from the project's own rules only.",
+            err=True,
+        )
+    config = current_app.extensions["migrate"]
+
+    def findings(script):
+        return pglocks.findings(
+            lambda: config.migrate.get_config(config.directory), script, squawk=use_squawk
+        )
+
+    return findings
 
 
 def _script_directory() -> ScriptDirectory:

@@ -48,7 +48,7 @@ from logging.config import fileConfig
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from flask import current_app
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, Engine, make_url, text
 from sqlalchemy.exc import OperationalError
 
 from ..database import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS
@@ -124,7 +124,8 @@ def render_item(type_, obj, autogen_context):
 
 def _run_offline(context) -> None:
     db = current_app.extensions["migrate"].db
-    url = db.engine.url
+    # The lint asks for PostgreSQL's SQL whatever the app's database is.
+    url = make_url(context.config.attributes.get("offline_url") or db.engine.url)
     context.configure(
         url=url.render_as_string(hide_password=False),
         target_metadata=db.metadata,
@@ -137,6 +138,14 @@ def _run_offline(context) -> None:
         context.get_context().impl.static_output(
             f"{SQLITE_BAIL}\n-- For the sqlite3 shell: stop at the first error, so a "
             "refusal or a failure commits nothing."
+        )
+    elif url.get_backend_name() == "postgresql":
+        config = current_app.config
+        context.get_context().impl.static_output(
+            "-- The bounds `flask db upgrade` sets: a statement waits this long for a lock\n"
+            "-- (the app's queries queue behind it meanwhile), then fails; run the script again.\n"
+            f"SET lock_timeout = {int(config['MIGRATION_TABLE_LOCK_TIMEOUT_MS'])};\n"
+            f"SET statement_timeout = {int(config['MIGRATION_STATEMENT_TIMEOUT']) * 1000};\n"
         )
     try:
         with context.begin_transaction():

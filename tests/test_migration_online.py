@@ -341,3 +341,23 @@ def test_offline_sql_for_an_online_revision(live):
     assert "CREATE INDEX CONCURRENTLY IF NOT EXISTS ix_todos_scratch_owner" in sql
     assert "NOT VALID" in sql and "VALIDATE CONSTRAINT fk_todos_scratch_owner" in sql
     assert "ADD COLUMN IF NOT EXISTS scratch_owner" in sql
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="the lock file is SQLite's run lock")
+def test_a_second_run_waits_for_the_sqlite_lock_file_then_gives_up_clearly(live):
+    """Another `flask db upgrade` holds the run lock (between two of its
+    revisions' commits, say): this one waits MIGRATION_LOCK_TIMEOUT, then
+    stops without changing anything."""
+    import fcntl
+
+    at = live.version()
+    live.revise("add a column", 'op.add_column("todos", sa.Column("scratch_flag", sa.Integer()))')
+    live.app.config["MIGRATION_LOCK_TIMEOUT"] = 1
+    database = sa.make_url(live.app.config["SQLALCHEMY_DATABASE_URI"]).database
+    with open(f"{database}-migrate-lock", "a") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        with pytest.raises(CommandError, match="gave up without changing anything"):
+            live.upgrade()
+    assert live.version() == at
+    live.upgrade()  # once the other run is over, this one goes through
+    assert "scratch_flag" in live.columns()

@@ -139,7 +139,7 @@ db-check: install ## flask db check on a throwaway database at head: models and 
 	export DATABASE_URL="sqlite:///$$tmp/check.sqlite" && \
 	$(DEV) $(FLASK) db upgrade 2>/dev/null && $(DEV) $(FLASK) db check
 
-db-lint: install ## rate pending revisions' operations by risk; fails on an unreviewed drop (RANGE=all)
+db-lint: install ## rate pending revisions (risk table, PostgreSQL locks, squawk); fails on unreviewed High/Critical (RANGE=all)
 	$(DEV) $(FLASK) db lint $(RANGE)
 
 db-freeze: install ## add new revisions to migrations/manifest.sha256 (refuses if a listed one changed)

@@ -1,4 +1,5 @@
-"""``python -m benchmarks [--db sqlite|postgres] [--smoke]``: see README.md, "Benchmarks"."""
+"""``python -m benchmarks [--db sqlite|postgres] [--smoke] [--only live-migration]``: see
+README.md, "Benchmarks"."""
 
 import argparse
 import json
@@ -51,7 +52,15 @@ def main() -> None:
     parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
     parser.add_argument("--smoke", action="store_true", help="tiny sizes: prove the harness works")
     parser.add_argument("--out", type=Path, help="where to write the JSON figures")
+    parser.add_argument(
+        "--only",
+        choices=("live-migration",),
+        help="run this scenario alone (target 6, PostgreSQL) and merge its figures into the "
+        "results file, keeping the others",
+    )
     args = parser.parse_args()
+    if args.only and args.db != "postgres":
+        parser.error("--only live-migration needs --db postgres")
     plan = scenarios.SMOKE if args.smoke else scenarios.FULL
     out = args.out or RESULTS / f"{'smoke-' if args.smoke else ''}{args.db}.json"
     server_url = os.environ.get("TEST_DATABASE_URL", "")
@@ -61,6 +70,9 @@ def main() -> None:
             "database); 'make bench DB=postgres' starts a throwaway one."
         )
     started = time.perf_counter()
+    if args.only:
+        only(args, plan, out, server_url, started)
+        return
     results = {"db": args.db, "smoke": args.smoke, "machine": machine(args.db, server_url)}
     print(f"Benchmarks on {args.db}{' (smoke: tiny sizes)' if args.smoke else ''}", flush=True)
 
@@ -90,16 +102,39 @@ def main() -> None:
         results["memory"] = scenarios.memory(servers["large"], datasets["large"])
         if args.db == "sqlite":
             results["purge"] = scenarios.purge(plan, servers["large"], datasets["large"])
-    if args.db == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="todoapp-bench-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="todoapp-bench-") as tmp:
+        if args.db == "sqlite":
             results["migrations"] = scenarios.migrations(plan, Path(tmp))
+        else:
+            results["live_migration"] = scenarios.live_migration(plan, server_url, Path(tmp))
 
     results["seconds"] = round(time.perf_counter() - started, 1)
+    report(args, results, out, results["seconds"])
+
+
+def only(args, plan, out: Path, server_url: str, started: float) -> None:
+    """One scenario, its figures merged into the results file already there
+    (same database and size), with the date and machine of this run."""
+    print(f"Benchmarks on {args.db}, {args.only} only", flush=True)
+    results = {"db": args.db, "smoke": args.smoke}
+    if out.exists():
+        earlier = json.loads(out.read_text())
+        if (earlier.get("db"), earlier.get("smoke")) == (args.db, args.smoke):
+            results = earlier
+    with tempfile.TemporaryDirectory(prefix="todoapp-bench-") as tmp:
+        figures = scenarios.live_migration(plan, server_url, Path(tmp))
+    figures["machine"] = machine(args.db, server_url)
+    figures["seconds"] = round(time.perf_counter() - started, 1)
+    results["live_migration"] = figures
+    report(args, results, out, figures["seconds"])
+
+
+def report(args, results: dict, out: Path, seconds: float) -> None:
     print()
     print(scenarios.table(results))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
-    print(f"\nFigures written to {out} ({results['seconds']:.0f} s in all).")
+    print(f"\nFigures written to {out} ({seconds:.0f} s in all).")
     if not args.smoke:
         missed = [row for row in scenarios.targets(results) if row["met"] is False]
         if missed:

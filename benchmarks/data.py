@@ -144,25 +144,30 @@ def _libpq(url: str) -> str:
     return url.replace("postgresql+psycopg://", "postgresql://", 1)
 
 
-def build_postgres(server_url: str, name: str, size: int) -> Dataset:
-    """A fresh PostgreSQL database ``name`` at head with ``size`` todos, analysed."""
+def postgres_url(server_url: str, name: str) -> str:
+    """The URL of database ``name`` on the server of ``server_url``."""
+    return server_url.rsplit("/", 1)[0] + "/" + name
+
+
+def build_postgres(server_url: str, name: str, size: int, *, revision: str = "head") -> Dataset:
+    """A fresh PostgreSQL database ``name`` at ``revision`` with ``size`` todos, analysed."""
     import psycopg
 
     with psycopg.connect(_libpq(server_url), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
-    url = server_url.rsplit("/", 1)[0] + "/" + name
-    flask("db", "upgrade", url=url)
-    rows, shape = todos(size)
+    url = postgres_url(server_url, name)
+    flask("db", "upgrade", revision, url=url)
+    soft_delete = revision != "0001"
+    rows, shape = todos(size, soft_delete=soft_delete)
+    columns = TODO_COLUMNS + (TRASH_COLUMNS if soft_delete else ())
     with psycopg.connect(_libpq(url)) as con:
         with con.cursor().copy(
             "COPY users (id, username, password_hash, is_admin, created_at) FROM STDIN"
         ) as copy:
             for row in users():
                 copy.write_row(row)
-        with con.cursor().copy(
-            f"COPY todos ({', '.join(TODO_COLUMNS + TRASH_COLUMNS)}) FROM STDIN"
-        ) as copy:
+        with con.cursor().copy(f"COPY todos ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         # The ids were given explicitly: move the sequences past them.

@@ -1,4 +1,4 @@
-"""The five measurements of issue #7, and the table that reports them."""
+"""The measurements of issue #7 (targets 1-5) and of target 6, and the table that reports them."""
 
 import re
 import shutil
@@ -21,7 +21,8 @@ class Plan:
     rounds: int  # load runs alternate between the two sides this many times
     seconds: float  # per wrk run
     migration_rows: int
-    baseline_seconds: float  # the writer alone, before the purge starts
+    baseline_seconds: float  # the writer alone, before the purge or the upgrade starts
+    held_seconds: float  # target 6: how long someone's transaction stays open on todos
 
 
 FULL = Plan(
@@ -31,6 +32,7 @@ FULL = Plan(
     seconds=3,
     migration_rows=1_000_000,
     baseline_seconds=5,
+    held_seconds=30,
 )
 SMOKE = Plan(
     small=1_000,
@@ -39,6 +41,7 @@ SMOKE = Plan(
     seconds=1,
     migration_rows=5_000,
     baseline_seconds=1,
+    held_seconds=3,
 )
 THROUGHPUT_CONNECTIONS = 4  # enough to keep both workers busy
 LATENCY_CONNECTIONS = 1  # one request at a time: service time, no queueing
@@ -109,6 +112,16 @@ def memory(server, dataset) -> dict:
     return {"todos": dataset.size, "worker_peak_rss_mb": peaks, "max_mb": max(peaks)}
 
 
+def summary(values: list[float]) -> dict:
+    values = sorted(values)
+    return {
+        "requests": len(values),
+        "p50_ms": statistics.median(values),
+        "p99_ms": values[min(len(values) - 1, int(len(values) * 0.99))],
+        "max_ms": values[-1],
+    }
+
+
 def purge(plan: Plan, server, dataset) -> dict:
     """Target 4: ``flask trash purge`` of every expired todo while a writer keeps
     creating todos through the app; the writer's latency without and with it."""
@@ -142,16 +155,6 @@ def purge(plan: Plan, server, dataset) -> dict:
     purged = int(re.search(r"Purged (\d+) todo", done.stdout).group(1))
     if purged != dataset.trashed or failures:
         raise RuntimeError(f"purged {purged} of {dataset.trashed}; writer failures: {failures}")
-
-    def summary(values):
-        values = sorted(values)
-        return {
-            "requests": len(values),
-            "p50_ms": statistics.median(values),
-            "p99_ms": values[min(len(values) - 1, int(len(values) * 0.99))],
-            "max_ms": values[-1],
-        }
-
     base, during = summary(latencies["baseline"]), summary(latencies["purge"])
     result = {
         "purged": purged,
@@ -271,6 +274,325 @@ def migrations(plan: Plan, work: Path) -> dict:
     return result
 
 
+# Target 6, PostgreSQL: `flask db upgrade` while a writer (and, with a held
+# transaction, a reader) keeps using todos. The runner's settings are passed
+# explicitly, at their defaults (todoapp/config.py), so the bound is known.
+LOCK_TIMEOUT_MS = 300  # MIGRATION_TABLE_LOCK_TIMEOUT_MS
+LOCK_TRIES = 30  # MIGRATION_TABLE_LOCK_TRIES: with the pauses, about 2 minutes of patience
+ONE_RETRY_MS = 250  # the try that goes through: see README.md, "Benchmarks"
+CLIENT_STATEMENT_TIMEOUT_S = 120  # no writer or reader statement waits longer, whatever happens
+UPGRADE_TIMEOUT_S = 600
+LIVE_DATABASES = ("todoapp_bench_live_0001", "todoapp_bench_live_head", "todoapp_bench_live_held")
+SCRATCH_REVISION = """\
+\"\"\"{message}
+
+Benchmark only: written by benchmarks/scenarios.py into a copy of migrations/.
+\"\"\"
+
+import sqlalchemy as sa
+from alembic import op
+
+from todoapp.migration_tools import online
+
+revision = {revision!r}
+down_revision = {down!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+{upgrade}
+
+
+def downgrade():
+    pass
+"""
+ONLINE_UPGRADE = """\
+    online.create_index("ix_todos_bench_created", "todos", ["created_at"])
+    online.add_foreign_key("fk_todos_bench_user", "todos", "users", ["user_id"], ["id"])"""
+LOCKING_UPGRADE = """\
+    op.add_column("todos", sa.Column("bench_flag", sa.Integer()))"""
+
+
+def _scratch_revision(work: Path, name: str, message: str, upgrade: str) -> tuple[Path, str]:
+    """A copy of migrations/ with one more revision on top of its head."""
+    from datetime import UTC, datetime
+
+    from alembic.script import ScriptDirectory
+
+    from todoapp.migration_tools import naming
+
+    directory = work / name
+    shutil.copytree(
+        data.ROOT / "migrations", directory, ignore=shutil.ignore_patterns("__pycache__")
+    )
+    script = ScriptDirectory(str(directory))
+    head = script.get_current_head()  # raises if the migrations have two heads
+    revision = naming.next_revision_id(script, message)
+    source = SCRATCH_REVISION.format(message=message, revision=revision, down=head, upgrade=upgrade)
+    (directory / "versions" / f"{datetime.now(UTC):%Y_%m_%d}_{revision}.py").write_text(source)
+    return directory, revision
+
+
+class _Client(threading.Thread):
+    """A user of ``todos`` on a connection of its own (autocommit, as the
+    app's requests commit at once): runs ``ops`` in turn, then pauses
+    WRITER_PAUSE, and times each op. Stops when told, or at its first error
+    outside an op."""
+
+    def __init__(self, url: str, name: str, ops):
+        super().__init__(name=name, daemon=True)
+        self.url, self.ops = url, ops
+        self.samples: list[tuple[float, float]] = []  # (started, ms)
+        self.errors: list[str] = []
+        self.stopping = threading.Event()
+
+    def run(self):
+        import psycopg
+
+        try:
+            with psycopg.connect(data._libpq(self.url), autocommit=True) as con:
+                con.execute(f"SET statement_timeout = {CLIENT_STATEMENT_TIMEOUT_S * 1000}")
+                n = 0
+                while not self.stopping.is_set():
+                    for op in self.ops:
+                        started = time.perf_counter()
+                        try:
+                            op(con, n)
+                        except psycopg.Error as exc:
+                            self.errors.append(f"{type(exc).__name__}: {exc}")
+                        self.samples.append((started, (time.perf_counter() - started) * 1000))
+                    n += 1
+                    self.stopping.wait(WRITER_PAUSE)
+        except Exception as exc:  # noqa: BLE001 - reported by the scenario
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+
+    def stop(self):
+        self.stopping.set()
+        self.join(CLIENT_STATEMENT_TIMEOUT_S + 10)
+
+    def between(self, start: float, end: float) -> list[float]:
+        """The ops that were under way at any moment from ``start`` to ``end``."""
+        return [ms for at, ms in self.samples if at < end and at + ms / 1000 > start]
+
+
+def _writer_ops(rows: int):
+    def insert(con, n):
+        con.execute(
+            "INSERT INTO todos (user_id, title, done, created_at, updated_at) "
+            "VALUES (%s, %s, false, now(), now())",
+            (2 + n % (data.USERS - 1), f"Written during the migration {n}"),
+        )
+
+    def update(con, n):
+        con.execute(
+            "UPDATE todos SET done = NOT done, updated_at = now() WHERE id = %s",
+            (1 + (n * 7919) % rows,),
+        )
+
+    return [insert, update]
+
+
+def _read_page(con, n):
+    con.execute(
+        "SELECT id, title, done, created_at, updated_at FROM todos "
+        "WHERE user_id = %s AND deleted_at IS NULL ORDER BY id DESC LIMIT 51",
+        (2 + n % (data.USERS - 1),),
+    ).fetchall()
+
+
+class _HeldTransaction(threading.Thread):
+    """Someone's report: a transaction that reads todos and stays open,
+    holding its lock on the table, for ``seconds`` (or until stopped)."""
+
+    def __init__(self, url: str, seconds: float):
+        super().__init__(name="held transaction", daemon=True)
+        self.url, self.seconds = url, seconds
+        self.opened = threading.Event()
+        self.stopping = threading.Event()
+        self.held_for = 0.0
+        self.errors: list[str] = []
+
+    def run(self):
+        import psycopg
+
+        try:
+            with psycopg.connect(data._libpq(self.url)) as con:
+                con.execute("SELECT count(*) FROM todos").fetchone()
+                started = time.perf_counter()
+                self.opened.set()
+                self.stopping.wait(self.seconds)
+                con.rollback()
+                self.held_for = time.perf_counter() - started
+        except Exception as exc:  # noqa: BLE001 - reported by the scenario
+            self.errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            self.opened.set()  # also when it failed: the scenario reports the error
+
+    def stop(self):
+        self.stopping.set()
+        self.join(30)
+
+
+def _upgrade_under_load(
+    plan: Plan, url: str, upgrade_args: list[str], *, reader: bool, rows: int, hold: float = 0
+) -> dict:
+    """The writer (and the reader) alone for plan.baseline_seconds, then
+    ``flask db upgrade ARGS`` as a subprocess, with a transaction held open
+    for ``hold`` seconds from just before it starts."""
+    clients = {"writer": _Client(url, "writer", _writer_ops(rows))}
+    if reader:
+        clients["reader"] = _Client(url, "reader", [_read_page])
+    held = _HeldTransaction(url, hold) if hold else None
+    env = data.flask_env(url) | {
+        "MIGRATION_TABLE_LOCK_TIMEOUT_MS": str(LOCK_TIMEOUT_MS),
+        "MIGRATION_TABLE_LOCK_TRIES": str(LOCK_TRIES),
+    }
+    try:
+        for client in clients.values():
+            client.start()
+        time.sleep(0.5)  # connected, first statements planned
+        alone_from = time.perf_counter()
+        time.sleep(plan.baseline_seconds)
+        alone_to = time.perf_counter()
+        if held is not None:
+            held.start()
+            held.opened.wait(60)
+        started = time.perf_counter()
+        done = subprocess.run(
+            data.FLASK + ["db", "upgrade", *upgrade_args],
+            cwd=data.ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=UPGRADE_TIMEOUT_S,
+        )
+        ended = time.perf_counter()
+        time.sleep(0.2)
+    finally:
+        if held is not None:
+            held.stop()
+        for client in clients.values():
+            client.stop()
+    if done.returncode:
+        raise RuntimeError(f"flask db upgrade {' '.join(upgrade_args)} failed:\n{done.stderr}")
+    errors = [e for c in clients.values() for e in c.errors] + (held.errors if held else [])
+    if errors:
+        raise RuntimeError(f"errors while the upgrade ran: {errors[:5]}")
+    result = {"upgrade_s": ended - started}
+    for name, client in clients.items():
+        result[f"{name}_alone"] = summary(client.between(alone_from, alone_to))
+        result[f"{name}_during"] = summary(client.between(started, ended))
+    if held is not None:
+        result["held_s"] = held.held_for
+        result["tries"] = 1 + done.stderr.count("Waiting for a lock")
+    return result
+
+
+def _check(url: str, sql: str, expected) -> None:
+    import psycopg
+
+    with psycopg.connect(data._libpq(url)) as con:
+        found = con.execute(sql).fetchone()[0]
+    if found != expected:
+        raise RuntimeError(f"{sql}: {found!r}, expected {expected!r}")
+
+
+def _say(label: str, r: dict) -> None:
+    alone, during = r["writer_alone"], r["writer_during"]
+    line = (
+        f"  {label}: upgrade {r['upgrade_s']:.1f} s; writer p99 {alone['p99_ms']:.1f} -> "
+        f"{during['p99_ms']:.1f} ms, max {alone['max_ms']:.1f} -> {during['max_ms']:.1f} ms"
+    )
+    if "reader_during" in r:
+        line += f"; reader max {r['reader_during']['max_ms']:.1f} ms"
+    if "tries" in r:
+        line += f"; {r['tries']} tries, transaction held {r['held_s']:.1f} s"
+    print(line, flush=True)
+
+
+def live_migration(plan: Plan, server_url: str, work: Path) -> dict:
+    """Target 6 (PostgreSQL): ``flask db upgrade`` on a live todos table.
+    Revision 0002 as written (the before); a scratch revision that adds an
+    index and a foreign key through ``online`` (the after); and a scratch
+    revision that needs the table to itself while a transaction stays open
+    on it for plan.held_seconds."""
+    import psycopg
+
+    rows = plan.migration_rows
+    print(f"Live migration: {rows:,} todos, writes every {WRITER_PAUSE * 1000:.0f} ms", flush=True)
+    names = dict(zip(("0001", "head", "held"), LIVE_DATABASES, strict=True))
+    online_dir, online_rev = _scratch_revision(
+        work, "online", "bench online index and foreign key", ONLINE_UPGRADE
+    )
+    held_dir, held_rev = _scratch_revision(work, "held", "bench column on todos", LOCKING_UPGRADE)
+    try:
+        before = data.timed(
+            f"{rows:,} todos at 0001",
+            data.build_postgres,
+            server_url,
+            names["0001"],
+            rows,
+            revision="0001",
+        )
+        after = data.timed(
+            f"{rows:,} todos at head", data.build_postgres, server_url, names["head"], rows
+        )
+        with psycopg.connect(data._libpq(server_url), autocommit=True) as admin:
+            admin.execute(f'CREATE DATABASE "{names["held"]}" TEMPLATE "{names["head"]}"')
+            # Write out what the bulk loads left in memory now, not while measuring.
+            admin.execute("CHECKPOINT")
+        held_url = data.postgres_url(server_url, names["held"])
+
+        result = {"rows": rows, "lock_timeout_ms": LOCK_TIMEOUT_MS, "one_retry_ms": ONE_RETRY_MS}
+        # The control: the same command with nothing to do (start-up, connect,
+        # read the version), so its share of the figures below can be told apart.
+        result["noop"] = _upgrade_under_load(plan, after.url, [], reader=False, rows=rows)
+        _say("no-op upgrade (control)", result["noop"])
+        result["before"] = _upgrade_under_load(plan, before.url, ["0002"], reader=False, rows=rows)
+        _check(before.url, "SELECT version_num FROM alembic_version", "0002")
+        _say("0002 (before)", result["before"])
+
+        result["online"] = _upgrade_under_load(
+            plan, after.url, ["--directory", str(online_dir)], reader=False, rows=rows
+        )
+        _check(after.url, "SELECT version_num FROM alembic_version", online_rev)
+        _check(
+            after.url,
+            "SELECT indisvalid FROM pg_index WHERE indexrelid = 'ix_todos_bench_created'::regclass",
+            True,
+        )
+        _check(
+            after.url,
+            "SELECT convalidated FROM pg_constraint WHERE conname = 'fk_todos_bench_user'",
+            True,
+        )
+        _say("online revision", result["online"])
+        result["online"]["revision"] = online_rev
+
+        held = _upgrade_under_load(
+            plan,
+            held_url,
+            ["--directory", str(held_dir)],
+            reader=True,
+            rows=rows,
+            hold=plan.held_seconds,
+        )
+        _check(held_url, "SELECT version_num FROM alembic_version", held_rev)
+        if held["tries"] < 2 or held["held_s"] < plan.held_seconds:
+            raise RuntimeError(f"the upgrade never waited for the held transaction: {held}")
+        held["revision"] = held_rev
+        held["seconds"] = plan.held_seconds
+        held["bound_ms"] = LOCK_TIMEOUT_MS + ONE_RETRY_MS
+        result["held"] = held
+        _say(f"held {plan.held_seconds:.0f} s", held)
+    finally:
+        with psycopg.connect(data._libpq(server_url), autocommit=True) as admin:
+            for name in LIVE_DATABASES:
+                admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    return result
+
+
 def targets(results: dict) -> list[dict]:
     """One row per figure: what was measured, its ratio or value, the goal, met or not."""
     rows = []
@@ -350,6 +672,49 @@ def targets(results: dict) -> list[dict]:
                 "met": mem["max_mb"] <= 80,
             }
         )
+    if live := results.get("live_migration"):
+        for key, label in (
+            ("online", "online revision"),
+            ("before", "0002 (before)"),
+            ("noop", "no-op upgrade (control)"),
+        ):
+            r = live[key]
+            alone, during = r["writer_alone"], r["writer_during"]
+            ceiling = min(250, 3 * alone["p99_ms"])
+            times = during["max_ms"] / alone["p99_ms"]
+            rows.append(
+                {
+                    "target": f"6 {label}: writer max during upgrade",
+                    "figure": f"{during['max_ms']:.1f} ms; p99 alone {alone['p99_ms']:.1f} ms",
+                    "value": f"{times:.1f}× p99" if times < 100 else f"{times:,.0f}× p99",
+                    "goal": "< 250 ms and < 3× p99 alone" if key == "online" else "report",
+                    "met": during["max_ms"] < ceiling if key == "online" else None,
+                }
+            )
+        h = live["held"]
+        worst = max(h["writer_during"]["max_ms"], h["reader_during"]["max_ms"])
+        rows += [
+            {
+                "target": f"6 held {h['seconds']:.0f} s: max wait, writer/reader",
+                "figure": (
+                    f"{h['writer_during']['max_ms']:.0f} / {h['reader_during']['max_ms']:.0f} ms, "
+                    f"bound {live['lock_timeout_ms']} + {live['one_retry_ms']} ms"
+                ),
+                "value": f"{worst:.0f} ms",
+                "goal": "≤ lock timeout + one retry",
+                "met": worst <= h["bound_ms"],
+            },
+            {
+                "target": "6 upgrade time: 0002 / online / held",
+                "figure": (
+                    f"{live['before']['upgrade_s']:.1f} / {live['online']['upgrade_s']:.1f} / "
+                    f"{h['upgrade_s']:.1f} s"
+                ),
+                "value": f"held: {h['tries']} tries",
+                "goal": "report",
+                "met": None,
+            },
+        ]
     return rows
 
 

@@ -22,7 +22,8 @@ the project puts on top, so that a schema change cannot lose data quietly:
 - ``manifest``: ``migrations/manifest.sha256``, the checksums that keep a
   committed revision from being edited (``make db-freeze``).
 - ``lint``: ``flask db lint``, the migration guide's risk table run over the
-  operations of each revision.
+  operations of each revision; ``pglocks`` adds PostgreSQL's view, the
+  revision's offline SQL rated by the project's lock rules and by squawk.
 - ``snapshot``: every table's rows, counted and checksummed, to prove a
   migration kept them.
 - ``stairway``: the data stairway's machinery (every revision in order, rows

@@ -368,7 +368,7 @@ def test_rebuilding_a_referenced_table_is_high_and_names_its_references(lint, sc
     revision = scratch(upgrade)
     result = lint(revision.id)
     assert result.exit_code == 1, result.output  # High, and no one marked it reviewed
-    rebuild, note, _postgres, alter = group(revision_blocks(result.output)[revision.id], "upgrade")
+    rebuild, note, alter, postgres = group(revision_blocks(result.output)[revision.id], "upgrade")
     assert rebuild == (
         "    High      rebuild table users on SQLite: copies every row; referenced by "
         "todos.deleted_by, todos.user_id (ON DELETE CASCADE)  "
@@ -377,6 +377,7 @@ def test_rebuilding_a_referenced_table_is_high_and_names_its_references(lint, sc
     assert "safe only under 'flask db upgrade' (foreign keys off" in note
     assert "run any other way" in note
     assert has_line([alter], "Medium", "alter column users.username (nullable)")
+    assert "squawk ban-drop-not-null" in postgres  # joined to the operation it is about
 
 
 def test_a_forced_rebuild_of_an_unreferenced_table_is_still_reported(lint, scratch):

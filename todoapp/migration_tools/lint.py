@@ -822,9 +822,11 @@ def _operation_of(findings: list[Finding], hit) -> int | None:
     words = set(re.findall(r"\w+", hit.sql))
 
     def named(finding: Finding) -> int:
-        # The longest name (with an underscore, so no plain word) both mention.
-        shared = [w for w in re.findall(r"\w+", finding.description) if "_" in w and w in words]
-        return max(map(len, shared), default=0)
+        # The longest name both mention: one with an underscore (so no plain
+        # word), or the column of a "table.column".
+        names = [w for w in re.findall(r"\w+", finding.description) if "_" in w]
+        names += re.findall(r"\w+\.(\w+)", finding.description)
+        return max((len(w) for w in names if w in words), default=0)
 
     candidates = [
         (named(f), f.line == hit.line, -i, i)

@@ -57,11 +57,16 @@ SQUAWK_OFF = {
         "one is a type change, which the lint rates High anyway"
     ),
 }
-# squawk rules whose findings rank above High; any other is High.
+# squawk rules ranked other than High. Drops of data are Critical, as the
+# project's own rules have them. Dropping NOT NULL or a constraint takes a
+# brief lock and stalls nobody; it loosens a guarantee, which the project
+# rates Medium.
 SQUAWK_LEVELS = {
     "ban-drop-column": CRITICAL,
     "ban-drop-table": CRITICAL,
     "ban-drop-database": CRITICAL,
+    "ban-drop-not-null": MEDIUM,
+    "ban-drop-constraint": MEDIUM,
 }
 
 

@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 
 from todoapp.extensions import db
 from todoapp.migration_tools import naming
-from todoapp.models import User
+from todoapp.models import Todo, User
 
 from .conftest import BACKEND, write_revision
 
@@ -90,6 +90,79 @@ def test_the_guides_workflow_widen_a_column_then_migrate_keeps_every_todo(scratc
     assert every_row() == before
     columns = {c["name"]: c for c in sa.inspect(db.engine).get_columns("users")}
     assert columns["password_hash"]["type"].length == 300
+
+
+def test_a_new_index_on_a_live_table_is_generated_online_and_passes_the_lint(scratch):
+    """`make db-migrate` after adding an index to a model writes
+    online.create_index (CONCURRENTLY on PostgreSQL), so the revision passes
+    `make db-lint` as generated, and applies with every row kept."""
+    from todoapp.migration_tools import lint
+
+    before = every_row()
+    index = sa.Index("ix_todos_scratch_title", Todo.__table__.c.title)
+    try:
+        flask_migrate.migrate(directory=str(scratch), message="index todo titles")
+    finally:
+        Todo.__table__.indexes.discard(index)
+    script = ScriptDirectory(str(scratch))
+    new = script.get_revision(script.get_current_head())
+    source = Path(new.path).read_text(encoding="utf-8")
+    assert "from todoapp.migration_tools import online" in source
+    assert "online.create_index('ix_todos_scratch_title', 'todos', ['title'])" in source.replace(
+        '"', "'"
+    )
+    assert "online.drop_index('ix_todos_scratch_title', 'todos')" in source.replace('"', "'")
+    report = lint.lint(script, [new.revision], {})
+    assert report.blocking == [], [f.description for f in report.revisions[0].findings]
+
+    flask_migrate.upgrade(directory=str(scratch))
+    assert version() == new.revision
+    assert every_row() == before
+    assert "ix_todos_scratch_title" in {
+        i["name"] for i in sa.inspect(db.engine).get_indexes("todos")
+    }
+
+
+def test_only_tables_that_exist_get_online_operations():
+    """A table the same revision creates keeps the plain operations; a
+    foreign key on an existing one becomes online.add_foreign_key."""
+    from alembic.operations import ops
+
+    from todoapp.migration_tools.autogen import OnlineCall, prefer_online
+
+    script = ops.MigrationScript(
+        "x",
+        ops.UpgradeOps(
+            [
+                ops.CreateTableOp("tags", [sa.Column("id", sa.Integer(), primary_key=True)]),
+                ops.CreateIndexOp("ix_tags_id", "tags", ["id"]),
+                ops.ModifyTableOps(
+                    "todos",
+                    [
+                        ops.AddColumnOp("todos", sa.Column("tag_id", sa.Integer())),
+                        ops.CreateForeignKeyOp(
+                            "fk_todos_tag_id_tags",
+                            "todos",
+                            "tags",
+                            ["tag_id"],
+                            ["id"],
+                            ondelete="SET NULL",
+                        ),
+                    ],
+                ),
+            ]
+        ),
+        ops.DowngradeOps([]),
+    )
+    prefer_online(script)
+    upgrade = script.upgrade_ops.ops
+    assert isinstance(upgrade[1], ops.CreateIndexOp)  # tags is new: plain
+    assert [type(o) for o in upgrade[2].ops] == [ops.AddColumnOp]
+    assert isinstance(upgrade[3], OnlineCall)
+    assert upgrade[3].source == (
+        "online.add_foreign_key('fk_todos_tag_id_tags', 'todos', 'tags', ['tag_id'], ['id'], "
+        "ondelete='SET NULL')"
+    )
 
 
 @sqlite_only

@@ -1,4 +1,12 @@
-"""What autogenerate compares beyond Alembic's own checks.
+"""What autogenerate compares and writes beyond Alembic's own.
+
+Online operations: an index or a foreign key that autogenerate adds to (or,
+in a downgrade, drops from) a table that already exists is written as a call
+to ``todoapp.migration_tools.online`` (``prefer_online``), which builds it
+without stalling a live PostgreSQL. On a table the same revision creates,
+the plain operation stays: the table is empty and nothing uses it yet.
+
+SQLite's AUTOINCREMENT:
 
 Alembic does not compare ``sqlite_autoincrement``: a model that asks for
 ``AUTOINCREMENT`` would never get a revision, and ``flask db check`` would
@@ -14,6 +22,7 @@ import re
 
 from alembic.autogenerate import comparators, renderers
 from alembic.operations import ops
+from sqlalchemy import Column
 
 AUTOINCREMENT = re.compile(r"\bAUTOINCREMENT\b", re.IGNORECASE)
 
@@ -57,3 +66,83 @@ def render_sqlite_autoincrement(autogen_context, op: SetSQLiteAutoincrement) -> 
         f"    ):\n"
         f"        pass"
     )
+
+
+class OnlineCall(ops.MigrateOperation):
+    """A call to one of ``online``'s helpers, in place of a plain operation."""
+
+    def __init__(self, source: str):
+        self.source = source
+
+
+@renderers.dispatch_for(OnlineCall)
+def render_online_call(autogen_context, op: OnlineCall) -> str:
+    autogen_context.imports.add("from todoapp.migration_tools import online")
+    return op.source
+
+
+def prefer_online(script: ops.MigrationScript) -> None:
+    """Rewrite the generated operations in place (see the module docstring)."""
+    for upgrade_ops in script.upgrade_ops_list:
+        new = {o.table_name for o in upgrade_ops.ops if isinstance(o, ops.CreateTableOp)}
+        upgrade_ops.ops = _rewrite(upgrade_ops.ops, new)
+    for downgrade_ops in script.downgrade_ops_list:
+        going = {o.table_name for o in downgrade_ops.ops if isinstance(o, ops.DropTableOp)}
+        downgrade_ops.ops = _rewrite(downgrade_ops.ops, going)
+
+
+def _rewrite(operations: list, plain_tables: set[str]) -> list:
+    result = []
+    for operation in operations:
+        if isinstance(operation, ops.ModifyTableOps):  # a batch block, as SQLite needs
+            if operation.table_name in plain_tables:
+                result.append(operation)
+                continue
+            calls = [c for c in map(_online_call, operation.ops) if c is not None]
+            operation.ops = [o for o in operation.ops if _online_call(o) is None]
+            if operation.ops:
+                result.append(operation)
+            result += calls
+        elif getattr(operation, "table_name", None) not in plain_tables and (
+            call := _online_call(operation)
+        ):
+            result.append(call)
+        else:
+            result.append(operation)
+    return result
+
+
+def _online_call(operation) -> OnlineCall | None:
+    """The online form of an operation, or None when it has none (or has
+    options the helper does not take, such as an expression index)."""
+    if isinstance(operation, ops.CreateIndexOp):
+        columns = [
+            c if isinstance(c, str) else c.name
+            for c in operation.columns
+            if isinstance(c, str | Column)
+        ]
+        if len(columns) != len(operation.columns) or operation.kw:
+            return None
+        unique = ", unique=True" if operation.unique else ""
+        return OnlineCall(
+            f"online.create_index({str(operation.index_name)!r}, {operation.table_name!r}, "
+            f"{columns!r}{unique})"
+        )
+    if isinstance(operation, ops.DropIndexOp):
+        if {k: v for k, v in operation.kw.items() if k != "unique"}:
+            return None
+        return OnlineCall(
+            f"online.drop_index({str(operation.index_name)!r}, {operation.table_name!r})"
+        )
+    if isinstance(operation, ops.CreateForeignKeyOp):
+        extra = {k: v for k, v in operation.kw.items() if v is not None}
+        ondelete = extra.pop("ondelete", None)
+        if extra or operation.constraint_name is None:
+            return None
+        on_delete = f", ondelete={ondelete!r}" if ondelete else ""
+        return OnlineCall(
+            f"online.add_foreign_key({str(operation.constraint_name)!r}, "
+            f"{operation.source_table!r}, {operation.referent_table!r}, "
+            f"{list(operation.local_cols)!r}, {list(operation.remote_cols)!r}{on_delete})"
+        )
+    return None

@@ -29,7 +29,8 @@
 - New revisions get house ids (``naming``), and an autogenerate run that
   finds no change writes no file.
 - Autogenerate renders batch operations, for SQLite, compares what Alembic
-  does not (``autogen``), and writes the app's column types as plain
+  does not, writes new indexes and foreign keys on existing tables with the
+  ``online`` helpers (``autogen``), and writes the app's column types as plain
   SQLAlchemy types, so revision files need no import from the app.
 """
 
@@ -53,7 +54,7 @@ from sqlalchemy.exc import OperationalError
 
 from ..database import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS
 from ..models import UTCDateTime
-from . import autogen, naming  # noqa: F401 - autogen registers its comparator
+from . import autogen, naming
 
 # pg_advisory_lock key for migrations: any number no other code uses ("todo").
 MIGRATION_LOCK_KEY = 0x746F646F
@@ -106,6 +107,7 @@ def _configure_args(context) -> dict:
             logger.info("No changes in schema detected: no revision file written.")
             return
         script.rev_id = naming.next_revision_id(ScriptDirectory.from_config(config), script.message)
+        autogen.prefer_online(script)
 
     args = dict(current_app.extensions["migrate"].configure_args)
     args.setdefault("process_revision_directives", process_revision_directives)

@@ -43,8 +43,8 @@ run: install ## upgrade the database, then serve the app at http://127.0.0.1:500
 
 serve: install ## production: flask db upgrade once, then gunicorn on 127.0.0.1:8000 (WORKERS=N)
 	$(FLASK) db upgrade
-	exec $(BIN)/gunicorn wsgi:app --bind $(HOST):$(SERVE_PORT) --workers $(WORKERS) \
-		--access-logfile - --graceful-timeout 30 --timeout 60 --no-control-socket
+	exec $(BIN)/gunicorn wsgi:app -c python:todoapp.gunicorn_conf \
+		--bind $(HOST):$(SERVE_PORT) --workers $(WORKERS) --access-logfile -
 
 # Offline SQLite scripts are run the way an operator runs them: by the sqlite3 shell.
 SQLITE3_SHELL = @command -v sqlite3 >/dev/null || { echo "Installing Debian's sqlite3 shell"; \

@@ -1,9 +1,31 @@
 // Progressive enhancement only: every form works without this file.
-// A form with data-confirm asks before it is sent (destructive actions).
+// A form, or the button that sends it, with data-confirm asks before it is
+// sent (destructive actions). The button's question wins: one form may have
+// a harmless button beside a destructive one (the trash's bulk form).
 document.addEventListener("submit", (event) => {
-  const form = event.target;
-  const question = form.dataset ? form.dataset.confirm : null;
+  const button = event.submitter;
+  const question =
+    (button && button.dataset && button.dataset.confirm) ||
+    (event.target.dataset && event.target.dataset.confirm);
   if (question && !window.confirm(question)) {
     event.preventDefault();
   }
 });
+
+// Exact times come from the server in UTC ("2026-11-24 10:00 UTC", the
+// tooltip of each <time>): shown here in the reader's own time zone instead.
+// Without this script the UTC text stays, and says that it is UTC.
+const localTime = new Intl.DateTimeFormat(undefined, {
+  year: "numeric",
+  month: "short",
+  day: "numeric",
+  hour: "2-digit",
+  minute: "2-digit",
+  timeZoneName: "short",
+});
+for (const element of document.querySelectorAll("time[datetime][title]")) {
+  const moment = new Date(element.dateTime);
+  if (!Number.isNaN(moment.getTime())) {
+    element.title = localTime.format(moment);
+  }
+}

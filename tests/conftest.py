@@ -20,6 +20,7 @@ import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
 
 from todoapp import ROOT, create_app
 from todoapp.extensions import db
@@ -198,7 +199,7 @@ class Client(FlaskClient):
         return CSRF_INPUT.search(page).group(1)
 
     def submit(self, url, data=None, **kwargs):
-        data = dict(data or {})
+        data = MultiDict(data or {})  # keeps repeated fields, such as ticked ids
         data.setdefault("csrf_token", self.csrf_token())
         return self.post(url, data=data, **kwargs)
 

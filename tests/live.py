@@ -53,7 +53,8 @@ def gunicorn(
         env["DATABASE_URL"] = database_url
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [str(GUNICORN), "-w", str(workers), "-b", "127.0.0.1:0", "--no-control-socket"]
+            [str(GUNICORN), "-c", "python:todoapp.gunicorn_conf"]
+            + ["-w", str(workers), "-b", "127.0.0.1:0"]
             + list(options)
             + [app],
             cwd=ROOT,

@@ -185,3 +185,51 @@ def test_wrong_methods_are_405_everywhere(app, client, alice_in):
             response.close()
             checked += 1
     assert checked > 20
+
+
+# Numbers around the INTEGER bound of id columns (2**31 - 1), as digits:
+# SQLite takes any of them, PostgreSQL's driver overflows past the bound.
+big_numbers = st.one_of(
+    st.integers(min_value=2**31 - 3, max_value=2**31 + 3),
+    st.integers(min_value=0, max_value=10**17 - 1),
+    st.integers(min_value=10**9, max_value=10**10 - 1),
+).map(str)
+
+
+@examples
+@given(first=big_numbers, second=big_numbers, way=st.sampled_from(["before", "after"]))
+def test_cursors_past_the_id_bound_are_404_not_500(app, client, auth, admin, first, second, way):
+    auth.login("root")
+    for path, cursor in (
+        ("/todos", first),
+        ("/trash", f"{first}-{second}"),
+        ("/admin/trash", f"{first}-{second}"),
+    ):
+        response = client.get(f"{path}?{way}={cursor}")
+        assert response.status_code in (200, 404), (path, cursor)
+
+
+@examples
+@given(ids=st.lists(big_numbers, min_size=1, max_size=3))
+def test_bulk_ids_past_the_id_bound_are_400_and_change_nothing(app, client, auth, admin, ids):
+    auth.login("root")
+    before = state(app)
+    for path in ("/trash/bulk", "/admin/trash/bulk"):
+        response = client.submit(path, MultiDict([("action", "purge"), *(("ids", i) for i in ids)]))
+        in_range = all(1 <= int(i) <= 2**31 - 1 for i in ids)
+        assert response.status_code == (302 if in_range else 400), (path, ids)
+    assert state(app) == before
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/todos?before=99999999999999999",
+        "/todos?after=2147483648",
+        "/trash?before=1-2147483648",
+        "/admin/trash?before=1-2147483648",
+    ],
+)
+def test_the_reported_cursors_are_404(client, auth, admin, url):
+    auth.login("root")
+    assert client.get(url).status_code == 404

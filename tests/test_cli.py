@@ -94,3 +94,44 @@ def test_trash_purge_older_than(app, runner, aged_trash):
     assert remaining(app) == ["fresh", "live", "month old"]
     result = runner.invoke(args=["trash", "purge", "--older-than", "-1"])
     assert result.exit_code == 2
+
+
+@pytest.mark.parametrize("days", ["1000000000", "36501", "99999999999999999999"])
+def test_trash_purge_refuses_an_older_than_past_a_century_cleanly(app, runner, aged_trash, days):
+    result = runner.invoke(args=["trash", "purge", "--older-than", days])
+    assert result.exit_code == 2
+    assert "Traceback" not in result.output and result.exception.__class__ is SystemExit
+    assert "is not in the range 0<=x<=36500" in result.output
+    assert remaining(app) == ["ancient", "fresh", "live", "month old"]
+
+
+def test_a_todo_trashed_again_during_the_purge_is_kept_and_not_counted(app, alice, aged_trash):
+    """On PostgreSQL the batch's SELECT takes no lock: between it and the
+    DELETE, someone restores an expired todo and trashes it again. The DELETE
+    checks the age again, keeps that todo, and counts only what it deleted."""
+    from sqlalchemy import event
+
+    from todoapp.services import todos as service
+
+    with app.app_context():
+        ancient = db.session.scalar(
+            select(Todo.id).where(Todo.title == "ancient").execution_options(trashed_only=True)
+        )
+        session = db.session()
+
+        @event.listens_for(session, "do_orm_execute")
+        def trash_again_first(state):
+            if state.is_delete:
+                state.session.execute(
+                    update(Todo)
+                    .where(Todo.id == ancient)
+                    .values(deleted_at=utcnow())
+                    .execution_options(trashed_only=True)
+                )
+
+        try:
+            purged = service.purge_expired(30).deleted
+        finally:
+            event.remove(session, "do_orm_execute", trash_again_first)
+    assert purged == 1  # "month old"; "ancient" is freshly trashed now
+    assert remaining(app) == ["ancient", "fresh", "live"]

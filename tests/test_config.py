@@ -63,9 +63,16 @@ def test_defaults(tmp_path, monkeypatch):
     assert (config["TRASH_RETENTION_DAYS"], config["TODOS_PER_PAGE"]) == (30, 50)
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-3", "1.5"])
+@pytest.mark.parametrize("value", ["abc", "0", "-3", "1.5", "36501", "1000000000"])
 def test_bad_numbers_are_refused_with_the_name(tmp_path, monkeypatch, value):
     monkeypatch.setenv("SECRET_KEY", "x")
     monkeypatch.setenv("TRASH_RETENTION_DAYS", value)
     with pytest.raises(ConfigError, match="TRASH_RETENTION_DAYS"):
+        create_app(instance_path=str(tmp_path))
+
+
+def test_a_page_size_past_the_limit_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("TODOS_PER_PAGE", "100000")
+    with pytest.raises(ConfigError, match="TODOS_PER_PAGE must be at most 500, got 100,000"):
         create_app(instance_path=str(tmp_path))

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from todoapp.extensions import db
 from todoapp.models import Todo, utcnow
+from todoapp.services import todos, users
 
 
 @pytest.fixture
@@ -208,6 +209,19 @@ def test_empty_trash(app, client, alice_in, make_todo):
     assert "stays" in text(client.get("/todos"))
 
 
+def test_empty_trash_of_a_large_trash_stops_in_time_and_says_there_is_more(
+    app, client, alice_in, make_todo, monkeypatch
+):
+    monkeypatch.setattr(todos, "PURGE_BATCH_SIZE", 2)
+    app.config["WEB_PURGE_BATCHES"] = 1  # one request: 2 rows at most
+    for n in range(3):
+        make_todo(alice_in, f"t{n}", trashed=True)
+    page = text(client.submit("/trash/empty", follow_redirects=True))
+    assert "Deleted 2 todos forever. There are more in the trash" in page
+    page = text(client.submit("/trash/empty", follow_redirects=True))
+    assert "Emptied the trash: 1 todo deleted forever." in page
+
+
 def test_titles_are_escaped(client, alice_in):
     client.submit("/todos", {"title": "<script>alert(1)</script>"})
     client.submit("/todos", {"title": '"><img src=x onerror=alert(1)>'})
@@ -224,16 +238,24 @@ class TestAdminTrash:
         ids = {
             "alice": make_todo(alice, "alice's old thing", trashed=True),
             "bob": make_todo(bob, "bob's old thing", trashed=True),
+            "alice_id": alice,
         }
         make_todo(bob, "bob's live thing")
         auth.login("root")
         return ids
 
-    def test_sees_everyones_trash_with_owner_and_deleter(self, client, trash):
+    def test_sees_everyones_trash_with_owner_and_deleter(self, app, client, trash, admin):
+        with app.app_context():
+            carol = users.create_user("carol", "carol's password").id
+            todo = todos.create_todo(carol, "trashed by an admin").id
+            todos.trash_todo(todo, carol, actor_id=admin)
         page = text(client.get("/admin/trash"))
         assert "alice&#39;s old thing" in page and "bob&#39;s old thing" in page
         assert "bob&#39;s live thing" not in page
-        assert page.count('data-label="Owner"><a href="/admin/trash?user=') == 2
+        assert page.count('data-label="Owner"><a href="/admin/trash?user=') == 3
+        # Who deleted it is said only when it was not the owner.
+        assert "Deleted by" not in page
+        assert page.count("</time> by ") == 1 and "</time> by root</td>" in page
 
     def test_filters_by_owner(self, client, trash):
         page = text(client.get("/admin/trash?user=bob"))
@@ -264,6 +286,28 @@ class TestAdminTrash:
         assert "Purged 1 todo trashed more than 30 days ago." in text(response)
         assert "bob&#39;s old thing" in text(response)
 
+    def test_purge_expired_does_a_bounded_share_per_request(
+        self, app, client, trash, make_todo, monkeypatch
+    ):
+        monkeypatch.setattr(todos, "PURGE_BATCH_SIZE", 2)
+        app.config["WEB_PURGE_BATCHES"] = 1
+        for n in range(3):
+            make_todo(trash["alice_id"], f"expired {n}", trashed=True)
+        with app.app_context():
+            db.session.execute(
+                update(Todo)
+                .values(deleted_at=utcnow() - timedelta(days=31))
+                .execution_options(trashed_only=True)
+            )
+            db.session.commit()
+        page = text(client.submit("/admin/trash/purge-expired", follow_redirects=True))
+        assert "Purged 2 todos trashed more than 30 days ago. Still due: 3 todos." in page
+        assert "flask trash purge" in page
+        page = text(client.submit("/admin/trash/purge-expired", follow_redirects=True))
+        assert "Purged 2 todos" in page and "Still due: 1 todo." in page
+        page = text(client.submit("/admin/trash/purge-expired", follow_redirects=True))
+        assert "Purged 1 todo trashed" in page and "Still due" not in page
+
 
 def test_error_pages_are_templates(client, alice_in):
     response = client.get("/no/such/page")
@@ -286,7 +330,34 @@ def test_a_crash_is_a_friendly_500_and_rolls_back(app, client, alice_in, monkeyp
     assert "Traceback" not in page and "boom" not in page
 
 
+def test_the_500_page_claims_nothing_it_cannot_know(app, client, alice_in, monkeypatch):
+    """A crash after the commit: the todo was saved, so the page must not say
+    that nothing was."""
+    from todoapp.todos import routes
+
+    def crash_after_saving(*args, **kwargs):
+        raise RuntimeError("after the commit")
+
+    monkeypatch.setattr(routes, "redirect", crash_after_saving)
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.submit("/todos", {"title": "saved before the crash"})
+    assert response.status_code == 500
+    page = text(response)
+    assert "half-saved" not in page and "Nothing you entered" not in page
+    assert "check whether the change was made" in page
+    assert "saved before the crash" in text(client.get("/todos"))
+
+
 def test_an_oversized_body_is_413(client, alice_in):
     response = client.submit("/todos", {"title": "x" * 70_000})
     assert response.status_code == 413
     assert "too much data" in text(response)
+
+
+def test_every_page_names_its_icon_and_the_icon_is_served(client):
+    page = text(client.get("/auth/login"))
+    icon = re.search(r'<link rel="icon" href="([^"]+)" type="image/svg\+xml">', page).group(1)
+    with client.get(icon) as response:
+        assert response.status_code == 200
+        assert response.mimetype == "image/svg+xml"
+        assert response.get_data().startswith(b"<svg")

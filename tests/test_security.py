@@ -35,7 +35,7 @@ def test_the_session_cookie_is_httponly_and_samesite(client):
 
 @pytest.fixture
 def https_app(database_url):
-    app = make_app(database_url, HTTPS=True)
+    app = make_app(database_url, HTTPS=True, TRUSTED_HOSTS=["todo.example", "localhost"])
     yield app
     dispose(app)
 
@@ -169,3 +169,42 @@ def test_an_unknown_username_costs_a_password_check_too(app, alice, monkeypatch)
         assert users.authenticate("nobody", "wrong password") is None
     method = app.config["PASSWORD_HASH_METHOD"]
     assert checked == [method, method]
+
+
+def test_a_host_that_is_not_trusted_is_refused_before_routing(client, caplog):
+    # /todos/1//edit would be a 308 to the same path on the Host it was asked for.
+    response = client.get("/todos/1//edit", headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert "Location" not in response.headers
+    assert response.headers["Content-Security-Policy"] == CSP
+    assert "not in TRUSTED_HOSTS" in caplog.text and "evil.example" in caplog.text
+    assert client.get("/todos/1//edit").status_code == 308  # localhost: trusted by default
+
+
+@pytest.mark.parametrize(
+    ("value", "trusted", "refused"),
+    [
+        ("todo.example.com", ["todo.example.com"], ["localhost", "example.com"]),
+        (".example.com", ["a.example.com", "example.com"], ["badexample.com"]),
+        ("*", ["anything.example"], []),
+    ],
+)
+def test_trusted_hosts_come_from_the_environment(
+    database_url, monkeypatch, value, trusted, refused
+):
+    monkeypatch.setenv("TRUSTED_HOSTS", value)
+    app = make_app(database_url)
+    client = app.test_client()
+    for host in trusted:
+        assert client.get("/auth/login", headers={"Host": host}).status_code == 200, host
+    for host in refused:
+        assert client.get("/auth/login", headers={"Host": host}).status_code == 400, host
+    dispose(app)
+
+
+@pytest.mark.parametrize("value", ["https://todo.example.com", "todo.example.com:8000"])
+def test_a_trusted_host_with_a_scheme_or_port_is_refused_at_start(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv("TRUSTED_HOSTS", value)
+    with pytest.raises(ConfigError, match="TRUSTED_HOSTS takes host names"):
+        create_app(instance_path=str(tmp_path))

@@ -4,11 +4,11 @@ from datetime import UTC, timedelta
 
 import pytest
 from sqlalchemy import func, select, update
-from werkzeug.exceptions import NotFound
 
 from todoapp.extensions import db
 from todoapp.models import Todo, User
 from todoapp.services import todos
+from todoapp.services.errors import NotFoundError
 
 
 @pytest.fixture
@@ -80,7 +80,7 @@ def test_get_todo_is_404_for_another_owner_and_for_the_wrong_state(ctx, alice, b
         (live, alice, True),
         (trashed, bob, True),
     ]:
-        with pytest.raises(NotFound):
+        with pytest.raises(NotFoundError):
             todos.get_todo(todo_id, owner_id=owner, trashed=in_trash)
 
 
@@ -93,7 +93,7 @@ def test_purge_deletes_the_row_for_real(ctx, alice, make_todo):
 
 def test_purge_refuses_a_live_todo(ctx, alice, make_todo):
     todo_id = make_todo(alice, "still needed")
-    with pytest.raises(NotFound):
+    with pytest.raises(NotFoundError):
         todos.purge_todo(todo_id, owner_id=alice)
     assert titles(select(Todo)) == ["still needed"]
 
@@ -104,9 +104,7 @@ def test_empty_trash_only_touches_own_trashed_rows(ctx, alice, bob, make_todo, m
         make_todo(alice, f"trash {n}", trashed=True)
     make_todo(alice, "alice live")
     make_todo(bob, "bob trash", trashed=True)
-    seen = []
-    assert todos.empty_trash(alice, progress=seen.append) == 5
-    assert seen == [2, 2, 1]
+    assert todos.empty_trash(alice) == todos.Purge(5, finished=True)
     everything = select(Todo).execution_options(include_trashed=True)
     assert titles(everything) == ["alice live", "bob trash"]
 
@@ -123,23 +121,68 @@ def test_purge_expired_respects_the_age(ctx, alice, make_todo):
     )
     db.session.commit()
     assert todos.count_expired(30) == 1
-    assert todos.purge_expired(30) == 1
+    assert todos.purge_expired(30).deleted == 1
     assert titles(select(Todo).execution_options(include_trashed=True)) == ["live", "recent"]
-    assert todos.purge_expired(0) == 1  # everything in the trash
+    assert todos.purge_expired(0).deleted == 1  # everything in the trash
     assert titles(select(Todo).execution_options(include_trashed=True)) == ["live"]
+
+
+@pytest.mark.parametrize("purge", ["empty_trash", "purge_expired"])
+def test_a_purge_with_a_batch_limit_stops_there_and_says_so(
+    ctx, alice, make_todo, monkeypatch, purge
+):
+    monkeypatch.setattr(todos, "PURGE_BATCH_SIZE", 2)
+    for n in range(5):
+        make_todo(alice, f"trash {n}", trashed=True)
+    run = (
+        (lambda **kw: todos.empty_trash(alice, **kw))
+        if purge == "empty_trash"
+        else (lambda **kw: todos.purge_expired(0, **kw))
+    )
+    assert run(max_batches=2) == todos.Purge(4, finished=False)
+    assert run(max_batches=2) == todos.Purge(1, finished=True)
+    assert run(max_batches=2) == todos.Purge(0, finished=True)
 
 
 @pytest.mark.parametrize(
     ("raw", "stored"),
-    [("  buy milk  ", "buy milk"), ("x", "x"), ("é" * 200, "é" * 200), ("<b>&", "<b>&")],
+    [
+        ("  buy milk  ", "buy milk"),
+        ("x", "x"),
+        ("é" * 200, "é" * 200),
+        ("<b>&", "<b>&"),
+        # Joiners and marks that real text needs stay: an emoji sequence,
+        # a Hebrew title with a right-to-left mark, Persian with a ZWNJ.
+        ("👩\u200d💻 review", "👩\u200d💻 review"),
+        ("שלום\u200f 2", "שלום\u200f 2"),
+        ("می\u200cخواهم", "می\u200cخواهم"),
+    ],
 )
 def test_titles_are_trimmed_and_kept(ctx, alice, raw, stored):
     assert todos.create_todo(alice, raw).title == stored
 
 
-@pytest.mark.parametrize("raw", ["", "   ", "x" * 201, "a\x00b", "tab\there", "line\nbreak"])
-def test_titles_outside_the_rules_are_refused(ctx, alice, raw):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        ("", "empty"),
+        ("   ", "empty"),
+        ("x" * 201, "at most 200"),
+        ("a\x00b", "control"),
+        ("tab\there", "control"),
+        ("line\nbreak", "control"),
+        # Shown reversed: "invoice \u202eexe.pdf" reads "invoice fdp.exe".
+        ("invoice \u202efdp.exe", "override"),
+        ("\u2067isolated\u2069", "override"),
+        ("\u200b", "visible"),  # a lone zero-width space: a blank row
+        ("\u200b\u2060\ufeff", "visible"),
+        ("\u3164", "visible"),  # Hangul filler, a "letter" that draws nothing
+        ("bad\uffff", "non-characters"),
+        ("bad\ufdd0", "non-characters"),
+    ],
+)
+def test_titles_outside_the_rules_are_refused(ctx, alice, raw, reason):
+    with pytest.raises(ValueError, match=reason):
         todos.create_todo(alice, raw)
     assert db.session.scalar(select(func.count()).select_from(Todo)) == 0
 

@@ -6,28 +6,37 @@ from pathlib import Path
 
 from flask import Flask, redirect, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
-from werkzeug.routing import IntegerConverter
+from werkzeug.routing import BaseConverter, ValidationError
 
 from .config import load_config
 from .database import configure_engine
 from .extensions import CONTENT_SECURITY_POLICY, csrf, db, login_manager, talisman
+from .models import ID_DIGITS, parse_id
+from .services.errors import NotFoundError
+from .web import StreamedBodyLimit
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
 log = logging.getLogger(__name__)
 
 
-class IdConverter(IntegerConverter):
-    """A database id in a URL: 1 to 2**31 - 1, so anything else is a 404
+class IdConverter(BaseConverter):
+    """A database id in a URL (``models.parse_id``): anything else is a 404
     rather than an overflow inside the database driver. ASCII digits only:
-    werkzeug's own pattern also takes other scripts' digits, such as "١"."""
+    werkzeug's own int converter also takes other scripts' digits, such as "١"."""
 
-    regex = r"[0-9]{1,10}"
+    regex = rf"[0-9]{{1,{ID_DIGITS}}}"
 
-    def __init__(self, map, *args, **kwargs):  # noqa: A002
-        super().__init__(map, min=1, max=2**31 - 1)
+    def to_python(self, value: str) -> int:
+        parsed = parse_id(value)
+        if parsed is None:
+            raise ValidationError()
+        return parsed
+
+    def to_url(self, value: int) -> str:
+        return str(value)
 
 
 def create_app(
@@ -76,6 +85,7 @@ def register_extensions(app: Flask) -> None:
         referrer_policy="same-origin",
         frame_options="DENY",
     )
+    app.wsgi_app = StreamedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     if hops := app.config["TRUSTED_PROXIES"]:
         # Behind N proxies: take the client address and scheme from their headers.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
@@ -118,7 +128,9 @@ FRIENDLY_ERRORS = {
     413: "That was too much data to accept in one request.",
     429: None,  # the error's own description says how long to wait
     422: "The form has errors.",
-    500: "Something went wrong on our side. Nothing you entered was half-saved: try again.",
+    # Only what is known: the crash may have come after a change was saved.
+    500: "Something went wrong on our side, and it has been logged. If you were "
+    "changing something, check whether the change was made before you try again.",
 }
 
 
@@ -133,6 +145,22 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
         return render_error(error)
+
+    @app.errorhandler(NotFoundError)
+    def handle_not_found(error: NotFoundError):
+        return render_error(NotFound(), str(error))
+
+    @app.errorhandler(SecurityError)
+    def handle_untrusted_host(error: SecurityError):
+        # Flask raises it for a Host header that is not in TRUSTED_HOSTS.
+        host = request.environ.get("HTTP_HOST", "")
+        log.warning("Refused a request for host %r: it is not in TRUSTED_HOSTS.", host)
+        # No URL can be built for an untrusted host, so no page template either.
+        return (
+            "This server does not answer for that host name.",
+            400,
+            {"Content-Type": "text/plain"},
+        )
 
     @app.errorhandler(CSRFError)
     def handle_csrf_error(error: CSRFError):

@@ -3,6 +3,7 @@ them forever. Shared by the user's trash and the admin trash."""
 
 from flask import abort, flash, request
 
+from .models import parse_id
 from .presentation import todos_count
 from .services import todos
 
@@ -13,12 +14,10 @@ def selection() -> tuple[str, list[int]]:
     """The action and the ticked ids. :raise 400: an unknown action or an id
     that is not a number (no browser sends either)."""
     action = request.form.get("action", "")
-    raw_ids = request.form.getlist("ids")
-    if action not in ACTIONS or not all(
-        len(raw) <= 10 and raw.isascii() and raw.isdigit() for raw in raw_ids
-    ):
+    ids = [parse_id(raw) for raw in request.form.getlist("ids")]
+    if action not in ACTIONS or None in ids:
         abort(400)
-    return action, sorted({int(raw) for raw in raw_ids})
+    return action, sorted(set(ids))
 
 
 def apply(*, owner_id: int | None) -> None:

@@ -6,6 +6,7 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from .config import RETENTION_DAYS_MAX
 from .presentation import todos_count
 from .services import todos, users
 
@@ -63,7 +64,7 @@ def _set_admin(username: str, is_admin: bool) -> None:
 @click.option(
     "--older-than",
     "older_than",
-    type=click.IntRange(min=0),
+    type=click.IntRange(min=0, max=RETENTION_DAYS_MAX),
     metavar="DAYS",
     help="Purge todos trashed more than DAYS days ago (default: TRASH_RETENTION_DAYS).",
 )
@@ -83,5 +84,5 @@ def purge_command(older_than: int | None, dry_run: bool) -> None:
         )
         return
     with click.progressbar(length=due, label="Purging", show_pos=True) as bar:
-        purged = todos.purge_expired(days, progress=bar.update)
+        purged = todos.purge_expired(days, progress=bar.update).deleted
     click.echo(f"Purged {todos_count(purged)} trashed more than {days} days ago.")

@@ -6,12 +6,17 @@ from pathlib import Path
 
 from flask import Flask
 
+# The longest a todo may stay in the trash (a century, well inside what dates
+# can hold), and the most rows a list page may show.
+RETENTION_DAYS_MAX = 36_500
+TODOS_PER_PAGE_MAX = 500
+
 
 class ConfigError(RuntimeError):
     """The app cannot start with the configuration it was given."""
 
 
-def _positive_int(name: str, default: int) -> int:
+def _positive_int(name: str, default: int, maximum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
@@ -21,6 +26,8 @@ def _positive_int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, got {raw!r}.") from None
     if value < 1:
         raise ConfigError(f"{name} must be at least 1, got {value}.")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum:,}, got {value:,}.")
     return value
 
 
@@ -43,6 +50,30 @@ def _non_negative_int(name: str, default: int) -> int:
     if not raw.strip().isdigit():
         raise ConfigError(f"{name} must be a whole number of 0 or more, got {raw!r}.")
     return int(raw)
+
+
+# The host names a request may name in its Host header unless TRUSTED_HOSTS
+# says otherwise: this machine's own. Any other is refused (400) before
+# routing, so no redirect or link is ever built on a host an attacker chose.
+# (An IPv6 address cannot be listed: werkzeug cuts entries at the first ":".)
+LOCAL_HOSTS = ["localhost", "127.0.0.1"]
+
+
+def _host_list(name: str, default: list[str] | None) -> list[str] | None:
+    """Comma-separated host names (``.example.com`` takes its subdomains
+    too); ``*`` takes any host, for a proxy that already checks it."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    if raw.strip() == "*":
+        return None
+    hosts = [host.strip().lower() for host in raw.split(",") if host.strip()]
+    for host in hosts:
+        if "/" in host or ":" in host:
+            raise ConfigError(
+                f"{name} takes host names or IPv4 addresses, without scheme or port; got {host!r}."
+            )
+    return hosts
 
 
 def with_driver(url: str) -> str:
@@ -74,9 +105,13 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         MIGRATION_TABLE_LOCK_TIMEOUT_MS=300,
         MIGRATION_TABLE_LOCK_TRIES=30,
         MIGRATION_STATEMENT_TIMEOUT=600,
+        # Batches of 1,000 that one web request may purge ("Purge expired",
+        # "Empty trash"): about 1 s of work, far inside gunicorn's timeout.
+        WEB_PURGE_BATCHES=20,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=64 * 1024,
+        TRUSTED_HOSTS=LOCAL_HOSTS,
         # scrypt at N=2**13, r=8, p=10: one of OWASP's equivalent minimums, and
         # 8 MiB per check where werkzeug's default (N=2**15, p=1, below that
         # minimum) takes 32 MiB in the worker. Older hashes are redone at login.
@@ -101,11 +136,14 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config["TRUSTED_PROXIES"] = _non_negative_int(
         "TRUSTED_PROXIES", app.config.get("TRUSTED_PROXIES", 0)
     )
+    app.config["TRUSTED_HOSTS"] = _host_list("TRUSTED_HOSTS", app.config["TRUSTED_HOSTS"])
     app.config["TODOAPP_ENV"] = os.environ.get("TODOAPP_ENV", app.config.get("TODOAPP_ENV", ""))
     app.config["TRASH_RETENTION_DAYS"] = _positive_int(
-        "TRASH_RETENTION_DAYS", app.config["TRASH_RETENTION_DAYS"]
+        "TRASH_RETENTION_DAYS", app.config["TRASH_RETENTION_DAYS"], RETENTION_DAYS_MAX
     )
-    app.config["TODOS_PER_PAGE"] = _positive_int("TODOS_PER_PAGE", app.config["TODOS_PER_PAGE"])
+    app.config["TODOS_PER_PAGE"] = _positive_int(
+        "TODOS_PER_PAGE", app.config["TODOS_PER_PAGE"], TODOS_PER_PAGE_MAX
+    )
     for name in (
         "MIGRATION_LOCK_TIMEOUT",
         "MIGRATION_TABLE_LOCK_TIMEOUT_MS",

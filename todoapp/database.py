@@ -56,18 +56,50 @@ def _sqlite_on_begin(connection) -> None:
     connection.exec_driver_sql(f"BEGIN {mode}")
 
 
+# Session.info key: how deep inside write_transaction() the session is.
+_WRITE_DEPTH = "todoapp_write_depth"
+
+
+class TransactionMisuse(RuntimeError):
+    """write_transaction() found changes made outside any write transaction."""
+
+
 @contextmanager
 def write_transaction() -> Iterator[Session]:
     """Run the body in a write transaction that commits at the end and rolls
-    back on error. Any transaction already open in the session is committed
-    first, so the write transaction starts fresh (on SQLite: IMMEDIATE)."""
+    back on error (on SQLite it begins IMMEDIATE, taking the write lock first).
+
+    - Nested: a service that calls another one joins the outer transaction.
+      Only the outermost commits; an error anywhere rolls all of it back.
+    - A read-only transaction already open (a view read something first) is
+      ended, so the write transaction starts fresh.
+    - Changes already pending in the session, made outside any write
+      transaction, are refused with TransactionMisuse: committing them here
+      would join two units of work nobody meant to join.
+    """
     session = db.session()
+    depth = session.info.get(_WRITE_DEPTH, 0)
+    if depth:
+        session.info[_WRITE_DEPTH] = depth + 1
+        try:
+            yield session
+        finally:
+            session.info[_WRITE_DEPTH] = depth
+        return
+    if session.new or session.dirty or session.deleted:
+        raise TransactionMisuse(
+            "write_transaction() found unsaved changes made outside a write transaction; "
+            "make them inside it."
+        )
     if session.in_transaction():
-        session.commit()
+        session.rollback()  # read-only: nothing is lost
     session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+    session.info[_WRITE_DEPTH] = 1
     try:
         yield session
         session.commit()
     except BaseException:
         session.rollback()
         raise
+    finally:
+        session.info[_WRITE_DEPTH] = 0

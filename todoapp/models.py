@@ -40,6 +40,19 @@ USERNAME_MIN, USERNAME_MAX = 3, 32
 USERNAME_PATTERN = re.compile(r"[a-z0-9_.-]+")
 PASSWORD_MIN, PASSWORD_MAX = 8, 1024
 TITLE_MAX = 200
+# Ids are INTEGER columns: 32-bit signed on PostgreSQL. A number past this
+# would overflow the driver's parameter, so it is refused before any query.
+ID_MAX = 2**31 - 1
+ID_DIGITS = len(str(ID_MAX))
+
+
+def parse_id(raw: str) -> int | None:
+    """``raw`` as an id if it is one (ASCII digits, 1 to ID_MAX), else None.
+    The one check every URL, cursor and form field with an id goes through."""
+    if not (raw and len(raw) <= ID_DIGITS and raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if 1 <= value <= ID_MAX else None
 
 
 def utcnow() -> datetime:
@@ -98,7 +111,29 @@ def clean_title(raw: str) -> str:
         raise ValueError(f"Title must be at most {TITLE_MAX} characters long.")
     if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in title):
         raise ValueError("Title can't contain control characters.")
+    if any(ch in BIDI_CONTROLS for ch in title):
+        raise ValueError(
+            "Title can't contain right-to-left or left-to-right override characters: "
+            "they make text read differently from how it is stored."
+        )
+    if any(_is_noncharacter(ch) for ch in title):
+        raise ValueError("Title can't contain characters that Unicode reserves as non-characters.")
+    if all(ch.isspace() or ch in INVISIBLE or unicodedata.category(ch) == "Cf" for ch in title):
+        raise ValueError("Title needs at least one visible character.")
     return title
+
+
+# Embeddings, overrides and isolates: they reorder the text around them, so a
+# title could show one thing and hold another (a file name "txt.exe" shown as
+# "exe.txt"). The marks U+200E/U+200F stay: they reorder nothing on their own.
+BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Letters and symbols that draw nothing (fillers, a blank braille cell).
+INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
+
+
+def _is_noncharacter(ch: str) -> bool:
+    code = ord(ch)
+    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
 
 
 class User(UserMixin, db.Model):

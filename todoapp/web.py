@@ -1,5 +1,6 @@
 """Small pieces shared by the blueprints."""
 
+import io
 from urllib.parse import urlsplit
 
 from flask import current_app, request, url_for
@@ -33,3 +34,34 @@ def per_page() -> int:
 def here() -> str:
     """This page's path and query, for a form's ``next`` field."""
     return request.full_path.rstrip("?")
+
+
+class StreamedBodyLimit:
+    """WSGI middleware: a body sent without ``Content-Length`` (chunked) is
+    read here, up to one byte past ``limit``, and handed on with its length.
+
+    Werkzeug enforces ``MAX_CONTENT_LENGTH`` on such a body by stopping at the
+    limit, so the form parser would get the first 64 KiB of a longer body and
+    act on it: a title cut short, or a 10 MB body accepted. With the length
+    known, an oversized body is refused whole with the app's own 413 page.
+    """
+
+    def __init__(self, wsgi_app, limit: int):
+        self.wsgi_app = wsgi_app
+        self.limit = limit
+
+    def __call__(self, environ, start_response):
+        chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
+        if chunked and not environ.get("CONTENT_LENGTH") and environ.get("wsgi.input_terminated"):
+            stream, body = environ["wsgi.input"], b""
+            while len(body) <= self.limit:  # a read may return less than asked
+                part = stream.read(self.limit + 1 - len(body))
+                if not part:
+                    break
+                body += part
+            environ["wsgi.input"] = io.BytesIO(body)
+            # Now a body of known length: werkzeug ignores Content-Length
+            # while Transfer-Encoding says chunked.
+            environ["CONTENT_LENGTH"] = str(len(body))
+            del environ["HTTP_TRANSFER_ENCODING"], environ["wsgi.input_terminated"]
+        return self.wsgi_app(environ, start_response)

@@ -3,6 +3,8 @@ and with the keyboard only; accessibility and screenshots of every page."""
 
 import re
 import uuid
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -34,6 +36,21 @@ def add(page, title):
     page.get_by_label("Title").fill(title)
     page.get_by_role("button", name="Add").click()
     expect(page.locator(".todo .title", has_text=title)).to_be_visible()
+
+
+BULK_QUESTION = "Delete the ticked todos forever? This cannot be undone."
+
+
+def answer_next_dialog(page, *, accept):
+    """Answer the next dialog OK or Cancel; the returned list gets its text."""
+    asked = []
+
+    def answer(dialog):
+        asked.append(dialog.message)
+        dialog.accept() if accept else dialog.dismiss()
+
+    page.once("dialog", answer)
+    return asked
 
 
 def row(page, title):
@@ -102,8 +119,19 @@ def test_bulk_restore_and_bulk_delete_in_the_trash(page):
     page.get_by_role("button", name="Restore selected").click()
     expect(page.get_by_text("Restored: 2 todos.")).to_be_visible()
     page.get_by_label("Select “three”").check()
+    # Cancel in the dialog: nothing is sent, "three" stays in the trash.
+    asked = answer_next_dialog(page, accept=False)
+    page.get_by_role("button", name="Delete selected forever").click()
+    expect(page.get_by_label("Select “three”")).to_be_checked()
+    assert asked == [BULK_QUESTION]
+    page.reload()
+    expect(page.get_by_label("Select “three”")).to_be_visible()
+    # OK: deleted.
+    page.get_by_label("Select “three”").check()
+    asked = answer_next_dialog(page, accept=True)
     page.get_by_role("button", name="Delete selected forever").click()
     expect(page.get_by_text("Deleted forever: 1 todo.")).to_be_visible()
+    assert asked == [BULK_QUESTION]
     expect(row(page, "four")).to_be_visible()
     page.get_by_role("link", name="Todos").click()
     expect(row(page, "one")).to_be_visible()
@@ -123,6 +151,12 @@ def test_the_admin_trash_with_its_owner_filter(page, new_page):
     admin.get_by_role("button", name="Filter").click()
     expect(admin.get_by_role("cell", name="owner's secret", exact=True)).to_be_visible()
     expect(admin.locator("tbody tr")).to_have_count(1)
+    admin.get_by_label("Select “owner's secret”").check()
+    asked = answer_next_dialog(admin, accept=False)
+    admin.get_by_role("button", name="Delete selected forever").click()
+    expect(admin.get_by_label("Select “owner's secret”")).to_be_checked()
+    assert asked == [BULK_QUESTION]
+    admin.reload()
     admin.get_by_role("button", name="Restore “owner's secret”").click()
     expect(admin.get_by_text(f"Restored “owner's secret” for {owner}.")).to_be_visible()
     page.reload()
@@ -140,6 +174,21 @@ def test_the_core_flow_works_without_javascript(new_page):
     page.get_by_role("link", name="Trash").click()
     row(page, "plain forms").get_by_role("button", name="Restore “plain forms”").click()
     expect(page.get_by_text("Restored “plain forms”.")).to_be_visible()
+    # Without the script, exact times stay in UTC and say so.
+    assert row(page, "plain forms").locator("time").get_attribute("title").endswith(" UTC")
+
+
+def test_exact_times_are_shown_in_the_readers_time_zone(new_page):
+    page = new_page(timezone_id="Asia/Tokyo", locale="en-GB")
+    register(page)
+    add(page, "what time is it")
+    moment = row(page, "what time is it").locator("time")
+    stored = datetime.fromisoformat(moment.get_attribute("datetime"))
+    in_tokyo = stored.astimezone(ZoneInfo("Asia/Tokyo"))
+    shown = moment.get_attribute("title")
+    assert "UTC" not in shown
+    assert f"{in_tokyo:%H:%M}" in shown and str(in_tokyo.day) in shown, shown
+    assert "GMT+9" in shown or "JST" in shown, shown
 
 
 def tab_to(page, predicate_js, limit=60):
@@ -226,6 +275,30 @@ def test_every_page_passes_axe(new_page, scheme):
         check_accessibility(current, f"{label} ({scheme})")
 
 
+# Every visible control whose centre lies outside a box that scrolls (or
+# clips) sideways, or outside the window: a user would have to scroll the
+# box to reach it. Visually hidden labels and the skip link are left out.
+CONTROLS_SCROLLED_AWAY = """() => {
+  const away = [];
+  const controls = "a[href], button, input:not([type=hidden]), select, textarea";
+  for (const el of document.querySelectorAll(controls)) {
+    if (el.closest(".visually-hidden, .skip-link")) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;
+    const x = box.left + box.width / 2;
+    let inside = x >= 0 && x <= document.documentElement.clientWidth;
+    for (let up = el.parentElement; inside && up; up = up.parentElement) {
+      if (/auto|scroll|hidden|clip/.test(getComputedStyle(up).overflowX)) {
+        const frame = up.getBoundingClientRect();
+        inside = x >= frame.left && x <= frame.right;
+      }
+    }
+    if (!inside) away.push((el.innerText || el.getAttribute("aria-label") || el.name).trim());
+  }
+  return away;
+}"""
+
+
 @pytest.mark.parametrize(("size", "viewport"), [("desktop", DESKTOP), ("mobile", MOBILE)])
 def test_screenshots_and_no_sideways_scrolling(new_page, size, viewport):
     page = new_page(viewport=viewport)
@@ -233,14 +306,20 @@ def test_screenshots_and_no_sideways_scrolling(new_page, size, viewport):
     for label, current in visit_every_page(page):
         width = current.evaluate("() => document.documentElement.scrollWidth")
         assert width <= viewport["width"], f"{label} scrolls sideways at {size}: {width}px"
+        hidden = current.evaluate(CONTROLS_SCROLLED_AWAY)
+        assert hidden == [], f"{label} at {size}: controls that need sideways scrolling: {hidden}"
         if label in wanted:
             current.screenshot(path=str(SCREENSHOTS / f"{label}-{size}.png"), full_page=True)
 
 
-def test_no_page_breaks_the_content_security_policy(page):
-    violations = []
+def test_no_page_breaks_the_content_security_policy_or_asks_for_a_missing_file(page):
+    violations, missing = [], []
     page.on(
         "console", lambda msg: "Content Security Policy" in msg.text and violations.append(msg.text)
     )
+    page.on("response", lambda r: r.status == 404 and missing.append(r.url))
     for label, _ in visit_every_page(page):
         assert violations == [], label
+        if label != "not-found":  # the one 404 asked for
+            assert missing == [], f"{label}: {missing}"  # a favicon.ico, say
+        missing.clear()

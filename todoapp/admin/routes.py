@@ -66,10 +66,15 @@ def bulk():
 
 @bp.post("/trash/purge-expired")
 def purge_expired():
+    """Purge what has expired, as much as one request may: a large backlog
+    is left for the next press, or for ``flask trash purge``, and said so."""
     days = current_app.config["TRASH_RETENTION_DAYS"]
-    count = todos.purge_expired(days)
-    flash(
-        f"Purged {todos_count(count)} trashed more than {days} days ago.",
-        "success" if count else "info",
-    )
+    purge = todos.purge_expired(days, max_batches=current_app.config["WEB_PURGE_BATCHES"])
+    message = f"Purged {todos_count(purge.deleted)} trashed more than {days} days ago."
+    if not purge.finished and (left := todos.count_expired(days)):
+        message += (
+            f" Still due: {todos_count(left)}. Press “Purge expired” again, "
+            "or run “flask trash purge” on the server for the whole backlog."
+        )
+    flash(message, "success" if purge.deleted else "info")
     return redirect(url_for("admin.trash"))

@@ -4,6 +4,7 @@ live --trash_todo--> trashed --restore_todo--> live
                      trashed --purge_todo / empty_trash / purge_expired--> gone
 """
 
+import itertools
 import re
 import time
 from collections.abc import Callable
@@ -13,11 +14,11 @@ from typing import Any
 
 from sqlalchemy import Select, and_, delete, func, or_, select, update
 from sqlalchemy.orm import aliased
-from werkzeug.exceptions import NotFound
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import Todo, User, clean_title, utcnow
+from ..models import ID_MAX, Todo, User, clean_title, utcnow
+from .errors import NotFoundError
 
 PURGE_BATCH_SIZE = 1000
 # SQLite lets one writer in at a time, and a writer that finds the database
@@ -57,11 +58,13 @@ def cursor_of(row, key) -> str:
 
 
 def _decode(raw: str, key) -> list:
-    """:raise 404: not a cursor of this list (hand-edited, or of another list)."""
+    """:raise NotFoundError: not a cursor of this list (hand-edited, or of another list)."""
     parts = raw.split("-")
     if len(parts) != len(key) or not all(_CURSOR_PART.fullmatch(part) for part in parts):
-        raise NotFound("There is no such page.")
+        raise NotFoundError("There is no such page.")
     values = [int(part) for part in parts]
+    if values[-1] > ID_MAX:  # every key ends with the id
+        raise NotFoundError("There is no such page.")
     if key is TRASH_KEY:
         values[0] = _EPOCH + timedelta(microseconds=values[0])
     return values
@@ -84,11 +87,11 @@ def _keyset_page(stmt: Select, key, per_page: int, before: str | None, after: st
     """The page of ``stmt`` (newest first by ``key``) after the cursor
     ``before`` (older rows) or ``after`` (newer rows); the first page without either.
 
-    :raise 404: a cursor is malformed, or both were given.
+    :raise NotFoundError: a cursor is malformed, or both were given.
     """
     newest_first = [column.desc() for column in key]
     if before is not None and after is not None:
-        raise NotFound("There is no such page.")
+        raise NotFoundError("There is no such page.")
     if after is not None:
         values = _decode(after, key)
         oldest_first = [column.asc() for column in key]
@@ -122,7 +125,7 @@ def get_todo(
     until the transaction ends (PostgreSQL; SQLite's write transaction already
     holds the database's write lock), so read-then-write changes never race.
 
-    :raise 404: there is no such todo for this owner, so another user's todo
+    :raise NotFoundError: there is no such todo for this owner, so another user's todo
         looks exactly like one that does not exist.
     """
     stmt = select(Todo).where(Todo.id == todo_id)
@@ -134,7 +137,7 @@ def get_todo(
         stmt = stmt.with_for_update()
     todo = db.session.scalar(stmt)
     if todo is None:
-        raise NotFound("There is no such todo.")
+        raise NotFoundError("There is no such todo.")
     return todo
 
 
@@ -196,7 +199,7 @@ def create_todo(owner_id: int, title: str) -> Todo:
 
 
 def edit_todo(todo_id: int, owner_id: int, title: str) -> Todo:
-    """:raise ValueError: the title breaks a rule. :raise 404: see ``get_todo``."""
+    """:raise ValueError: the title breaks a rule. :raise NotFoundError: see ``get_todo``."""
     title = clean_title(title)
     with write_transaction():
         todo = get_todo(todo_id, owner_id=owner_id, for_update=True)
@@ -277,9 +280,19 @@ def _bulk(stmt, owner_id: int | None) -> int:
         return session.execute(stmt).rowcount
 
 
-def empty_trash(owner_id: int, *, progress: Callable[[int], None] | None = None) -> int:
-    """Delete every trashed todo of one owner for good; returns how many."""
-    return _purge_trashed([Todo.user_id == owner_id], progress=progress)
+@dataclass(frozen=True)
+class Purge:
+    """What a purge did: ``deleted`` rows, and whether it stopped at its
+    batch limit with matching rows still left (``finished`` is False)."""
+
+    deleted: int
+    finished: bool
+
+
+def empty_trash(owner_id: int, *, max_batches: int | None = None) -> Purge:
+    """Delete every trashed todo of one owner for good (at most
+    ``max_batches`` batches of them)."""
+    return _purge_trashed([Todo.user_id == owner_id], max_batches=max_batches)
 
 
 def expiry_cutoff(older_than_days: int) -> datetime:
@@ -296,19 +309,31 @@ def count_expired(older_than_days: int) -> int:
     return db.session.scalar(stmt)
 
 
-def purge_expired(older_than_days: int, *, progress: Callable[[int], None] | None = None) -> int:
-    """Delete for good every todo trashed more than ``older_than_days`` ago;
-    returns how many."""
+def purge_expired(
+    older_than_days: int,
+    *,
+    progress: Callable[[int], None] | None = None,
+    max_batches: int | None = None,
+) -> Purge:
+    """Delete for good every todo trashed more than ``older_than_days`` ago
+    (at most ``max_batches`` batches of them)."""
     cutoff = expiry_cutoff(older_than_days)
-    return _purge_trashed([Todo.deleted_at < cutoff], progress=progress)
+    return _purge_trashed([Todo.deleted_at < cutoff], progress=progress, max_batches=max_batches)
 
 
-def _purge_trashed(where: list, *, progress: Callable[[int], None] | None) -> int:
+def _purge_trashed(
+    where: list,
+    *,
+    progress: Callable[[int], None] | None = None,
+    max_batches: int | None = None,
+) -> Purge:
     """Delete matching trashed rows in transactions of ``PURGE_BATCH_SIZE``
-    rows, so other writers wait for one short batch at most, never the whole purge."""
+    rows, so other writers wait for one short batch at most, never the whole
+    purge. A web request passes ``max_batches`` so it ends well inside the
+    worker's timeout, however large the backlog."""
     purged = 0
     pause = SQLITE_PURGE_PAUSE if db.session.get_bind().dialect.name == "sqlite" else 0
-    while True:
+    for batch in itertools.count(1):
         with write_transaction() as session:
             ids = session.scalars(
                 select(Todo.id)
@@ -317,15 +342,21 @@ def _purge_trashed(where: list, *, progress: Callable[[int], None] | None) -> in
                 .limit(PURGE_BATCH_SIZE)
                 .execution_options(trashed_only=True)
             ).all()
+            deleted = 0
             if ids:
-                session.execute(
+                # The conditions again: on PostgreSQL a row may have been
+                # restored and trashed anew since the SELECT (no lock was taken).
+                deleted = session.execute(
                     delete(Todo)
-                    .where(Todo.id.in_(ids))
+                    .where(Todo.id.in_(ids), *where)
                     .execution_options(trashed_only=True, synchronize_session=False)
-                )
-        if not ids:
-            return purged
-        purged += len(ids)
-        if progress is not None:
-            progress(len(ids))
+                ).rowcount
+        purged += deleted
+        if progress is not None and deleted:
+            progress(deleted)
+        if len(ids) < PURGE_BATCH_SIZE:  # that was the last of them
+            return Purge(purged, finished=True)
+        if batch == max_batches:
+            return Purge(purged, finished=False)
         time.sleep(pause)
+    raise AssertionError("unreachable")

@@ -1,4 +1,4 @@
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..bulk import apply as apply_bulk
@@ -45,9 +45,14 @@ def bulk():
 
 @bp.post("/empty")
 def empty():
-    count = todos.empty_trash(current_user.id)
-    if count:
-        flash(f"Emptied the trash: {todos_count(count)} deleted forever.")
+    purge = todos.empty_trash(current_user.id, max_batches=current_app.config["WEB_PURGE_BATCHES"])
+    if not purge.finished:
+        flash(
+            f"Deleted {todos_count(purge.deleted)} forever. There are more in the trash: "
+            "press “Empty trash” again to go on."
+        )
+    elif purge.deleted:
+        flash(f"Emptied the trash: {todos_count(purge.deleted)} deleted forever.")
     else:
         flash("The trash was already empty.", "info")
     return redirect(url_for("trash.index"))

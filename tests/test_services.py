@@ -1,0 +1,74 @@
+"""The service layer's contract with its callers: errors in the app's own
+terms, and what write_transaction() does when it is not the first thing a
+request does."""
+
+import pytest
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException
+
+from todoapp.database import TransactionMisuse, write_transaction
+from todoapp.extensions import db
+from todoapp.models import Todo
+from todoapp.services import todos
+from todoapp.services.errors import NotFoundError
+
+
+def count_todos():
+    return db.session.scalar(select(func.count()).select_from(Todo))
+
+
+def test_a_missing_todo_is_a_domain_error_not_an_http_one(app, alice, bob, make_todo):
+    bobs = make_todo(bob, "bob's")
+    with app.app_context():
+        for call in (
+            lambda: todos.get_todo(bobs, owner_id=alice),  # another user's looks missing
+            lambda: todos.get_todo(2**31 - 1),
+            lambda: todos.list_todos(alice, 10, before="not-a-cursor"),
+        ):
+            with pytest.raises(NotFoundError) as raised:
+                call()
+            assert not isinstance(raised.value, HTTPException)
+
+
+def test_the_web_maps_the_domain_error_to_a_404_page(client, auth, alice, bob, make_todo):
+    bobs = make_todo(bob, "bob's")
+    auth.login("alice")
+    response = client.get(f"/todos/{bobs}/edit")
+    assert response.status_code == 404
+    assert "There is no such todo." in response.get_data(as_text=True)
+
+
+def test_a_nested_write_transaction_joins_the_outer_one(app, alice):
+    with app.app_context():
+        before = count_todos()
+        with pytest.raises(RuntimeError, match="after the inner service"):
+            with write_transaction():
+                todos.create_todo(alice, "made by an inner service")  # its own write_transaction
+                raise RuntimeError("the outer unit fails after the inner service")
+        db.session.remove()
+        assert count_todos() == before  # the inner service's row went with the outer rollback
+
+        with write_transaction():
+            todos.create_todo(alice, "one")
+            todos.create_todo(alice, "two")
+        db.session.remove()
+        assert count_todos() == before + 2
+
+
+def test_changes_made_outside_any_write_transaction_are_refused(app, alice):
+    with app.app_context():
+        before = count_todos()
+        db.session.add(Todo(user_id=alice, title="slipped in outside"))
+        with pytest.raises(TransactionMisuse):
+            todos.create_todo(alice, "the service call")
+        db.session.rollback()
+        db.session.remove()
+        assert count_todos() == before
+
+
+def test_a_read_before_the_write_is_fine(app, alice):
+    with app.app_context():
+        before = count_todos()  # opens a read transaction
+        todos.create_todo(alice, "after a read")
+        db.session.remove()
+        assert count_todos() == before + 1

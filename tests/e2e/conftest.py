@@ -71,10 +71,11 @@ def new_page(chromium, server):
         contexts.append(context)
         page = context.new_page()
         page.dialogs = []  # what the page asked, in order
+        page.accept_dialogs = True  # a test may set False: Cancel
 
         def answer(dialog):  # "Delete forever? This cannot be undone." -> yes
             page.dialogs.append(dialog.message)
-            dialog.accept()
+            dialog.accept() if page.accept_dialogs else dialog.dismiss()
 
         page.on("dialog", answer)
         return page

@@ -76,3 +76,19 @@ def test_a_page_size_past_the_limit_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("TODOS_PER_PAGE", "100000")
     with pytest.raises(ConfigError, match="TODOS_PER_PAGE must be at most 500, got 100,000"):
         create_app(instance_path=str(tmp_path))
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [
+        ("MIGRATION_STATEMENT_TIMEOUT", "3000000"),  # past 2**31 ms in PostgreSQL
+        ("MIGRATION_TABLE_LOCK_TIMEOUT_MS", "99999999999"),
+        ("MIGRATION_TABLE_LOCK_TRIES", "1001"),
+        ("MIGRATION_LOCK_TIMEOUT", "86401"),
+    ],
+)
+def test_migration_numbers_past_their_bound_are_refused(tmp_path, monkeypatch, name, value):
+    monkeypatch.setenv("SECRET_KEY", "x")
+    monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=f"{name} must be at most"):
+        create_app(instance_path=str(tmp_path))

@@ -11,6 +11,16 @@ from flask import Flask
 RETENTION_DAYS_MAX = 36_500
 TODOS_PER_PAGE_MAX = 500
 
+# The migration settings' upper bounds: a day to wait for another upgrade or
+# for one statement, ten minutes for one table lock, a thousand tries. Past
+# them a setting is a typo, and PostgreSQL's own timeouts overflow (2**31 ms).
+MIGRATION_LIMITS = {
+    "MIGRATION_LOCK_TIMEOUT": 86_400,
+    "MIGRATION_TABLE_LOCK_TIMEOUT_MS": 600_000,
+    "MIGRATION_TABLE_LOCK_TRIES": 1_000,
+    "MIGRATION_STATEMENT_TIMEOUT": 86_400,
+}
+
 
 class ConfigError(RuntimeError):
     """The app cannot start with the configuration it was given."""
@@ -144,13 +154,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config["TODOS_PER_PAGE"] = _positive_int(
         "TODOS_PER_PAGE", app.config["TODOS_PER_PAGE"], TODOS_PER_PAGE_MAX
     )
-    for name in (
-        "MIGRATION_LOCK_TIMEOUT",
-        "MIGRATION_TABLE_LOCK_TIMEOUT_MS",
-        "MIGRATION_TABLE_LOCK_TRIES",
-        "MIGRATION_STATEMENT_TIMEOUT",
-    ):
-        app.config[name] = _positive_int(name, app.config[name])
+    for name, maximum in MIGRATION_LIMITS.items():
+        app.config[name] = _positive_int(name, app.config[name], maximum)
 
     if test_config:
         app.config.from_mapping(test_config)

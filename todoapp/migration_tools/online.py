@@ -101,6 +101,11 @@ def create_index(
             if valid is not None:
                 logger.info("Dropping index %s, left INVALID by an interrupted build.", name)
                 op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        # One process builds it. PostgreSQL would otherwise add parallel
+        # workers (max_parallel_maintenance_workers, 2 by default), and a
+        # build on every core leaves none for the queries it is meant not to
+        # disturb: a slower build, in exchange for a server that keeps serving.
+        op.execute("SET max_parallel_maintenance_workers = 0")
         op.create_index(
             name,
             table,
@@ -110,6 +115,7 @@ def create_index(
             postgresql_concurrently=True,
             if_not_exists=True,
         )
+        op.execute("RESET max_parallel_maintenance_workers")
 
 
 def drop_index(name: str, table: str) -> None:

@@ -152,9 +152,33 @@ class User(UserMixin, db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     is_admin: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when an administrator disables the account: it cannot log in, and
+    # its sessions end at their next request.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A temporary password set by an administrator: it must be changed before
+    # anything else is done.
+    must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in
+        return self.disabled_at is None
 
     def __repr__(self) -> str:
         return f"<User {self.username}>"
+
+
+class UserSession(db.Model):
+    """One logged-in browser. The session cookie carries a random token; this
+    row holds its SHA-256, so logging out, "log out everywhere", a password
+    change or a disabled account end sessions on the server, and a cookie
+    saved before then opens nothing."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class LoginThrottle(db.Model):
@@ -166,6 +190,30 @@ class LoginThrottle(db.Model):
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     failures: Mapped[int]
     window_start: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    # The latest attempt: past the free ones, the next waits a growing delay from here.
+    last_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Activity(db.Model):
+    """Who did what, and when: one row per action, written in the same
+    transaction as the change it records. ``user_id`` is the account acted
+    on (whose todos, whose password); ``actor_id`` who acted, None for the
+    command line or an unknown user; ``count`` how many todos it touched."""
+
+    __tablename__ = "activity"
+    __table_args__ = (
+        Index("ix_activity_user_id", "user_id", "id"),  # a user's own activity, newest first
+        Index("ix_activity_action", "action", "id"),  # the admin's filter by action
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    action: Mapped[str] = mapped_column(String(32))
+    count: Mapped[int] = mapped_column(default=1, server_default=text("1"))
+    detail: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    address: Mapped[str | None] = mapped_column(String(90))
 
 
 class SoftDeleteMixin:

@@ -40,14 +40,16 @@ def gunicorn(
     timeout: float = 30,
     app: str = "wsgi:app",
     options: tuple[str, ...] = (),
+    env: dict[str, str] | None = None,
 ):
     """Serve ``app`` (todoapp unless told otherwise) with gunicorn on a free
-    loopback port; yield a Server."""
+    loopback port; yield a Server. ``env`` adds environment variables (settings)."""
     log = log_dir / f"gunicorn-{time.monotonic_ns()}.log"
     env = os.environ | {
         "SECRET_KEY": "shared by every test server",
         "HTTPS": "0",
         "FLASK_DEBUG": "0",
+        **(env or {}),
     }
     if database_url is not None:
         env["DATABASE_URL"] = database_url

@@ -2,6 +2,7 @@
 an admin. The table is checked against the app's url_map so that a new route
 cannot go untested."""
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -37,12 +38,29 @@ MATRIX = [
     ("POST", "/admin/trash/{trashed}/purge", 302, 403, 403, 302),
     ("POST", "/admin/trash/purge-expired", 302, 403, 403, 302),
     ("POST", "/admin/trash/bulk", 302, 403, 403, 400),
+    ("GET", "/admin/users", 302, 403, 403, 200),
+    ("POST", "/admin/users/other/disable", 302, 403, 403, 302),
+    ("POST", "/admin/users/other/enable", 302, 403, 403, 302),
+    ("POST", "/admin/users/other/grant-admin", 302, 403, 403, 302),
+    ("POST", "/admin/users/admin/revoke-admin", 302, 403, 403, 302),
+    ("POST", "/admin/users/other/temporary-password", 302, 403, 403, 200),
+    ("POST", "/admin/users/nobody/disable", 302, 403, 403, 404),
+    ("GET", "/admin/activity", 302, 403, 403, 200),
+    ("GET", "/account", 302, 200, 200, 200),
+    ("GET", "/account/password", 302, 200, 200, 200),
+    ("POST", "/account/password", 302, 422, 422, 422),
+    ("POST", "/account/logout-everywhere", 302, 302, 302, 302),
 ]
 VISITORS = ["anonymous", "owner", "other", "admin"]
 
 
+ACCOUNT_ACTION = re.compile(r"^/admin/users/[a-z]+/(disable|enable|grant-admin|revoke-admin)$")
+
+
 def _rule_key(method, url):
-    return method, url.replace("{live}", "<todo_id>").replace("{trashed}", "<todo_id>")
+    url = url.replace("{live}", "<todo_id>").replace("{trashed}", "<todo_id>")
+    url = ACCOUNT_ACTION.sub("/admin/users/<username>/<action>", url)
+    return method, re.sub(r"^/admin/users/[a-z]+/", "/admin/users/<username>/", url)
 
 
 def test_matrix_covers_every_route(app):
@@ -50,7 +68,7 @@ def test_matrix_covers_every_route(app):
     for rule in app.url_map.iter_rules():
         if rule.endpoint == "static":
             continue
-        path = rule.rule.replace("<id:todo_id>", "<todo_id>")
+        path = re.sub(r"<(?:[^:>]+:)?(\w+)>", r"<\1>", rule.rule)
         for method in rule.methods - {"HEAD", "OPTIONS"}:
             routes.add((method, path))
     covered = {_rule_key(method, url) for method, url, *_ in MATRIX}

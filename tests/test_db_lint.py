@@ -13,6 +13,7 @@ import sqlalchemy as sa
 from alembic.script import ScriptDirectory
 from flask_migrate.cli import db as db_group
 
+from todoapp.extensions import db
 from todoapp.migration_tools.lint import (
     analyse_source,
     lint_command,
@@ -369,10 +370,18 @@ def test_rebuilding_a_referenced_table_is_high_and_names_its_references(lint, sc
     result = lint(revision.id)
     assert result.exit_code == 1, result.output  # High, and no one marked it reviewed
     rebuild, note, alter, postgres = group(revision_blocks(result.output)[revision.id], "upgrade")
+    # Every foreign key on users, as the models declare them (the head's schema).
+    references = sorted(
+        f"{fk.parent.table.name}.{fk.parent.name}"
+        + (f" (ON DELETE {fk.ondelete})" if fk.ondelete else "")
+        for table in db.metadata.tables.values()
+        for fk in table.foreign_keys
+        if fk.column.table.name == "users"
+    )
+    assert "todos.user_id (ON DELETE CASCADE)" in references
     assert rebuild == (
         "    High      rebuild table users on SQLite: copies every row; referenced by "
-        "todos.deleted_by, todos.user_id (ON DELETE CASCADE)  "
-        f"(line {revision.line('batch_alter_table')})"
+        f"{', '.join(references)}  (line {revision.line('batch_alter_table')})"
     )
     assert "safe only under 'flask db upgrade' (foreign keys off" in note
     assert "run any other way" in note

@@ -272,6 +272,39 @@ def test_the_round_trip_runs_on_a_copy_and_leaves_the_database_alone(app, alice,
         assert (schema(), db.session.execute(sa.text("SELECT * FROM todos")).all()) == before
 
 
+def test_the_round_trip_leaves_out_only_what_the_head_revision_creates(
+    app, alice, make_todo, scratch_migrations
+):
+    """A head that adds a table and a column, both holding data: the step
+    down drops them, so they are named and left out, and everything that
+    exists throughout is still compared (a lost todo would fail it)."""
+    from todoapp.migration_tools.roundtrip import round_trip
+
+    make_todo(alice, "precious")
+    write_revision(
+        scratch_migrations,
+        "scratch table and column",
+        """
+        op.create_table("scratch_notes", sa.Column("id", sa.Integer(), primary_key=True))
+        op.add_column("todos", sa.Column("scratch_flag", sa.Integer()))
+        op.execute("INSERT INTO scratch_notes (id) VALUES (1), (2)")
+        op.execute("UPDATE todos SET scratch_flag = 7")
+        """,
+        """
+        op.drop_column("todos", "scratch_flag")
+        op.drop_table("scratch_notes")
+        """,
+    )
+    out = io.StringIO()
+    assert round_trip(app, out=out, directory=scratch_migrations) == 0, out.getvalue()
+    report = out.getvalue()
+    assert "] scratch_notes: 2 rows, a table new at head: the step down drops it" in report
+    assert re.search(
+        r"\] todos: 1 row, sha256 \w+ \(new at head, not compared: scratch_flag\)", report
+    )
+    assert re.search(r"\] todos: 1 row, the same\n", report)
+
+
 @pytest.mark.parametrize(
     "downgrade_sql, verdict",
     [

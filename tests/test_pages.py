@@ -12,6 +12,8 @@ from todoapp.extensions import db
 from todoapp.models import Todo, utcnow
 from todoapp.services import todos, users
 
+from .conftest import PASSWORD
+
 
 @pytest.fixture
 def alice_in(client, auth, alice):
@@ -246,7 +248,7 @@ class TestAdminTrash:
 
     def test_sees_everyones_trash_with_owner_and_deleter(self, app, client, trash, admin):
         with app.app_context():
-            carol = users.create_user("carol", "carol's password").id
+            carol = users.create_user("carol", PASSWORD).id
             todo = todos.create_todo(carol, "trashed by an admin").id
             todos.trash_todo(todo, carol, actor_id=admin)
         page = text(client.get("/admin/trash"))

@@ -1,9 +1,11 @@
-"""Headers, cookies, key rotation, production switches and the last admin."""
+"""Headers, cookies, caching, key rotation, production switches and the last admin."""
+
+import re
 
 import pytest
 from sqlalchemy import select
 
-from todoapp import create_app
+from todoapp import ROOT, create_app, file_hash
 from todoapp.config import ConfigError
 from todoapp.extensions import db
 from todoapp.models import User
@@ -208,3 +210,62 @@ def test_a_trusted_host_with_a_scheme_or_port_is_refused_at_start(tmp_path, monk
     monkeypatch.setenv("TRUSTED_HOSTS", value)
     with pytest.raises(ConfigError, match="TRUSTED_HOSTS takes host names"):
         create_app(instance_path=str(tmp_path))
+
+
+STATIC_URL = re.compile(r'"(/static/([^"?]+)\?v=([0-9a-f]+))"')
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def cache_control(client, url, status=200):
+    with client.get(url) as response:
+        assert response.status_code == status, url
+        return response.headers.get("Cache-Control", "")
+
+
+@pytest.mark.parametrize("url", ["/auth/login", "/auth/register"])
+def test_the_login_and_register_pages_are_never_stored(client, url):
+    assert cache_control(client, url) == "no-store"
+
+
+def test_a_refused_login_is_never_stored(client, auth, alice):
+    with auth.login("alice", "wrong password") as response:
+        assert response.status_code == 422
+        assert response.headers["Cache-Control"] == "no-store"
+
+
+@pytest.mark.parametrize(
+    ("url", "status"), [("/todos", 200), ("/trash", 200), ("/auth/login", 302), ("/nowhere", 404)]
+)
+def test_every_response_to_a_logged_in_user_is_never_stored(client, auth, alice, url, status):
+    auth.login("alice")
+    assert cache_control(client, url, status) == "no-store"
+
+
+def test_an_anonymous_page_other_than_login_and_register_may_be_stored(client):
+    assert "no-store" not in cache_control(client, "/nowhere", 404)
+
+
+def test_static_urls_name_their_content_and_are_cached_for_good(client, auth, alice):
+    auth.login("alice")
+    found = STATIC_URL.findall(client.get("/todos").get_data(as_text=True))
+    assert {name for _, name, _ in found} >= {"app.css", "app.js", "favicon.svg"}
+    for url, name, version in found:
+        assert version == file_hash(ROOT / "static" / name)
+        # Logged in or not, a static file is cached, never no-store.
+        assert cache_control(client, url) == IMMUTABLE
+
+
+@pytest.mark.parametrize("query", ["", "?v=", "?v=000000000000"])
+def test_a_static_url_without_its_current_hash_is_revalidated(client, query):
+    control = cache_control(client, f"/static/app.css{query}")
+    assert "immutable" not in control and "max-age" not in control
+    assert "no-store" not in control
+
+
+def test_the_hash_follows_the_content(tmp_path):
+    path = tmp_path / "app.css"
+    path.write_text("body { color: black; }")
+    first = file_hash(path)
+    assert file_hash(path) == first and re.fullmatch(r"[0-9a-f]{12}", first)
+    path.write_text("body { color: navy; }")
+    assert file_hash(path) != first

@@ -1,48 +1,119 @@
-"""Login throttling: per username and per address, shared through the database."""
+"""Throttling: logins per (username, address) pair and per address, with
+growing delays; registrations per address. Shared through the database."""
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import update
+from sqlalchemy import func, select
 
+from todoapp.config import PASSWORD_HASH_METHOD
 from todoapp.extensions import db
-from todoapp.models import LoginThrottle, utcnow
+from todoapp.models import LoginThrottle, User, utcnow
+from todoapp.services import throttle, users
 
-from .conftest import PASSWORD, make_app
+from .conftest import PASSWORD, Auth, make_app
 from .live import Browser, gunicorn
+
+ATTACKER, OWNER = "10.0.0.9", "10.0.0.1"
+WRONG = "wrong password"
+
+
+class Clock:
+    """The throttle's clock, moved on by hand."""
+
+    def __init__(self):
+        self.now = utcnow()
+
+    def advance(self, seconds):
+        self.now += timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def app(app):
+    app.config["LOGIN_DELAY_SECONDS"] = 3600  # no test here waits for the real clock
+    return app
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = Clock()
+    monkeypatch.setattr(throttle, "utcnow", lambda: clock.now)
+    return clock
+
+
+@pytest.fixture
+def password_checks(monkeypatch):
+    """How many times a password was checked against a hash."""
+    calls = []
+    check = users.check_password_hash
+
+    def counted(*args):
+        calls.append(args)
+        return check(*args)
+
+    monkeypatch.setattr(users, "check_password_hash", counted)
+    return calls
+
+
+def auth_from(app, address):
+    """An Auth helper whose requests come from ``address``."""
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return Auth(client)
 
 
 def fail(auth, username="alice", times=1):
     for _ in range(times):
-        assert auth.login(username, "wrong password").status_code == 422
+        assert auth.login(username, WRONG).status_code == 422
 
 
-def test_a_username_is_locked_after_five_failures_even_with_the_right_password(client, auth, alice):
-    fail(auth, times=5)
-    response = auth.login("alice")
-    assert response.status_code == 429
-    assert 1 <= int(response.headers["Retry-After"]) <= 15 * 60
-    page = response.get_data(as_text=True)
-    assert "Too many failed logins. Try again in 15 minutes." in page
-    assert client.get("/todos").status_code == 302  # not logged in
-
-
-def test_other_usernames_are_not_affected(auth, alice, bob):
-    fail(auth, "alice", times=5)
-    assert auth.login("bob").status_code == 302
-
-
-def test_the_lock_ends_with_its_window(app, auth, alice):
-    fail(auth, times=5)
+def count_users(app):
     with app.app_context():
-        db.session.execute(
-            update(LoginThrottle).values(window_start=utcnow() - timedelta(minutes=16))
-        )
-        db.session.commit()
-    assert auth.login("alice").status_code == 302
+        return db.session.scalar(select(func.count()).select_from(User))
 
 
-def test_a_success_clears_the_count(auth, alice):
+def test_guesses_from_one_address_do_not_lock_the_owner_out(app, make_user):
+    make_user("root", admin=True)
+    attacker = auth_from(app, ATTACKER)
+    fail(attacker, "root", times=5)
+    refused = attacker.login("root")  # even the right password waits here
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 15 * 60
+    assert "Too many failed logins. Try again in 15 minutes." in refused.get_data(as_text=True)
+    owner = auth_from(app, OWNER)
+    assert owner.login("root").status_code == 302
+    assert owner.client.get("/todos").status_code == 200
+
+
+def test_past_the_free_failures_each_attempt_waits_twice_as_long(
+    app, alice, clock, password_checks
+):
+    app.config["LOGIN_DELAY_SECONDS"] = 10
+    attacker = auth_from(app, ATTACKER)
+    fail(attacker, times=5)
+    assert len(password_checks) == 5
+
+    def refused(wait):
+        response = attacker.login("alice", WRONG)
+        assert response.status_code == 429
+        assert response.headers["Retry-After"] == str(wait)
+        assert f"Try again in {wait} seconds." in response.get_data(as_text=True)
+
+    refused(10)
+    clock.advance(10)
+    fail(attacker)  # the sixth
+    refused(20)
+    clock.advance(10)
+    refused(10)  # a refused attempt counts for nothing: the wait runs from the sixth
+    clock.advance(10)
+    fail(attacker)  # the seventh
+    refused(40)
+    assert len(password_checks) == 7  # none for the refused ones
+
+
+def test_a_success_forgets_the_pair(auth, alice):
     fail(auth, times=4)
     assert auth.login("alice").status_code == 302
     auth.logout()
@@ -50,30 +121,84 @@ def test_a_success_clears_the_count(auth, alice):
     assert auth.login("alice").status_code == 302
 
 
-def test_one_address_trying_many_usernames_is_stopped(app, auth, alice):
+def test_a_success_gives_the_address_its_attempt_back(app, auth, alice):
     app.config["LOGIN_FAILURES_PER_IP"] = 3
-    for name in ("alice", "bob", "carol"):
-        fail(auth, name)
+    for _ in range(5):
+        assert auth.login("alice").status_code == 302
+        auth.logout()
+    fail(auth, times=3)
+
+
+def test_the_counts_end_with_their_window(app, auth, alice, clock):
+    fail(auth, times=5)
     assert auth.login("alice").status_code == 429
+    clock.advance(15 * 60)
+    assert auth.login("alice").status_code == 302
+    with app.app_context():  # the ended window's rows are gone, the new ones counted
+        rows = db.session.execute(select(LoginThrottle.key, LoginThrottle.failures)).all()
+    assert sorted(rows) == [("ip:127.0.0.1", 0)]
+
+
+def test_spraying_one_password_over_many_usernames_is_stopped(app):
+    limit = app.config["LOGIN_FAILURES_PER_IP"]
+    attacker = auth_from(app, ATTACKER)
+    statuses = [attacker.login(f"user{n:03}", "Summer2026!").status_code for n in range(60)]
+    assert statuses == [422] * limit + [429] * (60 - limit)
+
+
+def test_invalid_usernames_count_against_the_address(app, alice):
+    app.config["LOGIN_FAILURES_PER_IP"] = 3
+    attacker = auth_from(app, ATTACKER)
+    for name in ("alice", "no such name!", "x"):
+        fail(attacker, name)
+    assert attacker.login("alice").status_code == 429
+    assert auth_from(app, OWNER).login("alice").status_code == 302
+
+
+def register(auth, username):
+    form = {"username": username, "password": PASSWORD, "confirm": PASSWORD}
+    response = auth.client.submit("/auth/register", form)
+    if response.status_code == 302:
+        auth.logout()
+    return response
+
+
+def test_registrations_are_limited_per_address(app, clock):
+    limit, window = 5, 3600
+    app.config.update(REGISTRATIONS_PER_IP=limit, REGISTRATION_WINDOW_SECONDS=window)
+    visitor = auth_from(app, ATTACKER)
+    for _ in range(limit + 1):  # forms that fail validation count for nothing
+        form = {"username": "carol", "password": PASSWORD, "confirm": "other"}
+        assert visitor.client.submit("/auth/register", form).status_code == 422
+    for n in range(limit):
+        assert register(visitor, f"new{n}").status_code == 302
+    refused = register(visitor, "one.more")
+    assert refused.status_code == 429
+    assert 0 < int(refused.headers["Retry-After"]) <= window
+    assert "Too many new accounts from your address." in refused.get_data(as_text=True)
+    assert count_users(app) == limit
+
+    assert register(auth_from(app, OWNER), "elsewhere").status_code == 302
+    clock.advance(window)
+    assert register(visitor, "one.more").status_code == 302
 
 
 @pytest.fixture
 def shared_database(database_url):
     app = make_app(database_url)
     with app.app_context():
-        from todoapp.services import users
-
         users.create_user("alice", PASSWORD)
         db.engine.dispose()
     return database_url
 
 
 def test_the_limit_holds_across_two_server_processes(shared_database, tmp_path):
+    env = {"LOGIN_DELAY_SECONDS": "3600"}
     with (
-        gunicorn(shared_database, tmp_path) as first,
-        gunicorn(shared_database, tmp_path) as second,
+        gunicorn(shared_database, tmp_path, env=env) as first,
+        gunicorn(shared_database, tmp_path, env=env) as second,
     ):
-        wrong = {"username": "alice", "password": "wrong password"}
+        wrong = {"username": "alice", "password": WRONG}
         for server, times in ((first, 3), (second, 2)):
             browser = Browser(server.url)
             for _ in range(times):
@@ -85,3 +210,34 @@ def test_the_limit_holds_across_two_server_processes(shared_database, tmp_path):
             status, headers, _ = Browser(server.url).submit("/auth/login", right)
             assert status == 429
             assert int(headers["Retry-After"]) > 0
+
+
+@pytest.fixture
+def slow_hash_database(database_url):
+    """alice's password hashed as a real server hashes it: a check takes long
+    enough that parallel requests overlap."""
+    app = make_app(database_url, PASSWORD_HASH_METHOD=PASSWORD_HASH_METHOD)
+    with app.app_context():
+        users.create_user("alice", PASSWORD)
+        db.engine.dispose()
+    return database_url
+
+
+def test_parallel_guesses_do_not_get_past_the_limit(slow_hash_database, tmp_path):
+    guesses, limit = 40, 5  # LOGIN_FAILURES_PER_USER's default
+    env = {"LOGIN_DELAY_SECONDS": "3600"}
+    with gunicorn(slow_hash_database, tmp_path, workers=4, env=env) as server:
+        browsers = [Browser(server.url) for _ in range(guesses)]
+        for browser in browsers:
+            browser.request("/auth/login")  # each its own session and CSRF token
+        start = threading.Barrier(guesses)
+
+        def guess(browser):
+            start.wait()
+            status, _, _ = browser.submit("/auth/login", {"username": "alice", "password": WRONG})
+            return status
+
+        with ThreadPoolExecutor(guesses) as pool:
+            statuses = list(pool.map(guess, browsers))
+    # 422 is "Wrong username or password.": the password was checked.
+    assert sorted(statuses) == [422] * limit + [429] * (guesses - limit)

@@ -1,14 +1,17 @@
 """todoapp: todos with a trash you can undo and restore from."""
 
+import hashlib
 import logging
 import os
 from pathlib import Path
 
-from flask import Flask, redirect, render_template, request, url_for
+from flask import Flask, Response, redirect, render_template, request, url_for
+from flask_login import current_user
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, SecurityError
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.routing import BaseConverter, ValidationError
+from werkzeug.security import safe_join
 
 from .config import load_config
 from .database import configure_engine
@@ -62,6 +65,7 @@ def create_app(
     register_blueprints(app)
     register_errorhandlers(app)
     register_template_helpers(app)
+    register_caching(app)
     if migrations is None:
         # Flask's command line sets this before it loads the app.
         migrations = os.environ.get("FLASK_RUN_FROM_CLI") == "true" or app.testing
@@ -97,13 +101,27 @@ def register_extensions(app: Flask) -> None:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .account.routes import bp as account_bp
     from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .todos.routes import bp as todos_bp
     from .trash.routes import bp as trash_bp
 
-    for bp in (auth_bp, todos_bp, trash_bp, admin_bp):
+    for bp in (auth_bp, todos_bp, trash_bp, admin_bp, account_bp):
         app.register_blueprint(bp)
+
+    # Where a user with a temporary password may go before choosing their own.
+    allowed = {"account.password", "auth.logout", "static", "healthz"}
+
+    @app.before_request
+    def require_own_password():
+        if (
+            current_user.is_authenticated
+            and current_user.must_change_password
+            and request.endpoint not in allowed
+        ):
+            return redirect(url_for("account.password", next=request.full_path.rstrip("?")))
+        return None
 
     @app.get("/")
     def index():
@@ -189,11 +207,71 @@ def register_template_helpers(app: Flask) -> None:
     presentation.init_app(app)
 
 
+# Pages that hold a password or a fresh CSRF token even for a visitor.
+NO_STORE_ENDPOINTS = frozenset({"auth.login", "auth.register"})
+IMMUTABLE = f"public, max-age={365 * 24 * 3600}, immutable"
+
+
+def file_hash(path: str | Path) -> str:
+    """A short fingerprint of a file's bytes: the first 12 hex digits of their SHA-256."""
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:12]
+
+
+def register_caching(app: Flask) -> None:
+    """Who may keep a copy of a response.
+
+    Every response to a logged-in user, and the login and register pages,
+    carry ``Cache-Control: no-store``: no browser or proxy keeps them, so the
+    back button after logging out, or the next person at a shared computer,
+    finds nothing.
+
+    Static files are fingerprinted: ``url_for('static', filename='app.css')``
+    gives ``/static/app.css?v=<file_hash>``, and a request whose ``v`` is the
+    file's current hash may be cached for a year (``immutable``), since a
+    changed file gets a new URL. Without ``v``, or with an old one, Flask's
+    default stays (``no-cache``: revalidated by ETag). A file is hashed once
+    and the hash kept for the life of the process (a deploy restarts the
+    workers); in debug mode it is hashed on every use, so edits show at once.
+    """
+    folder = app.static_folder
+    hashes: dict[str, str] = {}
+
+    def static_hash(filename: str) -> str | None:
+        """The hash of an existing file in the static folder, else None. Only
+        existing files are remembered, so strange URLs cannot fill the dict."""
+        if filename in hashes and not app.debug:
+            return hashes[filename]
+        path = safe_join(folder, filename) if folder else None
+        if path is None or not os.path.isfile(path):
+            return None
+        hashes[filename] = file_hash(path)
+        return hashes[filename]
+
+    @app.url_defaults
+    def add_static_version(endpoint: str, values: dict) -> None:
+        if endpoint == "static" and "v" not in values:
+            if version := static_hash(values.get("filename", "")):
+                values["v"] = version
+
+    @app.after_request
+    def set_cache_control(response: Response) -> Response:
+        if request.endpoint == "static":
+            version = request.args.get("v")
+            filename = (request.view_args or {}).get("filename", "")
+            if version and response.status_code in (200, 206, 304):
+                if version == static_hash(filename):
+                    response.headers["Cache-Control"] = IMMUTABLE
+        elif request.endpoint in NO_STORE_ENDPOINTS or current_user.is_authenticated:
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+
 def register_commands(app: Flask, *, migrations: bool) -> None:
-    from .cli import trash_cli, users_cli
+    from .cli import activity_cli, trash_cli, users_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(trash_cli)
+    app.cli.add_command(activity_cli)
     if not migrations:
         return
     from flask_migrate import Migrate

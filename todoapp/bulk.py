@@ -2,6 +2,7 @@
 them forever. Shared by the user's trash and the admin trash."""
 
 from flask import abort, flash, request
+from flask_login import current_user
 
 from .models import parse_id
 from .presentation import todos_count
@@ -29,7 +30,7 @@ def apply(*, owner_id: int | None) -> None:
         return
     run = todos.bulk_restore if action == "restore" else todos.bulk_purge
     try:
-        done = run(ids, owner_id=owner_id)
+        done = run(ids, owner_id=owner_id, actor_id=current_user.id)
     except ValueError as exc:
         flash(str(exc), "error")
         return

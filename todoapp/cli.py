@@ -8,10 +8,11 @@ from flask.cli import AppGroup
 
 from .config import RETENTION_DAYS_MAX
 from .presentation import todos_count
-from .services import todos, users
+from .services import activity, todos, users
 
 users_cli = AppGroup("users", help="Manage accounts.")
 trash_cli = AppGroup("trash", help="Look after the trash.")
+activity_cli = AppGroup("activity", help="Look after the activity log.")
 
 
 @users_cli.command("create")
@@ -52,12 +53,69 @@ def revoke_admin_command(username: str) -> None:
 
 
 def _set_admin(username: str, is_admin: bool) -> None:
-    try:
-        user = users.set_admin(username, is_admin)
-    except (LookupError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    user = _run(users.set_admin, username, is_admin)
     state = "is now an administrator" if user.is_admin else "is no longer an administrator"
     click.echo(f"'{user.username}' {state}.")
+
+
+def _run(service, *args):
+    """A users service, its refusals turned into clean command-line errors."""
+    try:
+        return service(*args)
+    except (LookupError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@users_cli.command("list")
+def list_command() -> None:
+    """List the accounts with their todos, trash and last login."""
+    after = None
+    while accounts := users.list_accounts(500, after_name=after):
+        for account in accounts[:500]:
+            flags = [
+                label
+                for label, on in (
+                    ("admin", account.is_admin),
+                    ("disabled", account.disabled_at),
+                    ("temporary password", account.must_change_password),
+                )
+                if on
+            ]
+            login = (
+                f"{account.last_login_at:%Y-%m-%d %H:%M} UTC" if account.last_login_at else "never"
+            )
+            click.echo(
+                f"{account.username:32}  {account.live:>7} todos  {account.trashed:>7} trashed  "
+                f"last login {login}{'  (' + ', '.join(flags) + ')' if flags else ''}"
+            )
+        if len(accounts) <= 500:
+            break
+        after = accounts[499].username
+
+
+@users_cli.command("disable")
+@click.argument("username")
+def disable_command(username: str) -> None:
+    """Disable an account: it cannot log in, and its sessions end now."""
+    user = _run(users.set_disabled, username, True)
+    click.echo(f"'{user.username}' is disabled; its sessions have ended.")
+
+
+@users_cli.command("enable")
+@click.argument("username")
+def enable_command(username: str) -> None:
+    """Enable a disabled account again."""
+    user = _run(users.set_disabled, username, False)
+    click.echo(f"'{user.username}' is enabled.")
+
+
+@users_cli.command("set-password")
+@click.argument("username")
+def set_password_command(username: str) -> None:
+    """Give an account a temporary password, to be changed at the next login."""
+    password = _run(users.set_temporary_password, username)
+    click.echo(f"Temporary password for '{username}': {password}")
+    click.echo("It must be changed at the next login; the account's sessions have ended.")
 
 
 @trash_cli.command("purge")
@@ -86,3 +144,22 @@ def purge_command(older_than: int | None, dry_run: bool) -> None:
     with click.progressbar(length=due, label="Purging", show_pos=True) as bar:
         purged = todos.purge_expired(days, progress=bar.update).deleted
     click.echo(f"Purged {todos_count(purged)} trashed more than {days} days ago.")
+
+
+@activity_cli.command("purge")
+@click.option(
+    "--older-than",
+    "older_than",
+    type=click.IntRange(min=0, max=RETENTION_DAYS_MAX),
+    metavar="DAYS",
+    help="Delete entries older than DAYS days (default: ACTIVITY_RETENTION_DAYS).",
+)
+def purge_activity_command(older_than: int | None) -> None:
+    """Delete old activity log entries, in batches like the trash purge."""
+    days = current_app.config["ACTIVITY_RETENTION_DAYS"] if older_than is None else older_than
+    due = activity.count_older_than(days)
+    with click.progressbar(length=due, label="Purging", show_pos=True) as bar:
+        purged = activity.purge_older_than(days, progress=bar.update)
+    click.echo(
+        f"Deleted {purged} activity entr{'y' if purged == 1 else 'ies'} older than {days} days."
+    )

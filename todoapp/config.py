@@ -21,6 +21,23 @@ MIGRATION_LIMITS = {
     "MIGRATION_STATEMENT_TIMEOUT": 86_400,
 }
 
+# Sessions: at most a week idle or in all; the log: at most ten years.
+ACCOUNT_LIMITS = {
+    "SESSION_IDLE_MINUTES": 7 * 24 * 60,
+    "SESSION_LIFETIME_HOURS": 7 * 24,
+    "ACTIVITY_RETENTION_DAYS": 3650,
+}
+
+# Throttling: a day for a login window or delay, a week for registrations.
+THROTTLE_LIMITS = {
+    "LOGIN_FAILURES_PER_USER": 1_000,
+    "LOGIN_FAILURES_PER_IP": 100_000,
+    "LOGIN_FAILURE_WINDOW_SECONDS": 86_400,
+    "LOGIN_DELAY_SECONDS": 86_400,
+    "REGISTRATIONS_PER_IP": 100_000,
+    "REGISTRATION_WINDOW_SECONDS": 7 * 86_400,
+}
+
 
 class ConfigError(RuntimeError):
     """The app cannot start with the configuration it was given."""
@@ -118,6 +135,12 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         # Batches of 1,000 that one web request may purge ("Purge expired",
         # "Empty trash"): about 1 s of work, far inside gunicorn's timeout.
         WEB_PURGE_BATCHES=20,
+        # A login lasts until it has been idle this long, and at most this
+        # long in all (OWASP ASVS level 2: 30 minutes idle, 12 hours).
+        SESSION_IDLE_MINUTES=30,
+        SESSION_LIFETIME_HOURS=12,
+        # Days the activity log keeps its entries (`flask activity purge`).
+        ACTIVITY_RETENTION_DAYS=365,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         MAX_CONTENT_LENGTH=64 * 1024,
@@ -127,10 +150,17 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         # minimum) takes 32 MiB in the worker. Older hashes are redone at login.
         # The tests use cheaper parameters.
         PASSWORD_HASH_METHOD=PASSWORD_HASH_METHOD,
-        # Failed logins allowed per window, per username and per client address.
+        # Login throttling (services/throttle.py): free login attempts per
+        # window, per (username, client address) pair and per address. Past
+        # them, each attempt waits LOGIN_DELAY_SECONDS after the key's last
+        # one, the wait doubling every time, up to the window.
         LOGIN_FAILURES_PER_USER=5,
         LOGIN_FAILURES_PER_IP=50,
-        LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,  # noqa: S106 (a method name, not a password)
+        LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,
+        LOGIN_DELAY_SECONDS=1,
+        # New accounts per client address per window: past them, none until it ends.
+        REGISTRATIONS_PER_IP=5,
+        REGISTRATION_WINDOW_SECONDS=60 * 60,
     )
     app.config.from_pyfile("config.py", silent=True)
 
@@ -154,7 +184,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
     app.config["TODOS_PER_PAGE"] = _positive_int(
         "TODOS_PER_PAGE", app.config["TODOS_PER_PAGE"], TODOS_PER_PAGE_MAX
     )
-    for name, maximum in MIGRATION_LIMITS.items():
+    for name, maximum in (MIGRATION_LIMITS | ACCOUNT_LIMITS | THROTTLE_LIMITS).items():
         app.config[name] = _positive_int(name, app.config[name], maximum)
 
     if test_config:

@@ -262,11 +262,19 @@ def visit_every_page(page, owner=None):
     page.goto("/todos")
     row(page, "Pay rent").get_by_role("link", name="Edit").click()
     yield "edit", page
+    page.goto("/account")
+    yield "account", page
+    page.goto("/account/password")
+    yield "password", page
     page.get_by_role("button", name=re.compile("Log out")).click()
     yield "login", page
     log_in(page, "root")
     page.goto(f"/admin/trash?user={owner}")
     yield "admin-trash", page
+    page.goto("/admin/users")
+    yield "admin-users", page
+    page.goto(f"/admin/activity?user={owner}")
+    yield "admin-activity", page
     page.goto("/admin/trash?user=nobody-here")
     yield "admin-trash-unknown-owner", page
     page.goto("/trash")
@@ -338,3 +346,65 @@ def test_no_page_breaks_the_content_security_policy_or_asks_for_a_missing_file(p
         if label != "not-found":  # the one 404 asked for
             assert missing == [], f"{label}: {missing}"  # a favicon.ico, say
         missing.clear()
+
+
+def change_password(page, current, new):
+    page.get_by_label("Current password").fill(current)
+    page.get_by_label("New password", exact=True).fill(new)
+    page.get_by_label("Repeat the new password").fill(new)
+    page.get_by_role("button", name="Change password").click()
+
+
+def test_accounts_passwords_sessions_and_the_admin(new_page):
+    laptop, phone, admin = new_page(), new_page(), new_page()
+    name = register(laptop)
+    log_in(phone, name)
+
+    # Change the password on the laptop: the phone's session ends.
+    laptop.get_by_role("link", name="Account").click()
+    expect(laptop.get_by_role("heading", name="Your account")).to_be_visible()
+    laptop.get_by_role("link", name="Change password").click()
+    expect(laptop.get_by_text(re.compile("At least 8 characters"))).to_be_visible()  # the rules
+    change_password(laptop, PASSWORD, "password")
+    expect(laptop.get_by_text("That password is one of the most common ones")).to_be_visible()
+    new = "plum kettle orbit seventeen"
+    change_password(laptop, PASSWORD, new)
+    expect(laptop.get_by_text("Your password is changed.")).to_be_visible()
+    phone.goto("/todos")
+    expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
+
+    # The admin disables the account: the laptop is logged out at its next page.
+    log_in(admin, "root")
+    admin.get_by_role("link", name="Users").click()
+    admin.get_by_role("button", name=f"Disable {name}").click()
+    assert admin.dialogs[-1].startswith(f"Disable {name}?")
+    expect(admin.get_by_text(f"{name} disabled.")).to_be_visible()
+    laptop.goto("/todos")
+    expect(laptop.get_by_role("heading", name="Log in")).to_be_visible()
+
+    # Enabled again, with a temporary password that must be changed first.
+    admin.get_by_role("button", name=f"Enable {name}").click()
+    admin.get_by_role("button", name=f"Temporary password for {name}").click()
+    temporary = admin.locator(".secret code").inner_text()
+    laptop.get_by_label("Username").fill(name)
+    laptop.get_by_label("Password").fill(temporary)
+    laptop.get_by_role("button", name="Log in").click()
+    expect(laptop.get_by_role("heading", name="Change password")).to_be_visible()
+    expect(laptop.get_by_text("An administrator set a temporary password")).to_be_visible()
+    change_password(laptop, temporary, "quiet lantern harbour maple")
+    expect(laptop.get_by_text("Your password is changed.")).to_be_visible()
+
+    # The admin reads what happened.
+    admin.goto("/admin/users")
+    admin.get_by_role("link", name="Activity").click()
+    admin.get_by_label("User").fill(name)
+    admin.get_by_role("button", name="Filter").click()
+    log = admin.locator("table.activity-table")
+    for says in (
+        "changed the password",
+        "set a temporary password",
+        "enabled an account",
+        "disabled an account",
+        "registered",
+    ):
+        expect(log.get_by_text(says, exact=False).first).to_be_visible()

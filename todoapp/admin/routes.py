@@ -12,8 +12,9 @@ from flask_login import current_user, login_required
 
 from ..bulk import apply as apply_bulk
 from ..presentation import todos_count
-from ..services import todos, users
-from ..web import cursor, per_page, safe_next
+from ..services import activity, todos, users
+from ..services.errors import NotFoundError
+from ..web import EmptyForm, cursor, per_page, safe_next
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -45,14 +46,14 @@ def trash():
 
 @bp.post("/trash/<id:todo_id>/restore")
 def restore(todo_id: int):
-    todo = todos.restore_todo(todo_id)
+    todo = todos.restore_todo(todo_id, actor_id=current_user.id)
     flash(f"Restored “{todo.title}” for {todo.owner.username}.", "success")
     return redirect(safe_next(request.form.get("next"), "admin.trash"))
 
 
 @bp.post("/trash/<id:todo_id>/purge")
 def purge(todo_id: int):
-    title = todos.purge_todo(todo_id)
+    title = todos.purge_todo(todo_id, actor_id=current_user.id)
     flash(f"Deleted “{title}” forever.", "success")
     return redirect(safe_next(request.form.get("next"), "admin.trash"))
 
@@ -69,7 +70,9 @@ def purge_expired():
     """Purge what has expired, as much as one request may: a large backlog
     is left for the next press, or for ``flask trash purge``, and said so."""
     days = current_app.config["TRASH_RETENTION_DAYS"]
-    purge = todos.purge_expired(days, max_batches=current_app.config["WEB_PURGE_BATCHES"])
+    purge = todos.purge_expired(
+        days, max_batches=current_app.config["WEB_PURGE_BATCHES"], actor_id=current_user.id
+    )
     message = f"Purged {todos_count(purge.deleted)} trashed more than {days} days ago."
     if not purge.finished and (left := todos.count_expired(days)):
         message += (
@@ -78,3 +81,85 @@ def purge_expired():
         )
     flash(message, "success" if purge.deleted else "info")
     return redirect(url_for("admin.trash"))
+
+
+@bp.get("/users")
+def users_page():
+    """Every account, a page at a time in username order, with its todo counts."""
+    after = request.args.get("after")
+    if after is not None and users.get_user_by_username(after) is None:
+        raise NotFoundError("There is no such page.")
+    accounts = users.list_accounts(per_page(), after_name=after)
+    more = len(accounts) > per_page()
+    accounts = accounts[: per_page()]
+    return render_template(
+        "admin/users.html",
+        accounts=accounts,
+        older=accounts[-1].username if more else None,
+        first=after is None,
+        button=EmptyForm(),
+    )
+
+
+# What each account action does: the service call, and what the flash says.
+ACCOUNT_ACTIONS = {
+    "disable": (lambda name, me: users.set_disabled(name, True, actor_id=me), "disabled"),
+    "enable": (lambda name, me: users.set_disabled(name, False, actor_id=me), "enabled"),
+    "grant-admin": (
+        lambda name, me: users.set_admin(name, True, actor_id=me),
+        "is now an administrator",
+    ),
+    "revoke-admin": (
+        lambda name, me: users.set_admin(name, False, actor_id=me),
+        "is no longer an administrator",
+    ),
+}
+
+
+@bp.post("/users/<username>/<any(disable, enable, 'grant-admin', 'revoke-admin'):action>")
+def account_action(username: str, action: str):
+    """Disable or enable an account, grant or revoke admin rights."""
+    run, done = ACCOUNT_ACTIONS[action]
+    if action in ("disable", "revoke-admin") and username == current_user.username:
+        flash("You cannot do that to your own account: ask another administrator.", "error")
+    else:
+        try:
+            user = run(username, current_user.id)
+        except users.LastAdminError as exc:
+            flash(str(exc), "error")
+        else:
+            flash(f"{user.username} {done}.", "success")
+    return redirect(safe_next(request.form.get("next"), "admin.users_page"))
+
+
+@bp.post("/users/<username>/temporary-password")
+def temporary_password(username: str):
+    """A new random password for the account, shown once, to hand over."""
+    password = users.set_temporary_password(username, actor_id=current_user.id)
+    return render_template("admin/temporary_password.html", username=username, password=password)
+
+
+@bp.get("/activity")
+def activity_page():
+    """The activity log, newest first, filterable by user and action, and
+    the trash figures per day."""
+    user_name = request.args.get("user", "").strip()
+    action = request.args.get("action", "") or None
+    if action is not None and action not in activity.ACTIONS:
+        raise NotFoundError("There is no such action.")
+    user = users.get_user_by_username(user_name) if user_name else None
+    if user_name and user is None:
+        listing = todos.Page(items=[])
+    else:
+        listing = activity.list_activity(
+            per_page(), user_id=user.id if user else None, action=action, **cursor()
+        )
+    return render_template(
+        "admin/activity.html",
+        page=listing,
+        user_name=user_name,
+        user=user,
+        action=action,
+        actions=activity.ACTIONS,
+        figures=activity.trash_per_day(),
+    )

@@ -2,7 +2,13 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, ValidationError
 
-from ..models import PASSWORD_MAX, USERNAME_MAX, check_password_rules, clean_username
+from ..models import (
+    PASSWORD_MAX,
+    PASSWORD_RULES,
+    USERNAME_MAX,
+    check_password_rules,
+    clean_username,
+)
 from ..services.users import username_taken
 
 
@@ -29,7 +35,7 @@ class RegisterForm(FlaskForm):
     password = PasswordField(
         "Password",
         validators=[InputRequired("Choose a password.")],
-        description="At least 8 characters.",
+        description=PASSWORD_RULES,
         render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
     )
     confirm = PasswordField(
@@ -50,7 +56,10 @@ class RegisterForm(FlaskForm):
             raise ValidationError("That username is taken.")
 
     def validate_password(self, field):
+        # The username field is validated first and holds the cleaned name;
+        # when it was refused, the password is still checked, without it.
+        username = None if self.username.errors else self.username.data
         try:
-            check_password_rules(field.data)
+            check_password_rules(field.data, username=username)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None

@@ -1,21 +1,63 @@
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+import time
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
-from ..extensions import db
-from ..models import User
-from ..services import throttle, users
+from ..models import User, parse_id, utcnow
+from ..services import activity, sessions, throttle, users
 from ..web import safe_next
 from .forms import LoginForm, RegisterForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 
 
+# Session keys: the session's token (its row in user_sessions) and when the
+# session was last used, in whole seconds, for the idle timeout.
+TOKEN, SEEN = "sid", "seen"
+# The "last used" time is written back at most this often, so a busy
+# session does not get a new cookie on every request.
+SEEN_EVERY = 60  # seconds
+
+
 def load_user(user_id: str) -> User | None:
-    try:
-        return db.session.get(User, int(user_id))
-    except ValueError:
+    """Flask-Login's loader: the user of this request's session, or None
+    when the session was ended on the server, the account is disabled, or the
+    session is past its idle timeout or its lifetime."""
+    token, uid = session.get(TOKEN), parse_id(user_id)
+    if not isinstance(token, str) or uid is None:
         return None
+    found = sessions.find(uid, token)
+    if found is None:
+        return None
+    user, started = found
+    config, now = current_app.config, time.time()
+    seen = session.get(SEEN, 0)
+    if (
+        not user.is_active
+        or utcnow() - started > timedelta(hours=config["SESSION_LIFETIME_HOURS"])
+        or not isinstance(seen, int)
+        or now - seen > config["SESSION_IDLE_MINUTES"] * 60
+    ):
+        return None
+    if now - seen > SEEN_EVERY:
+        session[SEEN] = int(now)
+    return user
+
+
+def session_token() -> str | None:
+    """The token of the request's session (to keep it when ending the others)."""
+    return session.get(TOKEN)
 
 
 def send_to_login():
@@ -28,6 +70,9 @@ def send_to_login():
 def _start_session(user: User) -> None:
     # A fresh session at login: nothing set before it (by anyone) carries over.
     session.clear()
+    lifetime = timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
+    session[TOKEN] = sessions.start(user.id, lifetime=lifetime, address=request.remote_addr)
+    session[SEEN] = int(time.time())
     login_user(user)
 
 
@@ -39,23 +84,41 @@ def login():
     form = LoginForm()
     if form.validate_on_submit():
         keys = throttle.keys_for(form.username.data, request.remote_addr)
-        if wait := throttle.retry_after(keys):
+        # Counted before the password check, so parallel guesses cannot outrun it.
+        if wait := throttle.attempt(keys):
             raise TooManyRequests(
-                f"Too many failed logins. Try again in {_minutes(wait)}.", retry_after=wait
+                f"Too many failed logins. Try again in {_in_words(wait)}.", retry_after=wait
             )
         user = users.authenticate(form.username.data, form.password.data)
-        if user is not None:
-            throttle.clear(f"user:{user.username}")
+        if user is not None and not user.is_active:
+            form.form_errors.append(
+                "This account is disabled. Ask an administrator to enable it again."
+            )
+        elif user is not None:
+            throttle.succeeded(keys)
             _start_session(user)
+            if user.must_change_password:
+                flash("Choose a new password before you go on.", "info")
+                return redirect(url_for("account.password", next=next_url))
             return redirect(next_url)
-        throttle.record_failure(keys)
-        form.form_errors.append("Wrong username or password.")
+        else:
+            known = users.get_user_by_username(form.username.data)
+            activity.record(
+                "login_failed",
+                actor_id=None,
+                user_id=known.id if known else None,
+                address=request.remote_addr,
+            )
+            form.form_errors.append("Wrong username or password.")
     status = 422 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
 
 
-def _minutes(seconds: int) -> str:
-    minutes = max(1, round(seconds / 60))
+def _in_words(seconds: int) -> str:
+    """A wait in whole seconds under a minute, else in minutes rounded up."""
+    if seconds < 60:
+        return f"{seconds} second{'' if seconds == 1 else 's'}"
+    minutes = (seconds + 59) // 60
     return f"{minutes} minute{'' if minutes == 1 else 's'}"
 
 
@@ -65,8 +128,15 @@ def register():
         return redirect(url_for("todos.index"))
     form = RegisterForm()
     if form.validate_on_submit():
+        if wait := throttle.attempt(throttle.registration_keys(request.remote_addr)):
+            raise TooManyRequests(
+                f"Too many new accounts from your address. Try again in {_in_words(wait)}.",
+                retry_after=wait,
+            )
         try:
-            user = users.create_user(form.username.data, form.password.data)
+            user = users.create_user(
+                form.username.data, form.password.data, address=request.remote_addr
+            )
         except users.UsernameTaken:  # registered by someone else a moment ago
             form.username.errors.append("That username is taken.")
         else:
@@ -80,6 +150,9 @@ def register():
 @bp.post("/logout")
 @login_required
 def logout():
+    """Ends this session on the server too: a copy of its cookie opens nothing."""
+    if token := session_token():
+        sessions.end(token, current_user.id)
     logout_user()
     session.clear()
     flash("You are logged out.", "info")

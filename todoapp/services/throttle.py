@@ -1,77 +1,161 @@
-"""Login throttling, shared by every worker and app server through the database.
+"""Login and registration throttling, shared by every worker and app server
+through the database (table login_throttle).
 
-Each key ("user:NAME", "ip:ADDRESS") counts failed logins in a fixed window.
-Once a key reaches its limit, logins for it are refused with 429 until the
-window ends, even with the right password.
+Each key counts attempts in a fixed window that starts with its first one:
+
+- Logins count per (username, address) pair, "pair:NAME@ADDRESS", with
+  LOGIN_FAILURES_PER_USER free attempts, and per address, "ip:ADDRESS", with
+  LOGIN_FAILURES_PER_IP. Past its free attempts a key's next attempt must
+  wait LOGIN_DELAY_SECONDS after its last one, and the wait doubles with
+  every attempt after that, up to the window. Someone guessing from another
+  address has a pair of their own: they slow down themselves, never the
+  account's owner. A right password forgets the pair and gives the address
+  back the attempt it took.
+- Registrations count per address, "register:ADDRESS": REGISTRATIONS_PER_IP
+  per REGISTRATION_WINDOW_SECONDS, a hard limit until the window ends.
+
+An attempt is counted before the work it guards (the password check, the new
+account) in one write transaction that holds the keys' rows, so requests in
+parallel cannot all get in under the limit.
 """
 
 import math
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from flask import current_app
-from sqlalchemy import case, delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
 
 from ..database import write_transaction
 from ..extensions import db
 from ..models import LoginThrottle, clean_username, utcnow
 
+# The key column holds 100 characters; a pair key is "pair:", a username of
+# at most 32 characters, "@" and the address.
+ADDRESS_MAX = 60
+REGISTER = "register:"
 
-def keys_for(username: str, address: str | None) -> dict[str, int]:
+
+class Limit(NamedTuple):
+    """How one key is throttled."""
+
+    free: int  # attempts per window that need no wait
+    window: float  # seconds from a key's first attempt until its count is forgotten
+    # Past the free attempts: the first wait in seconds, doubling each time.
+    # None: a hard limit, the next attempt waits for the window to end.
+    delay: float | None = None
+    # A right password forgets the key; otherwise it gives back one attempt.
+    forget_on_success: bool = False
+
+
+def keys_for(username: str, address: str | None) -> dict[str, Limit]:
     """The throttle keys of one login attempt, with their limits."""
     config = current_app.config
+    window, delay = config["LOGIN_FAILURE_WINDOW_SECONDS"], config["LOGIN_DELAY_SECONDS"]
+    address = (address or "")[:ADDRESS_MAX]
     keys = {}
     try:
-        keys[f"user:{clean_username(username)}"] = config["LOGIN_FAILURES_PER_USER"]
+        name = clean_username(username)
     except ValueError:
         pass  # no account can have this name; the address still counts
+    else:
+        free = config["LOGIN_FAILURES_PER_USER"]
+        keys[f"pair:{name}@{address}"] = Limit(free, window, delay, forget_on_success=True)
     if address:
-        keys[f"ip:{address[:90]}"] = config["LOGIN_FAILURES_PER_IP"]
+        keys[f"ip:{address}"] = Limit(config["LOGIN_FAILURES_PER_IP"], window, delay)
     return keys
 
 
-def _window() -> timedelta:
-    return timedelta(seconds=current_app.config["LOGIN_FAILURE_WINDOW_SECONDS"])
+def registration_keys(address: str | None) -> dict[str, Limit]:
+    """The throttle key of one registration, with its limit."""
+    if not address:
+        return {}
+    config = current_app.config
+    limit = Limit(config["REGISTRATIONS_PER_IP"], config["REGISTRATION_WINDOW_SECONDS"])
+    return {f"{REGISTER}{address[:ADDRESS_MAX]}": limit}
 
 
-def retry_after(keys: dict[str, int]) -> int | None:
-    """Seconds until these keys may try again, or None when they may now."""
+def attempt(keys: dict[str, Limit]) -> int | None:
+    """Count one attempt against every key, or refuse it.
+
+    Returns None when the attempt may go ahead, and it has been counted;
+    otherwise the seconds to wait, and nothing has been counted. Call it
+    before the work it guards: the rows stay locked until the count is saved.
+    """
+    if not keys:
+        return None
     now = utcnow()
-    rows = db.session.execute(
-        select(LoginThrottle.key, LoginThrottle.failures, LoginThrottle.window_start).where(
-            LoginThrottle.key.in_(keys), LoginThrottle.window_start > now - _window()
-        )
-    ).all()
-    waits = [
-        (start + _window() - now).total_seconds()
-        for key, failures, start in rows
-        if failures >= keys[key]
-    ]
-    return max(1, math.ceil(max(waits))) if waits else None
-
-
-def record_failure(keys: dict[str, int]) -> None:
-    """Count one failed login against every key, atomically on any database."""
-    now = utcnow()
-    window_open = LoginThrottle.window_start > now - _window()
+    names = sorted(keys)  # every transaction takes the rows in the same order
     dialect = db.session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     with write_transaction() as session:
-        for key in keys:
-            stmt = insert(LoginThrottle).values(key=key, failures=1, window_start=now)
-            session.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=[LoginThrottle.key],
-                    set_={
-                        "failures": case((window_open, LoginThrottle.failures + 1), else_=1),
-                        "window_start": case((window_open, LoginThrottle.window_start), else_=now),
-                    },
-                )
+        _forget_ended_windows(session, now)
+        session.execute(
+            insert(LoginThrottle)
+            .values([{"key": k, "failures": 0, "window_start": now} for k in names])
+            .on_conflict_do_nothing(index_elements=[LoginThrottle.key])
+        )
+        rows = session.execute(
+            select(
+                LoginThrottle.key,
+                LoginThrottle.failures,
+                LoginThrottle.window_start,
+                LoginThrottle.last_at,
             )
-        # Forget windows that have ended, so the table stays small.
-        session.execute(delete(LoginThrottle).where(LoginThrottle.window_start <= now - _window()))
+            .where(LoginThrottle.key.in_(names))
+            .order_by(LoginThrottle.key)
+            .with_for_update()
+        ).all()
+        wait = max((_wait(keys[row.key], row, now) for row in rows), default=0)
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        session.execute(
+            update(LoginThrottle)
+            .where(LoginThrottle.key.in_(names))
+            .values(failures=LoginThrottle.failures + 1, last_at=now)
+        )
+    return None
 
 
-def clear(key: str) -> None:
+def succeeded(keys: dict[str, Limit]) -> None:
+    """The attempt counted by attempt() was a right password: forget the keys
+    that say so (the pair) and give the others (the address) their attempt back."""
     with write_transaction() as session:
-        session.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+        for key in sorted(keys):
+            row = LoginThrottle.key == key
+            if keys[key].forget_on_success:
+                session.execute(delete(LoginThrottle).where(row))
+            else:
+                session.execute(
+                    update(LoginThrottle)
+                    .where(row, LoginThrottle.failures > 0)
+                    .values(failures=LoginThrottle.failures - 1)
+                )
+
+
+def _wait(limit: Limit, row, now: datetime) -> float:
+    """Seconds this key must still wait before its next attempt (0 or less: none)."""
+    if row.failures < limit.free:
+        return 0
+    window_ends = row.window_start + timedelta(seconds=limit.window)
+    if limit.delay is None:
+        return (window_ends - now).total_seconds()
+    past = row.failures - limit.free  # attempts already made past the free ones
+    delay = min(limit.delay * 2 ** min(past, 40), limit.window)
+    # Rows counted before last_at existed start their delay at the window's start.
+    ready = (row.last_at or row.window_start) + timedelta(seconds=delay)
+    return (min(ready, window_ends) - now).total_seconds()
+
+
+def _forget_ended_windows(session: Session, now: datetime) -> None:
+    """Delete the rows whose window has ended, so the table stays small."""
+    config = current_app.config
+    register = LoginThrottle.key.startswith(REGISTER, autoescape=True)
+    for kind, seconds in (
+        (register, config["REGISTRATION_WINDOW_SECONDS"]),
+        (~register, config["LOGIN_FAILURE_WINDOW_SECONDS"]),  # and rows of older key kinds
+    ):
+        cutoff = now - timedelta(seconds=seconds)
+        session.execute(delete(LoginThrottle).where(kind, LoginThrottle.window_start <= cutoff))

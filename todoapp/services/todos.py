@@ -5,20 +5,20 @@ live --trash_todo--> trashed --restore_todo--> live
 """
 
 import itertools
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import ID_MAX, Todo, User, clean_title, utcnow
+from ..models import Todo, User, clean_title, utcnow
+from . import activity
 from .errors import NotFoundError
+from .pages import Page, cursor_of, keyset_page  # noqa: F401 (Page, cursor_of: for callers)
 
 PURGE_BATCH_SIZE = 1000
 # SQLite lets one writer in at a time, and a writer that finds the database
@@ -28,93 +28,10 @@ PURGE_BATCH_SIZE = 1000
 SQLITE_PURGE_PAUSE = 0.025  # seconds
 
 
-@dataclass(frozen=True)
-class Page:
-    """One page of a list, newest first, found from a cursor rather than an
-    offset: the page a thousand pages down costs what the first one does, and
-    nothing counts the whole list. ``older`` and ``newer`` are the cursors of
-    the neighbouring pages, None when there is none; ``first`` is the newest page."""
-
-    items: list[Any]
-    older: str | None = None
-    newer: str | None = None
-    first: bool = True
-
-
 # The keys lists are ordered by, newest first. A cursor is a row's key written
 # as digits joined by "-": "4711" in the list; "<deleted_at in µs>-<id>" in a trash.
 LIST_KEY = (Todo.id,)
 TRASH_KEY = (Todo.deleted_at, Todo.id)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CURSOR_PART = re.compile(r"[0-9]{1,17}")
-
-
-def cursor_of(row, key) -> str:
-    values = (getattr(row, column.key) for column in key)
-    return "-".join(
-        str((v - _EPOCH) // timedelta(microseconds=1)) if isinstance(v, datetime) else str(v)
-        for v in values
-    )
-
-
-def _decode(raw: str, key) -> list:
-    """:raise NotFoundError: not a cursor of this list (hand-edited, or of another list)."""
-    parts = raw.split("-")
-    if len(parts) != len(key) or not all(_CURSOR_PART.fullmatch(part) for part in parts):
-        raise NotFoundError("There is no such page.")
-    values = [int(part) for part in parts]
-    if values[-1] > ID_MAX:  # every key ends with the id
-        raise NotFoundError("There is no such page.")
-    if key is TRASH_KEY:
-        values[0] = _EPOCH + timedelta(microseconds=values[0])
-    return values
-
-
-def _beyond(key, values, *, older: bool):
-    """Rows strictly older (or newer) than ``values`` in ``key`` order, written
-    so that the database can seek the index on the key's first column."""
-    head, *rest = zip(key, values, strict=True)
-    column, value = head
-    if not rest:
-        return column < value if older else column > value
-    ((tie_column, tie_value),) = rest
-    if older:
-        return and_(column <= value, or_(column < value, tie_column < tie_value))
-    return and_(column >= value, or_(column > value, tie_column > tie_value))
-
-
-def _keyset_page(stmt: Select, key, per_page: int, before: str | None, after: str | None) -> Page:
-    """The page of ``stmt`` (newest first by ``key``) after the cursor
-    ``before`` (older rows) or ``after`` (newer rows); the first page without either.
-
-    :raise NotFoundError: a cursor is malformed, or both were given.
-    """
-    newest_first = [column.desc() for column in key]
-    if before is not None and after is not None:
-        raise NotFoundError("There is no such page.")
-    if after is not None:
-        values = _decode(after, key)
-        oldest_first = [column.asc() for column in key]
-        rows = db.session.execute(
-            stmt.where(_beyond(key, values, older=False))
-            .order_by(*oldest_first)
-            .limit(per_page + 1)
-        ).all()
-        if len(rows) > per_page:
-            items = rows[:per_page][::-1]
-            return Page(
-                items, older=cursor_of(items[-1], key), newer=cursor_of(items[0], key), first=False
-            )
-        # Fewer than a page of newer rows: the newest page is the one to show.
-        before = None
-    elif before is not None:
-        stmt = stmt.where(_beyond(key, _decode(before, key), older=True))
-    rows = db.session.execute(stmt.order_by(*newest_first).limit(per_page + 1)).all()
-    items = rows[:per_page]
-    older = cursor_of(items[-1], key) if len(rows) > per_page else None
-    if before is None:
-        return Page(items, older=older)
-    return Page(items, older=older, newer=cursor_of(items[0], key) if items else None, first=False)
 
 
 def get_todo(
@@ -147,7 +64,7 @@ def list_todos(
     """A page of one owner's live todos, newest first: rows of id, title,
     done and created_at (plain rows: a list page needs no ORM objects)."""
     stmt = select(Todo.id, Todo.title, Todo.done, Todo.created_at).where(Todo.user_id == owner_id)
-    return _keyset_page(stmt, LIST_KEY, per_page, before, after)
+    return keyset_page(stmt, LIST_KEY, per_page, before, after)
 
 
 def list_trash(
@@ -159,7 +76,7 @@ def list_trash(
         .where(Todo.user_id == owner_id)
         .execution_options(trashed_only=True)
     )
-    return _keyset_page(stmt, TRASH_KEY, per_page, before, after)
+    return keyset_page(stmt, TRASH_KEY, per_page, before, after)
 
 
 def list_all_trash(
@@ -186,7 +103,7 @@ def list_all_trash(
     )
     if owner_id is not None:
         stmt = stmt.where(Todo.user_id == owner_id)
-    return _keyset_page(stmt, TRASH_KEY, per_page, before, after)
+    return keyset_page(stmt, TRASH_KEY, per_page, before, after)
 
 
 def create_todo(owner_id: int, title: str) -> Todo:
@@ -220,23 +137,27 @@ def trash_todo(todo_id: int, owner_id: int, *, actor_id: int) -> Todo:
         todo = get_todo(todo_id, owner_id=owner_id, for_update=True)
         todo.deleted_at = utcnow()
         todo.deleted_by = actor_id
+        activity.record("trash", actor_id=actor_id, user_id=todo.user_id, detail=todo.title)
     return todo
 
 
-def restore_todo(todo_id: int, *, owner_id: int | None = None) -> Todo:
-    """Bring a trashed todo back to the list."""
+def restore_todo(todo_id: int, *, owner_id: int | None = None, actor_id: int | None = None) -> Todo:
+    """Bring a trashed todo back to the list. ``actor_id``: who did it, for
+    the activity log (None: the command line)."""
     with write_transaction():
         todo = get_todo(todo_id, owner_id=owner_id, trashed=True, for_update=True)
         todo.deleted_at = None
         todo.deleted_by = None
+        activity.record("restore", actor_id=actor_id, user_id=todo.user_id, detail=todo.title)
     return todo
 
 
-def purge_todo(todo_id: int, *, owner_id: int | None = None) -> str:
+def purge_todo(todo_id: int, *, owner_id: int | None = None, actor_id: int | None = None) -> str:
     """Delete a trashed todo for good; returns its title."""
     with write_transaction() as session:
         todo = get_todo(todo_id, owner_id=owner_id, trashed=True, for_update=True)
         title = todo.title
+        activity.record("purge", actor_id=actor_id, user_id=todo.user_id, detail=title)
         session.delete(todo)
     return title
 
@@ -244,7 +165,9 @@ def purge_todo(todo_id: int, *, owner_id: int | None = None) -> str:
 BULK_LIMIT = 500
 
 
-def bulk_restore(todo_ids: list[int], *, owner_id: int | None = None) -> int:
+def bulk_restore(
+    todo_ids: list[int], *, owner_id: int | None = None, actor_id: int | None = None
+) -> int:
     """Restore the listed todos that are in the trash (of ``owner_id``, or of
     anyone for admins). Ids that are not there are skipped. Returns how many."""
     stmt = (
@@ -253,10 +176,12 @@ def bulk_restore(todo_ids: list[int], *, owner_id: int | None = None) -> int:
         .values(deleted_at=None, deleted_by=None)
         .execution_options(trashed_only=True, synchronize_session=False)
     )
-    return _bulk(stmt, owner_id)
+    return _bulk(stmt, owner_id, "restore", actor_id)
 
 
-def bulk_purge(todo_ids: list[int], *, owner_id: int | None = None) -> int:
+def bulk_purge(
+    todo_ids: list[int], *, owner_id: int | None = None, actor_id: int | None = None
+) -> int:
     """Delete for good the listed todos that are in the trash (of ``owner_id``,
     or of anyone for admins). Ids that are not there are skipped. Returns how many."""
     stmt = (
@@ -264,7 +189,7 @@ def bulk_purge(todo_ids: list[int], *, owner_id: int | None = None) -> int:
         .where(Todo.id.in_(_bounded(todo_ids)))
         .execution_options(trashed_only=True, synchronize_session=False)
     )
-    return _bulk(stmt, owner_id)
+    return _bulk(stmt, owner_id, "purge", actor_id)
 
 
 def _bounded(todo_ids: list[int]) -> list[int]:
@@ -273,11 +198,16 @@ def _bounded(todo_ids: list[int]) -> list[int]:
     return todo_ids
 
 
-def _bulk(stmt, owner_id: int | None) -> int:
+def _bulk(stmt, owner_id: int | None, action: str, actor_id: int | None) -> int:
     if owner_id is not None:
         stmt = stmt.where(Todo.user_id == owner_id)
     with write_transaction() as session:
-        return session.execute(stmt).rowcount
+        done = session.execute(stmt).rowcount
+        if done:
+            activity.record(
+                action, actor_id=actor_id, user_id=owner_id, count=done, detail="ticked todos"
+            )
+    return done
 
 
 @dataclass(frozen=True)
@@ -289,10 +219,13 @@ class Purge:
     finished: bool
 
 
-def empty_trash(owner_id: int, *, max_batches: int | None = None) -> Purge:
+def empty_trash(
+    owner_id: int, *, max_batches: int | None = None, actor_id: int | None = None
+) -> Purge:
     """Delete every trashed todo of one owner for good (at most
     ``max_batches`` batches of them)."""
-    return _purge_trashed([Todo.user_id == owner_id], max_batches=max_batches)
+    log = {"action": "empty_trash", "actor_id": actor_id, "user_id": owner_id}
+    return _purge_trashed([Todo.user_id == owner_id], max_batches=max_batches, log=log)
 
 
 def expiry_cutoff(older_than_days: int) -> datetime:
@@ -314,11 +247,15 @@ def purge_expired(
     *,
     progress: Callable[[int], None] | None = None,
     max_batches: int | None = None,
+    actor_id: int | None = None,
 ) -> Purge:
     """Delete for good every todo trashed more than ``older_than_days`` ago
     (at most ``max_batches`` batches of them)."""
     cutoff = expiry_cutoff(older_than_days)
-    return _purge_trashed([Todo.deleted_at < cutoff], progress=progress, max_batches=max_batches)
+    log = {"action": "purge_expired", "actor_id": actor_id, "user_id": None}
+    return _purge_trashed(
+        [Todo.deleted_at < cutoff], progress=progress, max_batches=max_batches, log=log
+    )
 
 
 def _purge_trashed(
@@ -326,6 +263,7 @@ def _purge_trashed(
     *,
     progress: Callable[[int], None] | None = None,
     max_batches: int | None = None,
+    log: dict,
 ) -> Purge:
     """Delete matching trashed rows in transactions of ``PURGE_BATCH_SIZE``
     rows, so other writers wait for one short batch at most, never the whole
@@ -351,6 +289,8 @@ def _purge_trashed(
                     .where(Todo.id.in_(ids), *where)
                     .execution_options(trashed_only=True, synchronize_session=False)
                 ).rowcount
+            if deleted:  # each batch's entry in the batch's own transaction
+                activity.record(count=deleted, **log)
         purged += deleted
         if progress is not None and deleted:
             progress(deleted)

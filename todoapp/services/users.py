@@ -1,13 +1,21 @@
-"""Accounts: create, authenticate, look up."""
+"""Accounts: create, authenticate, look up, and what administrators do to
+them (disable, a temporary password, admin rights). Every change is in the
+activity log, in the same transaction."""
+
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import User, check_password_rules, clean_username
+from ..models import Todo, User, check_password_rules, clean_username, utcnow
+from . import activity, sessions
+from .errors import NotFoundError
 
 # One hash per method, checked against when the username is unknown.
 _dummy_hashes: dict[str, str] = {}
@@ -34,16 +42,21 @@ def username_taken(username: str) -> bool:
     return get_user_by_username(username) is not None
 
 
-def create_user(username: str, password: str, *, is_admin: bool = False) -> User:
-    """Create an account. :raise ValueError: the username or password breaks a
-    rule, or the username is taken (``UsernameTaken``)."""
+def create_user(
+    username: str, password: str, *, is_admin: bool = False, address: str | None = None
+) -> User:
+    """Create an account (``address``: where it registered from, for the log).
+    :raise ValueError: the username or password breaks a rule, or the username
+    is taken (``UsernameTaken``)."""
     username = clean_username(username)
-    check_password_rules(password)
+    check_password_rules(password, username=username)
     password_hash = _hash_password(password)
     try:
         with write_transaction() as session:
             user = User(username=username, password_hash=password_hash, is_admin=is_admin)
             session.add(user)
+            session.flush()  # the id, for the log
+            activity.record("register", actor_id=user.id, user_id=user.id, address=address)
     except IntegrityError:
         raise UsernameTaken(username) from None
     return user
@@ -76,20 +89,149 @@ class LastAdminError(ValueError):
         )
 
 
-def set_admin(username: str, is_admin: bool) -> User:
-    """Grant or revoke admin rights. :raise LookupError: no such user.
-    :raise LastAdminError: revoking would leave nobody to look after the trash."""
-    with write_transaction() as session:
-        user = get_user_by_username(username)
-        if user is None:
-            raise LookupError(f"There is no user named '{username}'.")
-        if user.is_admin and not is_admin:
-            # Lock the admin rows (PostgreSQL; SQLite already holds the write
-            # lock) so two revokes at once cannot both see "another admin left".
-            admins = session.scalars(
-                select(User.id).where(User.is_admin.is_(True)).with_for_update()
-            ).all()
-            if admins == [user.id]:
-                raise LastAdminError(user.username)
-        user.is_admin = is_admin
+def _account(username: str, *, for_update: bool = True) -> User:
+    """:raise NotFoundError: no such user."""
+    user = get_user_by_username(username)
+    if user is None:
+        raise NotFoundError(f"There is no user named '{username}'.")
+    if for_update and db.session.get_bind().dialect.name == "postgresql":
+        db.session.refresh(user, with_for_update=True)
     return user
+
+
+def _refuse_losing_the_last_admin(user: User) -> None:
+    """:raise LastAdminError: ``user`` is the only enabled administrator."""
+    # Lock the admin rows (PostgreSQL; SQLite already holds the write lock) so
+    # two changes at once cannot both see "another admin left".
+    admins = db.session.scalars(
+        select(User.id).where(User.is_admin.is_(True), User.disabled_at.is_(None)).with_for_update()
+    ).all()
+    if admins == [user.id]:
+        raise LastAdminError(user.username)
+
+
+def set_admin(username: str, is_admin: bool, *, actor_id: int | None = None) -> User:
+    """Grant or revoke admin rights. :raise NotFoundError: no such user.
+    :raise LastAdminError: revoking would leave nobody to look after the trash."""
+    with write_transaction():
+        user = _account(username)
+        if user.is_admin and not is_admin:
+            _refuse_losing_the_last_admin(user)
+        if user.is_admin != is_admin:
+            user.is_admin = is_admin
+            action = "admin_granted" if is_admin else "admin_revoked"
+            activity.record(action, actor_id=actor_id, user_id=user.id)
+    return user
+
+
+def set_disabled(username: str, disabled: bool, *, actor_id: int | None = None) -> User:
+    """Disable an account (it cannot log in, and its sessions end at their
+    next request) or enable it again. :raise NotFoundError: no such user.
+    :raise LastAdminError: it is the last enabled administrator."""
+    with write_transaction():
+        user = _account(username)
+        if disabled and user.disabled_at is None:
+            if user.is_admin:
+                _refuse_losing_the_last_admin(user)
+            user.disabled_at = utcnow()
+            sessions.end_all(user.id)
+            activity.record("user_disabled", actor_id=actor_id, user_id=user.id)
+        elif not disabled and user.disabled_at is not None:
+            user.disabled_at = None
+            activity.record("user_enabled", actor_id=actor_id, user_id=user.id)
+    return user
+
+
+def set_temporary_password(username: str, *, actor_id: int | None = None) -> str:
+    """Give the account a new random password that must be changed at the
+    next login, and end its sessions; returns the password, to hand over.
+    :raise NotFoundError: no such user."""
+    password = secrets.token_urlsafe(12)
+    password_hash = _hash_password(password)
+    with write_transaction():
+        user = _account(username)
+        user.password_hash = password_hash
+        user.must_change_password = True
+        sessions.end_all(user.id)
+        activity.record("temporary_password", actor_id=actor_id, user_id=user.id)
+    return password
+
+
+class WrongPassword(ValueError):
+    def __init__(self):
+        super().__init__("Your current password is not that.")
+
+
+def change_password(user_id: int, current: str, new: str, *, keep_session: str | None) -> None:
+    """Change one's own password, given the current one. Every other session
+    of the account ends; ``keep_session`` (this one's token) stays.
+    :raise WrongPassword: ``current`` is wrong. :raise ValueError: ``new``
+    breaks a rule, or is the current one."""
+    user = db.session.get(User, user_id)
+    if not check_password_hash(user.password_hash, current or ""):
+        raise WrongPassword()
+    if new == current:
+        raise ValueError("The new password must differ from the current one.")
+    check_password_rules(new, username=user.username)
+    password_hash = _hash_password(new)
+    with write_transaction():
+        user = db.session.get(User, user_id)
+        user.password_hash = password_hash
+        user.must_change_password = False
+        sessions.end_all(user.id, keep=keep_session)
+        activity.record("password_changed", actor_id=user.id, user_id=user.id)
+
+
+def log_out_everywhere(user_id: int) -> int:
+    """End every session of the account, this one too; returns how many."""
+    with write_transaction():
+        ended = sessions.end_all(user_id)
+        activity.record("logout_everywhere", actor_id=user_id, user_id=user_id, count=ended)
+    return ended
+
+
+@dataclass(frozen=True)
+class Account:
+    """A row of the admin's user list."""
+
+    id: int
+    username: str
+    is_admin: bool
+    disabled_at: datetime | None
+    last_login_at: datetime | None
+    must_change_password: bool
+    live: int
+    trashed: int
+
+
+def list_accounts(per_page: int, *, after_name: str | None = None) -> list[Account]:
+    """A page of accounts in username order (after ``after_name``), with
+    their counts of live and trashed todos: counted for this page's users
+    only, through the index on todos.user_id."""
+    stmt = select(User).order_by(User.username).limit(per_page + 1)
+    if after_name:
+        stmt = stmt.where(User.username > after_name)
+    found = db.session.scalars(stmt).all()
+    ids = [user.id for user in found]
+    counts = {
+        (user_id, trashed): total
+        for user_id, trashed, total in db.session.execute(
+            select(Todo.user_id, Todo.deleted_at.is_not(None), func.count())
+            .where(Todo.user_id.in_(ids))
+            .group_by(Todo.user_id, Todo.deleted_at.is_not(None))
+            .execution_options(include_trashed=True)
+        )
+    }
+    return [
+        Account(
+            user.id,
+            user.username,
+            user.is_admin,
+            user.disabled_at,
+            user.last_login_at,
+            user.must_change_password,
+            counts.get((user.id, False), 0),
+            counts.get((user.id, True), 0),
+        )
+        for user in found
+    ]

@@ -24,14 +24,14 @@ def confirm_restore(todo_id: int):
 
 @bp.post("/<id:todo_id>/restore")
 def restore(todo_id: int):
-    todo = todos.restore_todo(todo_id, owner_id=current_user.id)
+    todo = todos.restore_todo(todo_id, owner_id=current_user.id, actor_id=current_user.id)
     flash(f"Restored “{todo.title}”.", "success")
     return redirect(safe_next(request.form.get("next"), "trash.index"))
 
 
 @bp.post("/<id:todo_id>/purge")
 def purge(todo_id: int):
-    title = todos.purge_todo(todo_id, owner_id=current_user.id)
+    title = todos.purge_todo(todo_id, owner_id=current_user.id, actor_id=current_user.id)
     flash(f"Deleted “{title}” forever.", "success")
     return redirect(safe_next(request.form.get("next"), "trash.index"))
 
@@ -45,7 +45,11 @@ def bulk():
 
 @bp.post("/empty")
 def empty():
-    purge = todos.empty_trash(current_user.id, max_batches=current_app.config["WEB_PURGE_BATCHES"])
+    purge = todos.empty_trash(
+        current_user.id,
+        max_batches=current_app.config["WEB_PURGE_BATCHES"],
+        actor_id=current_user.id,
+    )
     if not purge.finished:
         flash(
             f"Deleted {todos_count(purge.deleted)} forever. There are more in the trash: "

@@ -1,0 +1,205 @@
+"""The activity log: who did what, and when.
+
+``record`` is called by the services inside the write transaction of the
+change it describes, so an entry exists exactly when its change does. It is
+read three ways: the admin's log (filtered, a page at a time), a user's own
+recent entries on the account page, and the trash figures per day.
+"""
+
+import itertools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import Date, cast, delete, func, select
+from sqlalchemy.orm import aliased
+
+from ..database import write_transaction
+from ..extensions import db
+from ..models import Activity, User, utcnow
+from .pages import Page, keyset_page
+
+# What each action is called on the pages, in the order the filter lists them.
+ACTIONS = {
+    "register": "registered",
+    "login": "logged in",
+    "login_failed": "failed to log in",
+    "logout": "logged out",
+    "logout_everywhere": "logged out everywhere",
+    "password_changed": "changed the password",
+    "trash": "moved a todo to the trash",
+    "restore": "restored todos",
+    "purge": "deleted todos forever",
+    "empty_trash": "emptied the trash",
+    "purge_expired": "purged expired todos",
+    "user_disabled": "disabled an account",
+    "user_enabled": "enabled an account",
+    "temporary_password": "set a temporary password",
+    "admin_granted": "made an administrator",
+    "admin_revoked": "took administrator rights away",
+}
+# The trash figures: todos moved to the trash, brought back, deleted for good.
+TRASH_FIGURES = {
+    "deleted": ("trash",),
+    "restored": ("restore",),
+    "purged": ("purge", "empty_trash", "purge_expired"),
+}
+ACTIVITY_KEY = (Activity.id,)
+PURGE_BATCH_SIZE = 1000
+
+
+def record(
+    action: str,
+    *,
+    actor_id: int | None,
+    user_id: int | None,
+    count: int = 1,
+    detail: str = "",
+    address: str | None = None,
+) -> None:
+    """Add an entry, in the caller's write transaction (or a new one).
+    ``user_id``: whose account or todos (None: several users' at once)."""
+    if action not in ACTIONS:
+        raise ValueError(f"unknown activity {action!r}")
+    with write_transaction() as session:
+        session.add(
+            Activity(
+                action=action,
+                actor_id=actor_id,
+                user_id=user_id,
+                count=count,
+                detail=detail[:200],
+                address=address[:90] if address else None,
+            )
+        )
+
+
+@dataclass(frozen=True)
+class Entry:
+    id: int
+    at: datetime
+    action: str
+    actor: str | None
+    user: str | None
+    count: int
+    detail: str
+    address: str | None
+
+    @property
+    def says(self) -> str:
+        return ACTIONS.get(self.action, self.action)
+
+
+def _entries():
+    actor, user = aliased(User), aliased(User)
+    return (
+        select(
+            Activity.id,
+            Activity.at,
+            Activity.action,
+            actor.username.label("actor"),
+            user.username.label("user"),
+            Activity.count,
+            Activity.detail,
+            Activity.address,
+        )
+        .outerjoin(actor, Activity.actor_id == actor.id)
+        .outerjoin(user, Activity.user_id == user.id)
+    )
+
+
+def list_activity(
+    per_page: int,
+    *,
+    user_id: int | None = None,
+    action: str | None = None,
+    before: str | None = None,
+    after: str | None = None,
+) -> Page:
+    """A page of the log, newest first, of one user's account and of one
+    action when those are given."""
+    stmt = _entries()
+    if user_id is not None:
+        stmt = stmt.where(Activity.user_id == user_id)
+    if action is not None:
+        stmt = stmt.where(Activity.action == action)
+    page = keyset_page(stmt, ACTIVITY_KEY, per_page, before, after)
+    return Page(
+        [Entry(*row) for row in page.items], older=page.older, newer=page.newer, first=page.first
+    )
+
+
+def recent(user_id: int, limit: int = 10) -> list[Entry]:
+    stmt = _entries().where(Activity.user_id == user_id).order_by(Activity.id.desc()).limit(limit)
+    return [Entry(*row) for row in db.session.execute(stmt)]
+
+
+def previous_login(user_id: int) -> datetime | None:
+    """When the user logged in before the latest time: what the account page
+    shows as "last login", since the latest is this very session."""
+    stmt = (
+        select(Activity.at)
+        .where(Activity.user_id == user_id, Activity.action == "login")
+        .order_by(Activity.id.desc())
+        .offset(1)
+        .limit(1)
+    )
+    return db.session.scalar(stmt)
+
+
+def trash_per_day(days: int = 30, *, today: date | None = None) -> list[dict]:
+    """For each of the last ``days`` days, newest first: how many todos were
+    deleted (moved to the trash), restored and purged. Days are UTC."""
+    today = today or utcnow().date()
+    since = datetime.combine(today - timedelta(days=days - 1), datetime.min.time(), utcnow().tzinfo)
+    dialect = db.session.get_bind().dialect.name
+    day = func.date(Activity.at) if dialect == "sqlite" else cast(Activity.at, Date)
+    actions = [a for group in TRASH_FIGURES.values() for a in group]
+    rows = db.session.execute(
+        select(day.label("day"), Activity.action, func.sum(Activity.count))
+        .where(Activity.at >= since, Activity.action.in_(actions))
+        .group_by(day, Activity.action)
+    ).all()
+    totals: dict[tuple[str, str], int] = {}
+    for found_day, action, total in rows:
+        key = str(found_day)[:10]
+        figure = next(name for name, group in TRASH_FIGURES.items() if action in group)
+        totals[key, figure] = totals.get((key, figure), 0) + int(total)
+    result = []
+    for back in range(days):
+        current = today - timedelta(days=back)
+        key = current.isoformat()
+        result.append({"day": current} | {f: totals.get((key, f), 0) for f in TRASH_FIGURES})
+    return result
+
+
+def purge_older_than(
+    days: int, *, progress: Callable[[int], None] | None = None, pause: float = 0
+) -> int:
+    """Delete entries older than ``days`` days, in batches of PURGE_BATCH_SIZE
+    (each its own transaction, as the trash purge does); returns how many."""
+    cutoff = utcnow() - timedelta(days=days)
+    purged = 0
+    for _ in itertools.count():
+        with write_transaction() as session:
+            ids = session.scalars(
+                select(Activity.id)
+                .where(Activity.at < cutoff)
+                .order_by(Activity.id)
+                .limit(PURGE_BATCH_SIZE)
+            ).all()
+            if ids:
+                session.execute(delete(Activity).where(Activity.id.in_(ids), Activity.at < cutoff))
+        purged += len(ids)
+        if ids and progress is not None:
+            progress(len(ids))
+        if len(ids) < PURGE_BATCH_SIZE:
+            return purged
+        time.sleep(pause)
+    raise AssertionError("unreachable")
+
+
+def count_older_than(days: int) -> int:
+    cutoff = utcnow() - timedelta(days=days)
+    return db.session.scalar(select(func.count()).select_from(Activity).where(Activity.at < cutoff))

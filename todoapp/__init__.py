@@ -116,9 +116,9 @@ def register_blueprints(app: Flask) -> None:
     @app.before_request
     def require_own_password():
         if (
-            current_user.is_authenticated
+            request.endpoint not in allowed  # first: static files need no user lookup
+            and current_user.is_authenticated
             and current_user.must_change_password
-            and request.endpoint not in allowed
         ):
             return redirect(url_for("account.password", next=request.full_path.rstrip("?")))
         return None
@@ -261,7 +261,10 @@ def register_caching(app: Flask) -> None:
             if version and response.status_code in (200, 206, 304):
                 if version == static_hash(filename):
                     response.headers["Cache-Control"] = IMMUTABLE
-        elif request.endpoint in NO_STORE_ENDPOINTS or current_user.is_authenticated:
+        elif request.endpoint in NO_STORE_ENDPOINTS or (
+            # /healthz looks up no user: it must answer 503, not fail, with the database down
+            request.endpoint != "healthz" and current_user.is_authenticated
+        ):
             response.headers["Cache-Control"] = "no-store"
         return response
 

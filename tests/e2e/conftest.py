@@ -41,7 +41,10 @@ def server(databases, tmp_path_factory):
 
         users.create_user("root", PASSWORD, is_admin=True)
     dispose(app)
-    with gunicorn(url, tmp_path_factory.mktemp("e2e-logs"), workers=2) as running:
+    # Every test registers its own users, all from 127.0.0.1: more than one
+    # address may register in an hour (tests/test_throttle.py tests that limit).
+    env = {"REGISTRATIONS_PER_IP": "10000"}
+    with gunicorn(url, tmp_path_factory.mktemp("e2e-logs"), workers=2, env=env) as running:
         yield running.url
 
 

@@ -7,10 +7,13 @@ with "database is locked" when another writer got there first (the busy
 timeout cannot help there); an IMMEDIATE one waits for the write lock up front.
 """
 
-from collections.abc import Iterator
+import itertools
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
-from sqlalchemy import Engine, event
+from sqlalchemy import Engine, delete, event, select
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -103,3 +106,66 @@ def write_transaction() -> Iterator[Session]:
         raise
     finally:
         session.info[_WRITE_DEPTH] = 0
+
+
+@dataclass(frozen=True)
+class Purge:
+    """What a batched delete did: ``deleted`` rows, and whether it stopped at
+    its batch limit with matching rows still left (``finished`` is False)."""
+
+    deleted: int
+    finished: bool
+
+
+def delete_in_batches(
+    model,
+    where: list,
+    *,
+    order_by,
+    batch_size: int,
+    options: dict | None = None,
+    on_batch: Callable[[int], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+    max_batches: int | None = None,
+    pause: float = 0.0,
+) -> Purge:
+    """Delete the ``model`` rows matching ``where``, ``batch_size`` at a time,
+    each batch in a write transaction of its own: other writers wait for one
+    short batch at most, never for the whole delete.
+
+    The conditions are checked again in each DELETE, since a row may have
+    changed since its batch was selected (no lock is taken). ``on_batch``
+    runs inside each batch's transaction with the number deleted (for the
+    activity log); ``progress`` after it commits. ``max_batches`` bounds the
+    work (a web request); ``pause`` is a sleep between batches, so writers
+    polling for SQLite's lock get in. ``options``: execution options for both
+    statements (the soft-delete filter's ``trashed_only``, say)."""
+    options = options or {}
+    deleted_in_all = 0
+    for batch in itertools.count(1):
+        with write_transaction() as session:
+            ids = session.scalars(
+                select(model.id)
+                .where(*where)
+                .order_by(order_by)
+                .limit(batch_size)
+                .execution_options(**options)
+            ).all()
+            deleted = 0
+            if ids:
+                deleted = session.execute(
+                    delete(model)
+                    .where(model.id.in_(ids), *where)
+                    .execution_options(**options, synchronize_session=False)
+                ).rowcount
+            if deleted and on_batch is not None:
+                on_batch(deleted)
+        deleted_in_all += deleted
+        if deleted and progress is not None:
+            progress(deleted)
+        if len(ids) < batch_size:  # that was the last of them
+            return Purge(deleted_in_all, finished=True)
+        if batch == max_batches:
+            return Purge(deleted_in_all, finished=False)
+        time.sleep(pause)
+    raise AssertionError("unreachable")

@@ -12,6 +12,28 @@ from ..models import (
 from ..services.users import username_taken
 
 
+def new_password_field(label: str) -> PasswordField:
+    """A field for choosing a password, with the rules shown beside it."""
+    return PasswordField(
+        label,
+        validators=[InputRequired("Choose a password.")],
+        description=PASSWORD_RULES,
+        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
+    )
+
+
+def repeat_password_field(label: str, of: str) -> PasswordField:
+    """The same password again, for the field named ``of``."""
+    return PasswordField(
+        label,
+        validators=[
+            InputRequired("Type the password again."),
+            EqualTo(of, "The two passwords differ."),
+        ],
+        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
+    )
+
+
 class LoginForm(FlaskForm):
     username = StringField(
         "Username",
@@ -32,20 +54,8 @@ class RegisterForm(FlaskForm):
         description="3 to 32 characters: letters a-z, digits, '_', '.' and '-'.",
         render_kw={"autocomplete": "username", "maxlength": USERNAME_MAX, "autofocus": True},
     )
-    password = PasswordField(
-        "Password",
-        validators=[InputRequired("Choose a password.")],
-        description=PASSWORD_RULES,
-        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
-    )
-    confirm = PasswordField(
-        "Repeat password",
-        validators=[
-            InputRequired("Type the password again."),
-            EqualTo("password", "The two passwords differ."),
-        ],
-        render_kw={"autocomplete": "new-password", "maxlength": PASSWORD_MAX},
-    )
+    password = new_password_field("Password")
+    confirm = repeat_password_field("Repeat password", of="password")
 
     def validate_username(self, field):
         try:

@@ -6,16 +6,14 @@ read three ways: the admin's log (filtered, a page at a time), a user's own
 recent entries on the account page, and the trash figures per day.
 """
 
-import itertools
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, cast, delete, func, select
+from sqlalchemy import Date, cast, func, select
 from sqlalchemy.orm import aliased
 
-from ..database import write_transaction
+from ..database import delete_in_batches, write_transaction
 from ..extensions import db
 from ..models import Activity, User, utcnow
 from .pages import Page, keyset_page
@@ -180,24 +178,14 @@ def purge_older_than(
     """Delete entries older than ``days`` days, in batches of PURGE_BATCH_SIZE
     (each its own transaction, as the trash purge does); returns how many."""
     cutoff = utcnow() - timedelta(days=days)
-    purged = 0
-    for _ in itertools.count():
-        with write_transaction() as session:
-            ids = session.scalars(
-                select(Activity.id)
-                .where(Activity.at < cutoff)
-                .order_by(Activity.id)
-                .limit(PURGE_BATCH_SIZE)
-            ).all()
-            if ids:
-                session.execute(delete(Activity).where(Activity.id.in_(ids), Activity.at < cutoff))
-        purged += len(ids)
-        if ids and progress is not None:
-            progress(len(ids))
-        if len(ids) < PURGE_BATCH_SIZE:
-            return purged
-        time.sleep(pause)
-    raise AssertionError("unreachable")
+    return delete_in_batches(
+        Activity,
+        [Activity.at < cutoff],
+        order_by=Activity.id,
+        batch_size=PURGE_BATCH_SIZE,
+        progress=progress,
+        pause=pause,
+    ).deleted
 
 
 def count_older_than(days: int) -> int:

@@ -4,16 +4,13 @@ live --trash_todo--> trashed --restore_todo--> live
                      trashed --purge_todo / empty_trash / purge_expired--> gone
 """
 
-import itertools
-import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import aliased
 
-from ..database import write_transaction
+from ..database import Purge, delete_in_batches, write_transaction
 from ..extensions import db
 from ..models import Todo, User, clean_title, utcnow
 from . import activity
@@ -210,15 +207,6 @@ def _bulk(stmt, owner_id: int | None, action: str, actor_id: int | None) -> int:
     return done
 
 
-@dataclass(frozen=True)
-class Purge:
-    """What a purge did: ``deleted`` rows, and whether it stopped at its
-    batch limit with matching rows still left (``finished`` is False)."""
-
-    deleted: int
-    finished: bool
-
-
 def empty_trash(
     owner_id: int, *, max_batches: int | None = None, actor_id: int | None = None
 ) -> Purge:
@@ -265,38 +253,18 @@ def _purge_trashed(
     max_batches: int | None = None,
     log: dict,
 ) -> Purge:
-    """Delete matching trashed rows in transactions of ``PURGE_BATCH_SIZE``
-    rows, so other writers wait for one short batch at most, never the whole
-    purge. A web request passes ``max_batches`` so it ends well inside the
-    worker's timeout, however large the backlog."""
-    purged = 0
-    pause = SQLITE_PURGE_PAUSE if db.session.get_bind().dialect.name == "sqlite" else 0
-    for batch in itertools.count(1):
-        with write_transaction() as session:
-            ids = session.scalars(
-                select(Todo.id)
-                .where(*where)
-                .order_by(Todo.deleted_at)
-                .limit(PURGE_BATCH_SIZE)
-                .execution_options(trashed_only=True)
-            ).all()
-            deleted = 0
-            if ids:
-                # The conditions again: on PostgreSQL a row may have been
-                # restored and trashed anew since the SELECT (no lock was taken).
-                deleted = session.execute(
-                    delete(Todo)
-                    .where(Todo.id.in_(ids), *where)
-                    .execution_options(trashed_only=True, synchronize_session=False)
-                ).rowcount
-            if deleted:  # each batch's entry in the batch's own transaction
-                activity.record(count=deleted, **log)
-        purged += deleted
-        if progress is not None and deleted:
-            progress(deleted)
-        if len(ids) < PURGE_BATCH_SIZE:  # that was the last of them
-            return Purge(purged, finished=True)
-        if batch == max_batches:
-            return Purge(purged, finished=False)
-        time.sleep(pause)
-    raise AssertionError("unreachable")
+    """Delete matching trashed rows in batches of ``PURGE_BATCH_SIZE`` (each
+    batch logged in its own transaction). A web request passes
+    ``max_batches`` so it ends well inside the worker's timeout, however
+    large the backlog."""
+    return delete_in_batches(
+        Todo,
+        where,
+        order_by=Todo.deleted_at,
+        batch_size=PURGE_BATCH_SIZE,
+        options={"trashed_only": True},
+        on_batch=lambda deleted: activity.record(count=deleted, **log),
+        progress=progress,
+        max_batches=max_batches,
+        pause=SQLITE_PURGE_PAUSE if db.session.get_bind().dialect.name == "sqlite" else 0,
+    )

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.live import gunicorn
 
-from . import data, scenarios
+from . import data, flaskr, scenarios
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -93,11 +93,24 @@ def main() -> None:
         hello = stack.enter_context(
             gunicorn(None, logs, app="benchmarks.hello:app", options=options)
         )
+        flaskr_db = work / "flaskr.sqlite"
+        flaskr.seed(flaskr_db, 50, data.BENCH_USER, data.PASSWORD)
+        reference = stack.enter_context(
+            gunicorn(
+                None,
+                logs,
+                app="benchmarks.flaskr:app",
+                options=options,
+                env={"FLASKR_DATABASE": str(flaskr_db)},
+            )
+        )
         servers = {
             label: stack.enter_context(gunicorn(dataset.url, logs, workers=2))
             for label, dataset in datasets.items()
         }
-        results["throughput"] = scenarios.throughput(plan, hello, servers["large"])
+        results["throughput"] = scenarios.throughput(
+            plan, hello, servers["large"], flaskr=reference
+        )
         results["flatness"] = scenarios.flatness(plan, datasets, servers)
         results["memory"] = scenarios.memory(servers["large"], datasets["large"])
         if args.db == "sqlite":

@@ -5,7 +5,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from tests.live import Browser
+from tests.live import USER_AGENT, Browser
 
 from .data import BENCH_USER, PASSWORD
 
@@ -18,6 +18,10 @@ def wrk(url: str, *, seconds: float, connections: int, cookie: str | None = None
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: run 'make bench', which installs it.")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", str(REPORT)]
+    # The same User-Agent the login came with (wrk sends none of its own):
+    # Flask-Login's session protection would otherwise see another client on
+    # every request and write a new session cookie each time.
+    command += ["-H", f"User-Agent: {USER_AGENT}"]
     if cookie:
         command += ["-H", f"Cookie: {cookie}"]
     done = subprocess.run(

@@ -17,6 +17,7 @@ from pathlib import Path
 from todoapp import ROOT
 
 GUNICORN = Path(sys.executable).with_name("gunicorn")
+USER_AGENT = "todoapp-test-client/1"
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
 
@@ -98,6 +99,9 @@ class Browser:
         self.opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirects()
         )
+        # One User-Agent for every request, as a browser sends: Flask-Login's
+        # session protection treats a changed one as another client.
+        self.opener.addheaders = [("User-Agent", USER_AGENT)]
 
     def request(self, path, data=None, timeout=20):
         body = urllib.parse.urlencode(data).encode() if data is not None else None

@@ -128,13 +128,19 @@ def toggle_todo(todo_id: int, owner_id: int) -> Todo:
     return todo
 
 
+def _ref(todo_id: int) -> str:
+    """How the activity log names a todo: by its id, never its title, so a
+    todo deleted forever leaves no trace of what it said."""
+    return f"#{todo_id}"
+
+
 def trash_todo(todo_id: int, owner_id: int, *, actor_id: int) -> Todo:
     """Move a live todo to the trash, recording when and by whom."""
     with write_transaction():
         todo = get_todo(todo_id, owner_id=owner_id, for_update=True)
         todo.deleted_at = utcnow()
         todo.deleted_by = actor_id
-        activity.record("trash", actor_id=actor_id, user_id=todo.user_id, detail=todo.title)
+        activity.record("trash", actor_id=actor_id, user_id=todo.user_id, detail=_ref(todo.id))
     return todo
 
 
@@ -145,7 +151,7 @@ def restore_todo(todo_id: int, *, owner_id: int | None = None, actor_id: int | N
         todo = get_todo(todo_id, owner_id=owner_id, trashed=True, for_update=True)
         todo.deleted_at = None
         todo.deleted_by = None
-        activity.record("restore", actor_id=actor_id, user_id=todo.user_id, detail=todo.title)
+        activity.record("restore", actor_id=actor_id, user_id=todo.user_id, detail=_ref(todo.id))
     return todo
 
 
@@ -154,7 +160,7 @@ def purge_todo(todo_id: int, *, owner_id: int | None = None, actor_id: int | Non
     with write_transaction() as session:
         todo = get_todo(todo_id, owner_id=owner_id, trashed=True, for_update=True)
         title = todo.title
-        activity.record("purge", actor_id=actor_id, user_id=todo.user_id, detail=title)
+        activity.record("purge", actor_id=actor_id, user_id=todo.user_id, detail=_ref(todo.id))
         session.delete(todo)
     return title
 
@@ -201,9 +207,7 @@ def _bulk(stmt, owner_id: int | None, action: str, actor_id: int | None) -> int:
     with write_transaction() as session:
         done = session.execute(stmt).rowcount
         if done:
-            activity.record(
-                action, actor_id=actor_id, user_id=owner_id, count=done, detail="ticked todos"
-            )
+            activity.record(action, actor_id=actor_id, user_id=owner_id, count=done)
     return done
 
 

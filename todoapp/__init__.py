@@ -120,7 +120,8 @@ def register_blueprints(app: Flask) -> None:
             and current_user.is_authenticated
             and current_user.must_change_password
         ):
-            return redirect(url_for("account.password", next=request.full_path.rstrip("?")))
+            back = request.full_path.rstrip("?") if request.method == "GET" else None
+            return redirect(url_for("account.password", next=back))
         return None
 
     @app.get("/")

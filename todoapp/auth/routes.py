@@ -30,7 +30,7 @@ TOKEN, SEEN = "sid", "seen"
 SEEN_EVERY = 60  # seconds
 
 
-def load_user(user_id: str) -> User | None:
+def load_user(user_id: str) -> sessions.SessionUser | None:
     """Flask-Login's loader: the user of this request's session, or None
     when the session was ended on the server, the account is disabled, or the
     session is past its idle timeout or its lifetime."""

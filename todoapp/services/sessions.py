@@ -12,9 +12,11 @@ anyway: one query, as before.
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from flask_login import UserMixin
+from sqlalchemy import bindparam, delete, func, select
 
 from ..database import write_transaction
 from ..extensions import db
@@ -44,15 +46,50 @@ def start(user_id: int, *, lifetime: timedelta, address: str | None = None) -> s
     return token
 
 
-def find(user_id: int, token: str) -> tuple[User, datetime] | None:
-    """The user of a live session token, with when it started; None when the
-    session was ended (or never was)."""
-    row = db.session.execute(
-        select(User, UserSession.created_at)
-        .join(UserSession, UserSession.user_id == User.id)
-        .where(UserSession.id == _digest(token), User.id == user_id)
-    ).first()
-    return (row[0], row[1]) if row else None
+@dataclass(frozen=True, eq=False)
+class SessionUser(UserMixin):
+    """The logged-in user as a request sees it (Flask-Login's ``current_user``):
+    the columns pages use, read fresh from the database on every request, so
+    disabling an account or revoking admin rights counts at once. A plain row,
+    not an ORM object: the lookup runs on every request, and the ORM's
+    identity map and change tracking would only cost time here."""
+
+    id: int
+    username: str
+    is_admin: bool
+    created_at: datetime
+    disabled_at: datetime | None
+    must_change_password: bool
+
+    @property
+    def is_active(self) -> bool:
+        return self.disabled_at is None
+
+
+_users, _sessions = User.__table__, UserSession.__table__
+_FIND = (
+    select(
+        _users.c.id,
+        _users.c.username,
+        _users.c.is_admin,
+        _users.c.created_at,
+        _users.c.disabled_at,
+        _users.c.must_change_password,
+        _sessions.c.created_at.label("started"),
+    )
+    .select_from(_users.join(_sessions, _sessions.c.user_id == _users.c.id))
+    .where(_sessions.c.id == bindparam("digest"), _users.c.id == bindparam("user_id"))
+)
+
+
+def find(user_id: int, token: str) -> tuple[SessionUser, datetime] | None:
+    """The user of a live session token, with when the session started; None
+    when the session was ended (or never was). One Core statement, built once."""
+    row = db.session.execute(_FIND, {"digest": _digest(token), "user_id": user_id}).first()
+    if row is None:
+        return None
+    *columns, started = row
+    return SessionUser(*columns), started
 
 
 def end(token: str, user_id: int) -> None:

@@ -12,7 +12,7 @@ from flask import render_template_string
 from todoapp.presentation import todo_rows
 
 # The loop todos/index.html had before the rows moved to todo_rows.
-JINJA_ROWS = (Path(__file__).parent / "todo_rows_reference.html").read_text()
+JINJA_ROWS = (Path(__file__).parent / "rows" / "todos.html").read_text()
 
 TITLES = ["milk", "<b>\"bold\" & 'quoted'</b>", "é" * 200, "a{b}c", "{title}", "✓ done?"]
 
@@ -38,3 +38,44 @@ def test_todo_rows_match_the_template_byte_for_byte(app, done):
             str(todo_rows(items, base=args["base"], hidden=hidden, next_q=args["next_q"]))
             == expected
         )
+
+
+def reference(name: str) -> str:
+    return (Path(__file__).parent / "rows" / f"{name}.html").read_text()
+
+
+@pytest.mark.parametrize("retention", [30, 1])
+def test_trash_rows_match_the_template_byte_for_byte(app, retention):
+    from markupsafe import Markup
+
+    from todoapp.presentation import admin_trash_rows, trash_rows
+
+    app.config["TRASH_RETENTION_DAYS"] = retention
+    now = datetime.now(UTC)
+    items = [
+        SimpleNamespace(
+            id=n + 1,
+            title=t,
+            deleted_at=now - timedelta(hours=n * 9),
+            owner=["alice", "b.o-b_2", "carol"][n % 3],
+            deleter=[None, "b.o-b_2", "root"][n % 3],
+        )
+        for n, t in enumerate(TITLES)
+    ]
+    hidden = Markup('<input type="hidden" name="csrf_token" value="a&b">')  # noqa: S704
+    with app.test_request_context():
+        expected = render_template_string(
+            reference("trash"), items=items, base="/trash/", hidden=hidden
+        )
+        assert str(trash_rows(items, base="/trash/", hidden=hidden)) == expected
+        expected = render_template_string(
+            reference("admin_trash"),
+            items=items,
+            base="/admin/trash/",
+            by_owner="/admin/trash?user=",
+            hidden=hidden,
+        )
+        built = admin_trash_rows(
+            items, base="/admin/trash/", by_owner="/admin/trash?user=", hidden=hidden
+        )
+        assert str(built) == expected

@@ -2,6 +2,7 @@
 
 import math
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 from flask import Flask, current_app
 from markupsafe import Markup, escape
@@ -44,10 +45,11 @@ def purge_in(deleted_at: datetime) -> str:
     return f"purged in {days} day{'' if days == 1 else 's'}"
 
 
-# One row of the todo list. The list writes fifty of them, so a row is built
-# here, with each value escaped once, rather than by Jinja, which escapes every
-# interpolation and looks every attribute up again (a third of the page's
-# time). tests/test_rows.py checks it against the template markup it replaces.
+# The rows of the three list pages. A list writes fifty of them, so a row is
+# built here, each value escaped once, rather than by Jinja, which escapes
+# every interpolation and looks every attribute up again (a third of the
+# page's time). tests/test_rows.py holds each to the Jinja loop it replaced
+# (tests/rows/), byte for byte.
 _TODO_ROW = (
     '\n    \n    <li class="todo{done_class}">\n'
     '      <form class="inline" method="post" action="{url}/toggle">{hidden}'
@@ -63,37 +65,140 @@ _TODO_ROW = (
     "      </div>\n"
     "    </li>\n  "
 )
+_TRASH_ROW = (
+    '\n    \n    \n    <li class="todo is-trashed">\n'
+    '      <input type="checkbox" class="select" name="ids" value="{id}" form="bulk" '
+    'id="select-{id}">\n'
+    '      <label for="select-{id}" class="visually-hidden">Select “{title}”</label>\n'
+    '      <span class="title">{title}</span>\n'
+    '      <span class="meta">deleted <time datetime="{iso}" title="{exact}">{ago}</time> ·\n'
+    '        <time datetime="{purge_iso}" title="{purge_exact}">{purge_in}</time></span>\n'
+    '      <div class="row-actions">\n'
+    '      <a class="button-secondary" href="{url}/restore">Details'
+    '<span class="visually-hidden"> of “{title}”</span></a>\n'
+    '      <form class="inline" method="post" action="{url}/restore">{hidden}'
+    '<button type="submit" aria-label="Restore “{title}”">Restore</button></form>\n'
+    '      <form class="inline" method="post" action="{url}/purge" '
+    'data-confirm="Delete “{title}” forever? This cannot be undone.">{hidden}'
+    '<button type="submit" class="button-danger" aria-label="Delete forever: “{title}”">'
+    "Delete forever</button></form>\n"
+    "      </div>\n"
+    "    </li>\n  "
+)
+_ADMIN_TRASH_ROW = (
+    "\n      \n      <tr>\n"
+    '        <td><input type="checkbox" class="select" name="ids" value="{id}" form="bulk" '
+    'id="select-{id}">\n'
+    '          <label for="select-{id}" class="visually-hidden">Select “{title}”</label></td>\n'
+    "        <td>{title}</td>\n"
+    '        <td data-label="Owner"><a href="{by_owner}{owner_q}">{owner}</a></td>\n'
+    '        <td data-label="Deleted"><time datetime="{iso}" title="{exact}">{ago}</time>'
+    "{by}</td>\n"
+    '        <td data-label="Purge">{purge_in}</td>\n'
+    '        <td class="row-actions">\n'
+    '          <form class="inline" method="post" action="{url}/restore">{hidden}'
+    '<button type="submit" aria-label="Restore “{title}”">Restore</button></form>\n'
+    '          <form class="inline" method="post" action="{url}/purge" '
+    'data-confirm="Delete “{title}” forever? This cannot be undone.">{hidden}'
+    '<button type="submit" class="button-danger" aria-label="Delete forever: “{title}”">'
+    "Delete forever</button></form>\n"
+    "        </td>\n"
+    "      </tr>\n    "
+)
+
+
+def _rows(row: str, items, values) -> Markup:
+    """``row`` filled in with ``values(item)`` for each item. Every value that
+    ``values`` gives must already be safe: escaped, or made by the app."""
+    return Markup("".join(row.format_map(values(item)) for item in items))  # noqa: S704
+
+
+def _purge_in(deleted_at: datetime, retention: timedelta, now: datetime) -> str:
+    """``purge_in``, with the retention and the time looked up once per page."""
+    days = max(0, math.ceil((deleted_at + retention - now).total_seconds() / 86400))
+    if days == 0:
+        return "purged at the next clean-up"
+    return f"purged in {days} day{'' if days == 1 else 's'}"
 
 
 def todo_rows(items, *, base: str, hidden: str, next_q: str) -> Markup:
     """The rows of the todo list for ``items`` (rows of id, title, done,
     created_at). ``base``: the list's URL with a trailing slash; ``hidden``:
     the forms' hidden fields (markup); ``next_q``: this page, URL-encoded."""
-    base, next_q = str(escape(base)), str(escape(next_q))
-    now = utcnow()
-    parts = []
-    for todo in items:
+    base, next_q, now = str(escape(base)), str(escape(next_q)), utcnow()
+
+    def values(todo) -> dict:
         done = todo.done
-        parts.append(
-            _TODO_ROW.format(
-                done_class=" is-done" if done else "",
-                url=f"{base}{todo.id}",
-                hidden=hidden,
-                title=escape(todo.title),
-                mark="not done" if done else "done",
-                pressed="true" if done else "false",
-                tick="✓" if done else "",
-                iso=todo.created_at.isoformat(),
-                exact=exact_time(todo.created_at),
-                ago=time_ago(todo.created_at, now),
-                next_q=next_q,
-            )
-        )
-    return Markup("".join(parts))  # noqa: S704 (every value above is escaped)
+        return {
+            "done_class": " is-done" if done else "",
+            "url": f"{base}{todo.id}",
+            "hidden": hidden,
+            "title": escape(todo.title),
+            "mark": "not done" if done else "done",
+            "pressed": "true" if done else "false",
+            "tick": "✓" if done else "",
+            "iso": todo.created_at.isoformat(),
+            "exact": exact_time(todo.created_at),
+            "ago": time_ago(todo.created_at, now),
+            "next_q": next_q,
+        }
+
+    return _rows(_TODO_ROW, items, values)
+
+
+def trash_rows(items, *, base: str, hidden: str) -> Markup:
+    """The rows of a user's trash for ``items`` (rows of id, title, deleted_at)."""
+    base, now = str(escape(base)), utcnow()
+    retention = timedelta(days=current_app.config["TRASH_RETENTION_DAYS"])
+
+    def values(todo) -> dict:
+        purge = todo.deleted_at + retention
+        return {
+            "id": todo.id,
+            "url": f"{base}{todo.id}",
+            "hidden": hidden,
+            "title": escape(todo.title),
+            "iso": todo.deleted_at.isoformat(),
+            "exact": exact_time(todo.deleted_at),
+            "ago": time_ago(todo.deleted_at, now),
+            "purge_iso": purge.isoformat(),
+            "purge_exact": exact_time(purge),
+            "purge_in": _purge_in(todo.deleted_at, retention, now),
+        }
+
+    return _rows(_TRASH_ROW, items, values)
+
+
+def admin_trash_rows(items, *, base: str, by_owner: str, hidden: str) -> Markup:
+    """The rows of everyone's trash for ``items`` (rows of id, title,
+    deleted_at, owner, deleter). ``by_owner``: the page's URL up to ``?user=``."""
+    base, by_owner, now = str(escape(base)), str(escape(by_owner)), utcnow()
+    retention = timedelta(days=current_app.config["TRASH_RETENTION_DAYS"])
+
+    def values(todo) -> dict:
+        by = todo.deleter and todo.deleter != todo.owner
+        return {
+            "id": todo.id,
+            "url": f"{base}{todo.id}",
+            "hidden": hidden,
+            "title": escape(todo.title),
+            "owner": escape(todo.owner),
+            "owner_q": escape(quote(todo.owner, safe="/")),
+            "by_owner": by_owner,
+            "iso": todo.deleted_at.isoformat(),
+            "exact": exact_time(todo.deleted_at),
+            "ago": time_ago(todo.deleted_at, now),
+            "by": f" by {escape(todo.deleter)}" if by else "",
+            "purge_in": _purge_in(todo.deleted_at, retention, now),
+        }
+
+    return _rows(_ADMIN_TRASH_ROW, items, values)
 
 
 def init_app(app: Flask) -> None:
     app.add_template_global(todo_rows, "todo_rows")
+    app.add_template_global(trash_rows, "trash_rows")
+    app.add_template_global(admin_trash_rows, "admin_trash_rows")
     app.add_template_filter(time_ago, "ago")
     app.add_template_filter(exact_time, "exact")
     app.add_template_filter(purge_in, "purge_in")

@@ -381,7 +381,7 @@ class LockHolder:
     table: str
     pid: int
     state: str
-    seconds: int
+    seconds: float  # how long its transaction has been open
     query: str
 
 
@@ -390,7 +390,7 @@ class LockHolder:
 LOCK_HOLDERS = text(
     r"""
     SELECT DISTINCT ON (a.pid) c.relname, a.pid, coalesce(a.state, ''),
-           coalesce(extract(epoch FROM now() - a.xact_start)::int, 0),
+           coalesce(extract(epoch FROM now() - a.xact_start), 0)::float8,
            left(regexp_replace(coalesce(a.query, ''), '\s+', ' ', 'g'), 120)
     FROM pg_locks l
     JOIN pg_class c ON c.oid = l.relation
@@ -415,6 +415,8 @@ def lock_holders(connection: Connection, statement: str | None) -> list[LockHold
     if not rows and named:  # the statement named no table, or none that is locked
         rows = connection.execute(LOCK_HOLDERS, {"tables": []}).all()
     holders = [LockHolder(*row) for row in rows]
+    # Longest-open first, to the microsecond: a report open for 0.4 s comes
+    # before an app request that began its transaction a moment ago.
     return sorted(holders, key=lambda h: -h.seconds)
 
 
@@ -424,7 +426,7 @@ def _describe(holders: list[LockHolder], statement: str | None) -> str:
     first = holders[0]
     text_ = (
         f"a lock on {first.table} held by pid {first.pid} ({first.state}, transaction open "
-        f"{first.seconds} s, query: {first.query})"
+        f"{int(first.seconds)} s, query: {first.query})"
     )
     if len(holders) > 1:
         text_ += f" and {len(holders) - 1} other session(s)"

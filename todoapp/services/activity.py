@@ -172,9 +172,7 @@ def trash_per_day(days: int = 30, *, today: date | None = None) -> list[dict]:
     return result
 
 
-def purge_older_than(
-    days: int, *, progress: Callable[[int], None] | None = None, pause: float = 0
-) -> int:
+def purge_older_than(days: int, *, progress: Callable[[int], None] | None = None) -> int:
     """Delete entries older than ``days`` days, in batches of PURGE_BATCH_SIZE
     (each its own transaction, as the trash purge does); returns how many."""
     cutoff = utcnow() - timedelta(days=days)
@@ -184,7 +182,6 @@ def purge_older_than(
         order_by=Activity.id,
         batch_size=PURGE_BATCH_SIZE,
         progress=progress,
-        pause=pause,
     ).deleted
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask_login import UserMixin
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, select
 
 from ..database import write_transaction
 from ..extensions import db
@@ -107,8 +107,3 @@ def end_all(user_id: int, *, keep: str | None = None) -> int:
         stmt = stmt.where(UserSession.id != _digest(keep))
     with write_transaction() as session:
         return session.execute(stmt).rowcount
-
-
-def count(user_id: int) -> int:
-    stmt = select(func.count()).select_from(UserSession).where(UserSession.user_id == user_id)
-    return db.session.scalar(stmt)

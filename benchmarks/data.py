@@ -28,6 +28,7 @@ PASSWORD = "benchmark-password"
 FLASK = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
 TODO_COLUMNS = ("id", "user_id", "title", "done", "created_at", "updated_at")
 TRASH_COLUMNS = ("deleted_at", "deleted_by")
+LIST_COLUMNS = ("list_id",)  # from revision 0008: every todo is in its owner's Inbox
 
 
 @dataclass(frozen=True)
@@ -62,9 +63,32 @@ def users() -> list[tuple]:
     return rows
 
 
-def todos(size: int, *, soft_delete: bool = True) -> tuple[Iterator[tuple], Dataset]:
+def inboxes(size: int) -> list[tuple]:
+    """Each user's Inbox, with the user's id as its own; and, so that the
+    trash pages merge lists with todos, one trashed (empty) list of the bench
+    user's for every 20 of its trashed todos, deleted among them in time.
+    Rows of INBOX_COLUMNS."""
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    rows = [(n, n, "Inbox", "inbox", True, created, None, None) for n in range(1, USERS + 1)]
+    bench_trashed = min(size, max(200, size // 100)) // 2
+    expired = datetime.now(UTC).replace(microsecond=0) - timedelta(days=31)
+    for k in range(bench_trashed // 20):
+        deleted = expired - timedelta(seconds=k * 20 * (size // max(bench_trashed, 1)) * 2)
+        rows.append(
+            (USERS + 1 + k, 1, f"Old list {k}", f"old list {k}", False, created, deleted, 1)
+        )
+    return rows
+
+
+INBOX_COLUMNS = "id, user_id, name, name_key, is_inbox, created_at, deleted_at, deleted_by"
+
+
+def todos(
+    size: int, *, soft_delete: bool = True, with_lists: bool = False
+) -> tuple[Iterator[tuple], Dataset]:
     """Rows for ``todos`` (without the soft-delete columns when ``soft_delete``
-    is false: the schema before revision 0002), and the dataset's shape."""
+    is false: the schema before revision 0002; with list_id, each in its
+    owner's Inbox, when ``with_lists``), and the dataset's shape."""
     bench_share = min(size, max(200, size // 100))
     step = size / bench_share
     now = datetime.now(UTC).replace(microsecond=0)
@@ -95,6 +119,8 @@ def todos(size: int, *, soft_delete: bool = True) -> tuple[Iterator[tuple], Data
                     row += (expired - timedelta(seconds=size - todo_id), owner)
                 else:
                     row += (None, None)
+            if with_lists:
+                row += (owner,)
             yield row
 
     bench_live = (bench_share + 1) // 2
@@ -121,15 +147,25 @@ def build_sqlite(path: Path, size: int, *, revision: str = "head") -> Dataset:
     url = f"sqlite:///{path}"
     flask("db", "upgrade", revision, url=url)
     soft_delete = revision != "0001"
-    rows, shape = todos(size, soft_delete=soft_delete)
-    columns = TODO_COLUMNS + (TRASH_COLUMNS if soft_delete else ())
     con = sqlite3.connect(path, isolation_level=None)
+    with_lists = bool(
+        con.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lists'"
+        ).fetchone()
+    )
+    rows, shape = todos(size, soft_delete=soft_delete, with_lists=with_lists)
+    columns = _columns(soft_delete, with_lists)
     con.execute("PRAGMA synchronous=OFF")
     con.execute("BEGIN")
     con.executemany(
         "INSERT INTO users (id, username, password_hash, is_admin, created_at) VALUES (?,?,?,?,?)",
         ([_sqlite_value(v) for v in row] for row in users()),
     )
+    if with_lists:
+        con.executemany(
+            f"INSERT INTO lists ({INBOX_COLUMNS}) VALUES (?,?,?,?,?,?,?,?)",
+            ([_sqlite_value(v) for v in row] for row in inboxes(size)),
+        )
     con.executemany(
         f"INSERT INTO todos ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})",
         ([_sqlite_value(v) for v in row] for row in rows),
@@ -138,6 +174,12 @@ def build_sqlite(path: Path, size: int, *, revision: str = "head") -> Dataset:
     con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     con.close()
     return Dataset(url, shape.size, shape.bench_live, shape.bench_trashed, shape.trashed)
+
+
+def _columns(soft_delete: bool, with_lists: bool) -> tuple[str, ...]:
+    return (
+        TODO_COLUMNS + (TRASH_COLUMNS if soft_delete else ()) + (LIST_COLUMNS if with_lists else ())
+    )
 
 
 def _libpq(url: str) -> str:
@@ -159,20 +201,27 @@ def build_postgres(server_url: str, name: str, size: int, *, revision: str = "he
     url = postgres_url(server_url, name)
     flask("db", "upgrade", revision, url=url)
     soft_delete = revision != "0001"
-    rows, shape = todos(size, soft_delete=soft_delete)
-    columns = TODO_COLUMNS + (TRASH_COLUMNS if soft_delete else ())
     with psycopg.connect(_libpq(url)) as con:
+        with_lists = con.execute("SELECT to_regclass('lists') IS NOT NULL").fetchone()[0]
+        rows, shape = todos(size, soft_delete=soft_delete, with_lists=with_lists)
+        columns = _columns(soft_delete, with_lists)
         with con.cursor().copy(
             "COPY users (id, username, password_hash, is_admin, created_at) FROM STDIN"
         ) as copy:
             for row in users():
                 copy.write_row(row)
+        if with_lists:
+            with con.cursor().copy(f"COPY lists ({INBOX_COLUMNS}) FROM STDIN") as copy:
+                for row in inboxes(size):
+                    copy.write_row(row)
         with con.cursor().copy(f"COPY todos ({', '.join(columns)}) FROM STDIN") as copy:
             for row in rows:
                 copy.write_row(row)
         # The ids were given explicitly: move the sequences past them.
         con.execute("SELECT setval('users_id_seq', (SELECT max(id) FROM users))")
         con.execute("SELECT setval('todos_id_seq', (SELECT max(id) FROM todos))")
+        if with_lists:
+            con.execute("SELECT setval('lists_id_seq', (SELECT max(id) FROM lists))")
     with psycopg.connect(_libpq(url), autocommit=True) as con:
         con.execute("VACUUM ANALYZE")  # what autovacuum does after a bulk load
     return Dataset(url, shape.size, shape.bench_live, shape.bench_trashed, shape.trashed)

@@ -4,7 +4,7 @@ page, reached with the cursor the "Older" links would carry there."""
 from sqlalchemy import create_engine, select
 
 from todoapp.models import Todo
-from todoapp.services.todos import LIST_KEY, TRASH_KEY, cursor_of
+from todoapp.services.todos import LIST_KEY, TODO_ENTRY, TRASH_KEY, cursor_of
 
 PER_PAGE = 50
 
@@ -21,18 +21,28 @@ def urls(dataset) -> dict[str, str]:
                 row = con.execute(stmt.order_by(*newest_first).offset(skip).limit(1)).one()
                 return cursor_of(row, key)
 
+            def trash_cursor(stmt, rows: int) -> str:
+                """A trash cursor names the kind of entry: "<µs>-<kind>-<id>"."""
+                moment, todo_id = far_down(stmt, TRASH_KEY, rows).split("-")
+                return f"{moment}-{TODO_ENTRY}-{todo_id}"
+
             mine = Todo.user_id == 1
+            # The bench user's Inbox has the user's id (benchmarks.data.inboxes).
+            inbox = select(Todo.id).where(Todo.list_id == 1, Todo.deleted_at.is_(None))
             live = select(Todo.id).where(mine, Todo.deleted_at.is_(None))
             trashed = select(Todo.deleted_at, Todo.id).where(Todo.deleted_at.is_not(None))
             return {
                 "/todos": "/todos",
                 "/todos far down": "/todos?before=" + far_down(live, LIST_KEY, dataset.bench_live),
+                "/lists/<inbox>": "/lists/1",
+                "/lists/<inbox> far down": "/lists/1?before="
+                + far_down(inbox, LIST_KEY, dataset.bench_live),
                 "/trash": "/trash",
                 "/trash far down": "/trash?before="
-                + far_down(trashed.where(mine), TRASH_KEY, dataset.bench_trashed),
+                + trash_cursor(trashed.where(mine), dataset.bench_trashed),
                 "/admin/trash": "/admin/trash",
                 "/admin/trash far down": "/admin/trash?before="
-                + far_down(trashed, TRASH_KEY, dataset.trashed),
+                + trash_cursor(trashed, dataset.trashed),
             }
     finally:
         engine.dispose()

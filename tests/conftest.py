@@ -26,6 +26,7 @@ from todoapp import ROOT, create_app
 from todoapp.extensions import db
 from todoapp.migration_tools import naming
 from todoapp.services import todos, users
+from todoapp.services import todos as todos_service
 
 PASSWORD = "correct horse"
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -234,12 +235,30 @@ def make_user(app):
 
 @pytest.fixture
 def make_todo(app):
-    def make(owner_id, title="a todo", *, trashed=False):
+    def make(owner_id, title="a todo", *, trashed=False, list_id=None):
         with app.app_context():
-            todo = todos.create_todo(owner_id, title)
+            todo = todos.create_todo(owner_id, title, list_id=list_id)
             if trashed:
                 todos.trash_todo(todo.id, owner_id, actor_id=owner_id)
             return todo.id
+
+    return make
+
+
+@pytest.fixture
+def make_list(app):
+    """make_list(owner_id, name, todos=N, trashed=False): a list with N todos; its id."""
+
+    def make(owner_id, name="Groceries", *, todos=0, trashed=False):
+        from todoapp.services import lists
+
+        with app.app_context():
+            made = lists.create_list(owner_id, name, actor_id=owner_id)
+            for n in range(todos):
+                todos_service.create_todo(owner_id, f"{name} {n}", list_id=made.id)
+            if trashed:
+                lists.trash_list(made.id, owner_id, actor_id=owner_id)
+            return made.id
 
     return make
 

@@ -11,7 +11,8 @@ from todoapp.extensions import db
 from todoapp.models import Todo
 
 # (method, url, expected status for: anonymous, owner, other user, admin)
-# {live} is the owner's live todo, {trashed} the owner's trashed todo.
+# {live} is the owner's live todo, {trashed} the owner's trashed todo;
+# {list} the owner's live list, {tlist} the owner's trashed list.
 # Owner/other/admin POSTs send a valid CSRF token.
 MATRIX = [
     ("GET", "/", 302, 302, 302, 302),
@@ -27,7 +28,20 @@ MATRIX = [
     ("POST", "/todos/{live}/edit", 302, 422, 404, 404),
     ("POST", "/todos/{live}/toggle", 302, 302, 404, 404),
     ("POST", "/todos/{live}/delete", 302, 302, 404, 404),
+    ("GET", "/lists", 302, 200, 200, 200),
+    ("POST", "/lists", 302, 422, 422, 422),
+    ("GET", "/lists/{list}", 302, 200, 404, 404),
+    ("POST", "/lists/{list}", 302, 422, 404, 404),
+    ("GET", "/lists/{list}/edit", 302, 200, 404, 404),
+    ("POST", "/lists/{list}/edit", 302, 422, 404, 404),
+    ("POST", "/lists/{list}/delete", 302, 302, 404, 404),
     ("GET", "/trash", 302, 200, 200, 200),
+    ("GET", "/trash/lists/{tlist}/restore", 302, 200, 404, 404),
+    ("POST", "/trash/lists/{tlist}/restore", 302, 302, 404, 404),
+    ("POST", "/trash/lists/{tlist}/purge", 302, 302, 404, 404),
+    ("GET", "/admin/trash/lists/{tlist}/restore", 302, 403, 403, 200),
+    ("POST", "/admin/trash/lists/{tlist}/restore", 302, 403, 403, 302),
+    ("POST", "/admin/trash/lists/{tlist}/purge", 302, 403, 403, 302),
     ("GET", "/trash/{trashed}/restore", 302, 200, 404, 404),
     ("POST", "/trash/{trashed}/restore", 302, 302, 404, 404),
     ("POST", "/trash/{trashed}/purge", 302, 302, 404, 404),
@@ -59,6 +73,7 @@ ACCOUNT_ACTION = re.compile(r"^/admin/users/[a-z]+/(disable|enable|grant-admin|r
 
 def _rule_key(method, url):
     url = url.replace("{live}", "<todo_id>").replace("{trashed}", "<todo_id>")
+    url = url.replace("{list}", "<list_id>").replace("{tlist}", "<list_id>")
     url = ACCOUNT_ACTION.sub("/admin/users/<username>/<action>", url)
     return method, re.sub(r"^/admin/users/[a-z]+/", "/admin/users/<username>/", url)
 
@@ -76,13 +91,15 @@ def test_matrix_covers_every_route(app):
 
 
 @pytest.fixture
-def world(make_user, make_todo):
+def world(make_user, make_todo, make_list):
     owner = make_user("owner")
     make_user("other")
     make_user("admin", admin=True)
     return {
         "live": make_todo(owner, "owner's live"),
         "trashed": make_todo(owner, "owner's trash", trashed=True),
+        "list": make_list(owner, "Errands"),
+        "tlist": make_list(owner, "Old plans", trashed=True),
     }
 
 

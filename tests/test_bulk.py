@@ -34,19 +34,19 @@ class TestServices:
     def test_bulk_restore_only_touches_the_owners_trash(self, app, trash):
         ids = [trash["a1"], trash["a2"], trash["b1"], trash["live"], 999]
         with app.app_context():
-            assert todos.bulk_restore(ids, owner_id=trash["alice"]) == 2
+            assert todos.bulk_restore(ids, owner_id=trash["alice"]).done == 2
         assert rows(app) == {"a1": False, "a2": False, "a3": True, "live": False, "b1": True}
 
     def test_bulk_purge_only_touches_the_owners_trash(self, app, trash):
         ids = [trash["a1"], trash["b1"], trash["live"]]
         with app.app_context():
-            assert todos.bulk_purge(ids, owner_id=trash["alice"]) == 1
+            assert todos.bulk_purge(ids, owner_id=trash["alice"]).done == 1
         assert rows(app) == {"a2": True, "a3": True, "live": False, "b1": True}
 
     def test_admins_act_on_anyones_trash(self, app, trash):
         with app.app_context():
-            assert todos.bulk_purge([trash["a3"], trash["b1"], trash["live"]]) == 2
-            assert todos.bulk_restore([trash["a1"], trash["live"]]) == 1
+            assert todos.bulk_purge([trash["a3"], trash["b1"], trash["live"]]).done == 2
+            assert todos.bulk_restore([trash["a1"], trash["live"]]).done == 1
         assert rows(app) == {"a1": False, "a2": True, "live": False}
 
     def test_restore_clears_both_columns(self, app, trash):

@@ -185,6 +185,52 @@ def test_dangling_rows_roll_their_revision_back_and_say_where(scratch):
 
 
 @sqlite_only
+def test_dropping_a_referenced_table_is_caught_without_a_row_written(scratch, caplog):
+    write_revision(scratch, "drop lists", 'op.execute("DROP TABLE lists")')
+    with pytest.raises(SystemExit):
+        flask_migrate.upgrade(directory=str(scratch))
+    assert "todos: 9 row(s) point at missing lists rows" in caplog.text
+
+
+@sqlite_only
+def test_a_revision_that_only_adds_skips_the_whole_database_check(scratch, monkeypatch):
+    from todoapp.migration_tools import runner
+
+    checked = []
+    real = runner.check_sqlite_foreign_keys
+    monkeypatch.setattr(
+        runner, "check_sqlite_foreign_keys", lambda conn: checked.append(1) or real(conn)
+    )
+    write_revision(
+        scratch,
+        "only adds",
+        'op.add_column("todos", sa.Column("scratch_n", sa.Integer()))\n'
+        'op.create_index("ix_scratch_n", "todos", ["scratch_n"])\n'
+        'op.create_table("scratch_t", sa.Column("id", sa.Integer(), primary_key=True))',
+    )
+    write_revision(scratch, "writes a row", 'op.execute("UPDATE todos SET done = NOT done")')
+    flask_migrate.upgrade(directory=str(scratch))
+    assert checked == [1]  # the second revision only
+
+
+@sqlite_only
+def test_a_backfill_that_points_nowhere_stops_at_its_first_batch(scratch):
+    # Foreign keys are on for online's backfills: SQLite refuses the batch
+    # itself, as the whole-database check no longer runs after them.
+    write_revision(
+        scratch,
+        "point nowhere",
+        "from todoapp.migration_tools import online\n"
+        'online.backfill("todos", "deleted_by = 999", "deleted_by IS NULL")',
+    )
+    before = every_row()
+    with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY"):
+        flask_migrate.upgrade(directory=str(scratch))
+    db.session.rollback()
+    assert every_row() == before
+
+
+@sqlite_only
 def test_the_refusal_names_the_table_and_rows(scratch, caplog):
     write_revision(scratch, "lose bob", "op.execute(\"DELETE FROM users WHERE username = 'bob'\")")
     with pytest.raises(SystemExit):

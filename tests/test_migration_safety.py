@@ -136,11 +136,18 @@ def run_script(url, script, *, feed="stdin"):
         if done.returncode != 0:
             raise RuntimeError(f"sqlite3 exited {done.returncode}: {done.stderr}")
     else:
-        import psycopg
-
+        # psql, as an operator would: it sends one statement at a time, so a
+        # CREATE INDEX CONCURRENTLY between COMMIT and BEGIN runs outside any
+        # transaction (one multi-statement query would run as one block).
         plain = sa.make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-        with psycopg.connect(plain, autocommit=True) as conn:
-            conn.execute(script)
+        done = subprocess.run(
+            ["psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", plain],
+            input=script,
+            capture_output=True,
+            text=True,
+        )
+        if done.returncode != 0:
+            raise RuntimeError(f"psql exited {done.returncode}: {done.stderr}")
 
 
 # On SQLite, 0004_todo_ids_never_reused rebuilds todos, which needs the live

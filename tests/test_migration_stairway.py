@@ -127,17 +127,28 @@ def climb(directory, revision):
         "Values of the rows it keeps must never change."
     )
 
+    writes = stairway.upgrade_declaration(top)
     command.upgrade(alembic(directory), revision)
     back_up = take_snapshot()
     assert versions() == {revision}
     assert columns(back_up) == columns(at_top), (
         f"upgrading to {revision} again built another schema"
     )
-    lost = snapshot.differences(stepped_down, back_up)
+    added = take_snapshot(writes.adds) if writes.adds else {}
+    lost = snapshot.differences(stepped_down, back_up, added=added, ignored=writes.fills)
     assert not lost, (
         f"Upgrading to {revision} again lost or changed rows:{listed(lost)}\n"
-        "An upgrade must keep every row and value; there is nothing to declare for it."
+        "An upgrade must keep every row and value, except what it declares it writes: "
+        'UPGRADE_FILLS = {"<table>": ["<column whose NULLs it fills>"]}, '
+        'UPGRADE_ADDS = {"<table>": "<SQL condition matching the rows it adds>"}.'
     )
+    for table, filled in writes.fills.items():
+        for column in filled:
+            unfilled = back_up[table].project([column])[(None,)]
+            assert not unfilled, (
+                f"{revision} declares that it fills {table}.{column}, but {unfilled} "
+                "row(s) are still NULL there"
+            )
 
 
 def step_down(directory, top, at_top):
@@ -316,6 +327,46 @@ def test_a_revision_declares_its_own_refusal_and_purge(
         climb(scratch_migrations, revision)
     else:
         with pytest.raises(AssertionError, match="todos: over columns.*missing or changed"):
+            climb(scratch_migrations, revision)
+
+
+DECLARES_A_BACKFILL = """
+UPGRADE_FILLS = {"todos": ["scratch_rank"]}
+"""
+
+
+@pytest.mark.parametrize(
+    "filled, header, failure",
+    [
+        ("scratch_rank = id", DECLARES_A_BACKFILL, None),
+        ("scratch_rank = id", "", "UPGRADE_FILLS"),
+        ("scratch_rank = id, done = NOT done", DECLARES_A_BACKFILL, "todos: over columns"),
+        ("scratch_rank = NULL", DECLARES_A_BACKFILL, "are still NULL"),
+    ],
+    ids=["fills what it declares", "undeclared", "changes more", "leaves NULLs"],
+)
+def test_a_backfill_writes_only_what_it_declares(
+    empty_app, scratch_migrations, filled, header, failure
+):
+    # The upgrade fills a new column; run again after the no-op downgrade
+    # below it rewrites what the seeder put there, as a rerun backfill would.
+    base = add_revision(
+        scratch_migrations,
+        "0098_scratch_rank",
+        'op.add_column("todos", sa.Column("scratch_rank", sa.Integer()))',
+        'op.drop_column("todos", "scratch_rank")',
+    )
+    revision = add_revision(
+        scratch_migrations,
+        "0099_scratch_rank_backfill",
+        f'op.execute("UPDATE todos SET {filled}")',  # noqa: S608 - the test's own SQL
+        parents=[base],
+        header=header,
+    )
+    if failure is None:
+        climb(scratch_migrations, revision)
+    else:
+        with pytest.raises(AssertionError, match=failure):
             climb(scratch_migrations, revision)
 
 

@@ -102,7 +102,7 @@ def test_revisions_follow_the_naming_rules():
     ("file_name", "revision", "down", "problem"),
     [
         ("2026_12_01_a1b2c3d4e5f6_x.py", "a1b2c3d4e5f6", "HEAD", "is not NNNN_slug"),
-        ("2026_12_01_0009_skips_ahead.py", "0009_skips_ahead", "HEAD", "should be"),
+        ("2026_12_01_SKIP_skips_ahead.py", "SKIP_skips_ahead", "HEAD", "should be"),
         ("2026_12_01_0005_misnamed.py", "0005_something_else", "HEAD", "is not named"),
         ("2000_01_01_0005_dated_too_early.py", "0005_dated_too_early", "HEAD", "sorts before"),
     ],
@@ -112,7 +112,10 @@ def test_naming_problems_are_reported_by_file(
 ):
     head = ScriptDirectory(str(scratch_migrations)).get_current_head()
     number = naming.number(head) + 1
-    file_name, revision = (x.replace("0005", f"{number:04d}") for x in (file_name, revision))
+    file_name, revision = (
+        x.replace("0005", f"{number:04d}").replace("SKIP", f"{number + 1:04d}")
+        for x in (file_name, revision)
+    )
     (scratch_migrations / "versions" / file_name).write_text(
         f'"""x"""\nrevision = {revision!r}\ndown_revision = {head!r}\n', encoding="utf-8"
     )

@@ -193,7 +193,11 @@ def test_a_bad_cursor_is_404(client, alice_in, query):
 def test_a_cursor_of_another_list_is_404(client, alice_in):
     assert client.get("/todos?before=1-2").status_code == 404
     assert client.get("/trash?before=12").status_code == 404
-    assert client.get("/trash?before=1700000000000000-2").status_code == 200
+    assert client.get("/trash?before=1700000000000000-2").status_code == 404
+    # A trash cursor names the kind of entry (0: a todo, 1: a list), as ids of two tables meet.
+    assert client.get("/trash?before=1700000000000000-0-2").status_code == 200
+    assert client.get("/trash?before=1700000000000000-1-2").status_code == 200
+    assert client.get("/trash?before=1700000000000000-2-2").status_code == 404
 
 
 @pytest.mark.parametrize("todo_id", ["0", "-1", "abc", "99999999999999999999", "2147483648"])

@@ -10,23 +10,26 @@ from todoapp.services import todos
 
 from .conftest import BACKEND
 
-DEEP = "1700000000000000-3"  # a trash cursor: deleted at 2023-11-14, id 3
+DEEP = "1700000000000000-0-3"  # a trash cursor: deleted at 2023-11-14, a todo, id 3
+DEEP_LIST = "1700000000000000-1-3"  # the same moment, a list
 
 
 @pytest.fixture
-def owner(app, alice, make_todo):
+def owner(app, alice, make_todo, make_list):
     for n in range(6):
         make_todo(alice, f"todo {n}", trashed=n % 2 == 1)
+    make_list(alice, "Errands", todos=3)
+    make_list(alice, "Old", todos=2, trashed=True)
     return alice
 
 
-def plan_of(app, run):
-    """Run a service call, catch its query on todos, and EXPLAIN that query."""
+def plan_of(app, run, table="todos"):
+    """Run a service call, catch its first query on ``table``, and EXPLAIN it."""
     with app.app_context():
         seen = []
 
         def record(conn, cursor, statement, parameters, *args):
-            if "FROM todos" in statement:
+            if f"FROM {table}" in statement:
                 seen.append((statement, parameters))
 
         event.listen(db.engine, "before_cursor_execute", record)
@@ -62,6 +65,15 @@ def plan_of(app, run):
         (lambda owner: todos.list_all_trash(50, before=DEEP), "ix_todos_trash"),
         (lambda owner: todos.list_all_trash(50, owner_id=owner), "ix_todos_trash_owner"),
         (lambda owner: todos.count_expired(30), "ix_todos_trash"),
+        (
+            lambda owner: todos.list_in_list(errands(owner), 50),
+            "ix_todos_list ",
+        ),  # the full one: not 0008's partial ix_todos_list_id
+        (
+            lambda owner: todos.list_in_list(errands(owner), 50, before="4"),
+            "ix_todos_list ",
+        ),  # the full one: not 0008's partial ix_todos_list_id
+        (lambda owner: todos.list_trash(owner, 50, before=DEEP_LIST), "ix_todos_trash_owner"),
     ],
     ids=[
         "list",
@@ -74,6 +86,9 @@ def plan_of(app, run):
         "admin trash, older page",
         "admin trash of one owner",
         "expired count",
+        "one list",
+        "one list, older page",
+        "trash, older page from a list's cursor",
     ],
 )
 def test_the_query_uses_its_index(app, owner, query, index):
@@ -81,3 +96,26 @@ def test_the_query_uses_its_index(app, owner, query, index):
     assert index in plan, plan
     if BACKEND == "sqlite":
         assert "SCAN todos" not in plan and "TEMP B-TREE" not in plan, plan
+
+
+def errands(owner):
+    from todoapp.services import lists
+
+    return lists.get_list(next(r.id for r in lists.list_lists(owner) if r.name == "Errands"))
+
+
+@pytest.mark.parametrize(
+    ("query", "index"),
+    [
+        (lambda owner: todos.list_trash(owner, 50), "ix_lists_trash_owner"),
+        (lambda owner: todos.list_trash(owner, 50, before=DEEP), "ix_lists_trash_owner"),
+        (lambda owner: todos.list_all_trash(50), "ix_lists_trash"),
+        (lambda owner: todos.list_all_trash(50, before=DEEP_LIST), "ix_lists_trash"),
+    ],
+    ids=["trash", "trash, older page", "admin trash", "admin trash, older page"],
+)
+def test_the_lists_half_of_a_trash_uses_its_index(app, owner, query, index):
+    plan = plan_of(app, lambda: query(owner), table="lists")
+    assert index in plan, plan
+    if BACKEND == "sqlite":
+        assert "SCAN lists" not in plan and "TEMP B-TREE" not in plan, plan

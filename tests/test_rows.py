@@ -17,17 +17,27 @@ JINJA_ROWS = (Path(__file__).parent / "rows" / "todos.html").read_text()
 TITLES = ["milk", "<b>\"bold\" & 'quoted'</b>", "é" * 200, "a{b}c", "{title}", "✓ done?"]
 
 
+@pytest.mark.parametrize("lists_base", [None, "/lists/"], ids=["one list", "with list names"])
 @pytest.mark.parametrize("done", [False, True])
-def test_todo_rows_match_the_template_byte_for_byte(app, done):
+def test_todo_rows_match_the_template_byte_for_byte(app, done, lists_base):
     now = datetime.now(UTC)
     items = [
-        SimpleNamespace(id=n + 1, title=t, done=done, created_at=now - timedelta(hours=n * 7))
+        SimpleNamespace(
+            id=n + 1,
+            title=t,
+            done=done,
+            created_at=now - timedelta(hours=n * 7),
+            # A todo not backfilled yet has no list id, and is in the Inbox.
+            list_id=None if n == 2 else 40 + n,
+            list_name=TITLES[-1 - n],
+        )
         for n, t in enumerate(TITLES)
     ]
     args = {
         "base": "/todos/",
         "hidden": '<input type="hidden" name="csrf_token" value="a&b">',
         "next_q": "%2Ftodos%3Fbefore%3D5",
+        "lists_base": lists_base,
     }
     with app.test_request_context():
         from markupsafe import Markup
@@ -35,7 +45,15 @@ def test_todo_rows_match_the_template_byte_for_byte(app, done):
         hidden = Markup(args["hidden"])  # noqa: S704 (the test's own markup)
         expected = render_template_string(JINJA_ROWS, items=items, **(args | {"hidden": hidden}))
         assert (
-            str(todo_rows(items, base=args["base"], hidden=hidden, next_q=args["next_q"]))
+            str(
+                todo_rows(
+                    items,
+                    base=args["base"],
+                    hidden=hidden,
+                    next_q=args["next_q"],
+                    lists_base=lists_base,
+                )
+            )
             == expected
         )
 
@@ -54,6 +72,7 @@ def test_trash_rows_match_the_template_byte_for_byte(app, retention):
     now = datetime.now(UTC)
     items = [
         SimpleNamespace(
+            kind=0,  # todos: a list's entry has no Jinja loop to match
             id=n + 1,
             title=t,
             deleted_at=now - timedelta(hours=n * 9),
@@ -67,7 +86,8 @@ def test_trash_rows_match_the_template_byte_for_byte(app, retention):
         expected = render_template_string(
             reference("trash"), items=items, base="/trash/", hidden=hidden
         )
-        assert str(trash_rows(items, base="/trash/", hidden=hidden)) == expected
+        built = trash_rows(items, base="/trash/", hidden=hidden, lists_base="/trash/lists/")
+        assert str(built) == expected
         expected = render_template_string(
             reference("admin_trash"),
             items=items,
@@ -76,6 +96,10 @@ def test_trash_rows_match_the_template_byte_for_byte(app, retention):
             hidden=hidden,
         )
         built = admin_trash_rows(
-            items, base="/admin/trash/", by_owner="/admin/trash?user=", hidden=hidden
+            items,
+            base="/admin/trash/",
+            by_owner="/admin/trash?user=",
+            hidden=hidden,
+            lists_base="/admin/trash/lists/",
         )
         assert str(built) == expected

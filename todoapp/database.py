@@ -124,6 +124,7 @@ def delete_in_batches(
     order_by,
     batch_size: int,
     options: dict | None = None,
+    before_delete: Callable[[list], None] | None = None,
     on_batch: Callable[[int], None] | None = None,
     progress: Callable[[int], None] | None = None,
     max_batches: int | None = None,
@@ -132,6 +133,9 @@ def delete_in_batches(
     """Delete the ``model`` rows matching ``where``, ``batch_size`` at a time,
     each batch in a write transaction of its own: other writers wait for one
     short batch at most, never for the whole delete.
+
+    ``before_delete`` runs in each batch's transaction with the ids selected,
+    before they are deleted (a list's todos go before the list).
 
     The conditions are checked again in each DELETE, since a row may have
     changed since its batch was selected (no lock is taken). ``on_batch``
@@ -144,14 +148,21 @@ def delete_in_batches(
     deleted_in_all = 0
     for batch in itertools.count(1):
         with write_transaction() as session:
-            ids = session.scalars(
+            chosen = (
                 select(model.id)
                 .where(*where)
                 .order_by(order_by)
                 .limit(batch_size)
                 .execution_options(**options)
-            ).all()
+            )
+            if before_delete is not None:
+                # What before_delete removes must belong to rows that are
+                # still going: lock them (PostgreSQL) so none is restored meanwhile.
+                chosen = chosen.with_for_update()
+            ids = session.scalars(chosen).all()
             deleted = 0
+            if ids and before_delete is not None:
+                before_delete(ids)
             if ids:
                 deleted = session.execute(
                     delete(model)

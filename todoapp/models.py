@@ -7,6 +7,10 @@ for them by name::
     select(Todo)                                           # live rows only
     select(Todo).execution_options(include_trashed=True)   # live and trashed
     select(Todo).execution_options(trashed_only=True)      # the trash
+
+It covers lists and todos. For todos, "live" also means "not in a trashed
+list", and "the trash" means the todos trashed on their own: those trashed
+with their list belong to the list's entry (``trashed_with_list``).
 """
 
 import re
@@ -24,8 +28,11 @@ from sqlalchemy import (
     String,
     event,
     false,
+    select,
     text,
 )
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import (
     Mapped,
     ORMExecuteState,
@@ -51,6 +58,10 @@ PASSWORD_RULES = (
     f"At least {PASSWORD_MIN} characters, not a common password, and not containing your username."
 )
 TITLE_MAX = 200
+LIST_NAME_MAX = 60
+# A list name's key can be longer than the name: casefold() writes "ß" as "ss".
+LIST_KEY_MAX = 3 * LIST_NAME_MAX
+INBOX = "Inbox"
 # Ids are INTEGER columns: 32-bit signed on PostgreSQL. A number past this
 # would overflow the driver's parameter, so it is refused before any query.
 ID_MAX = 2**31 - 1
@@ -183,6 +194,26 @@ BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u206
 INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
 
 
+def clean_list_name(raw: str) -> str:
+    """Trim a list name and check it, by the rules of a todo title but
+    shorter; raise ``ValueError`` with the reason."""
+    try:
+        name = clean_title(raw)
+    except ValueError as exc:
+        raise ValueError(str(exc).replace("Title", "Name")) from None
+    if len(name) > LIST_NAME_MAX:
+        raise ValueError(f"Name must be at most {LIST_NAME_MAX} characters long.")
+    return name
+
+
+def list_name_key(name: str) -> str:
+    """What two list names must not share to be told apart: the name with
+    compatible forms unified and case folded ("Groceries", "GROCERIES" and
+    "ｇroceries" have one key). Computed here, not by the database, so that
+    SQLite and PostgreSQL agree on every script, not only ASCII."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
 def _is_noncharacter(ch: str) -> bool:
     code = ord(ch)
     return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
@@ -283,6 +314,63 @@ LIVE = text("deleted_at IS NULL")
 TRASHED = text("deleted_at IS NOT NULL")
 
 
+class List(SoftDeleteMixin, db.Model):
+    """A user's named group of todos. Every user has one Inbox (``is_inbox``),
+    which cannot be renamed or trashed. Trashing a list trashes its live
+    todos with it (see ``Todo.trashed_with_list``)."""
+
+    __tablename__ = "lists"
+    __table_args__ = (
+        CheckConstraint(f"length(name) BETWEEN 1 AND {LIST_NAME_MAX}", name="list_name_length"),
+        # A name is unique among a user's live lists, whatever its case
+        # (name_key, see list_name_key): a trashed "Groceries" leaves the
+        # name free. The index also gives a user's lists in name order.
+        Index(
+            "ux_lists_live_name",
+            "user_id",
+            "name_key",
+            unique=True,
+            sqlite_where=LIVE,
+            postgresql_where=LIVE,
+        ),
+        # One Inbox per user, even when two servers create it at once.
+        Index(
+            "ux_lists_inbox",
+            "user_id",
+            unique=True,
+            sqlite_where=text("is_inbox"),
+            postgresql_where=text("is_inbox"),
+        ),
+        Index(
+            "ix_lists_trash_owner",
+            "user_id",
+            "deleted_at",
+            sqlite_where=TRASHED,
+            postgresql_where=TRASHED,
+        ),
+        Index("ix_lists_trash", "deleted_at", sqlite_where=TRASHED, postgresql_where=TRASHED),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(LIST_NAME_MAX))
+    name_key: Mapped[str] = mapped_column(String(LIST_KEY_MAX))
+    is_inbox: Mapped[bool] = mapped_column(default=False, server_default=false())
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # While the list is in the trash: how many todos went with it (shown as
+    # "Groceries, with 12 todos" without counting them on every page).
+    trashed_todos: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+
+    owner: Mapped[User] = relationship(foreign_keys=[user_id])
+    todos: Mapped[list["Todo"]] = relationship(
+        back_populates="list", order_by="Todo.id.desc()", viewonly=True
+    )
+
+    def __repr__(self) -> str:
+        return f"<List {self.id} {self.name!r}{' trashed' if self.is_trashed else ''}>"
+
+
 class Todo(SoftDeleteMixin, db.Model):
     __tablename__ = "todos"
     __table_args__ = (
@@ -298,6 +386,10 @@ class Todo(SoftDeleteMixin, db.Model):
             postgresql_where=TRASHED,
         ),
         Index("ix_todos_trash", "deleted_at", sqlite_where=TRASHED, postgresql_where=TRASHED),
+        # One list's todos newest first; and the todos of a list being purged
+        # or trashed, which SQLite's foreign-key check needs too. (0008 made a
+        # partial one, empty when built; 0010 replaced it with this.)
+        Index("ix_todos_list", "list_id", "id"),
         # Ids are never handed out twice, so a stale Undo, Restore or "Delete
         # forever" button for a purged todo is a 404, never someone else's
         # newer todo. PostgreSQL's sequences already never go back; SQLite
@@ -307,13 +399,21 @@ class Todo(SoftDeleteMixin, db.Model):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # NULL only for rows written before the lists revisions (or by a server
+    # that predates them, during a deploy): the app reads NULL as the Inbox.
+    list_id: Mapped[int] = mapped_column(ForeignKey("lists.id"))
     title: Mapped[str] = mapped_column(String(TITLE_MAX))
     done: Mapped[bool] = mapped_column(default=False, server_default=false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Trashed along with its list, as one entry of the trash: restoring the
+    # list restores exactly these. A todo trashed on its own before keeps
+    # False and stays an entry of its own.
+    trashed_with_list: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     owner: Mapped[User] = relationship(foreign_keys=[user_id])
     deleter: Mapped[User | None] = relationship(foreign_keys="Todo.deleted_by")
+    list: Mapped[List] = relationship(back_populates="todos")
 
     def __repr__(self) -> str:
         return f"<Todo {self.id} {self.title!r}{' trashed' if self.is_trashed else ''}>"
@@ -331,10 +431,17 @@ def _hide_trashed_rows(state: ORMExecuteState) -> None:
     options = state.execution_options
     if options.get("include_trashed"):
         return
-    criteria = _trashed if options.get("trashed_only") else _live
-    state.statement = state.statement.options(
-        with_loader_criteria(SoftDeleteMixin, criteria, include_aliases=True)
-    )
+    if options.get("trashed_only"):
+        criteria = (
+            with_loader_criteria(SoftDeleteMixin, _trashed, include_aliases=True),
+            with_loader_criteria(Todo, _own_trash_entry, include_aliases=True),
+        )
+    else:
+        criteria = (
+            with_loader_criteria(SoftDeleteMixin, _live, include_aliases=True),
+            with_loader_criteria(Todo, _in_live_list, include_aliases=True),
+        )
+    state.statement = state.statement.options(*criteria)
 
 
 def _live(cls):
@@ -343,3 +450,62 @@ def _live(cls):
 
 def _trashed(cls):
     return cls.deleted_at.is_not(None)
+
+
+# The lists table, not the List model: a condition on the model inside a
+# todo's criteria would get the lists' own criteria added to it.
+_lists = List.__table__
+
+
+def in_trashed_list(cls):
+    """The todo's list is in the trash (``cls``: Todo or an alias of it)."""
+    return (
+        select(_lists.c.id)
+        .where(_lists.c.id == cls.list_id, _lists.c.deleted_at.is_not(None))
+        .correlate_except(_lists)
+        .exists()
+    )
+
+
+def _in_live_list(cls):
+    """A live todo is hidden while its list is in the trash, even one that
+    was somehow not trashed with it: every live view agrees with the trash."""
+    return ~in_trashed_list(cls)
+
+
+def _own_trash_entry(cls):
+    """A todo trashed with its list is part of the list's entry, not one of
+    its own: it is restored, purged and expires with the list."""
+    return cls.trashed_with_list == false()
+
+
+def inbox_id(session: Session, user_id: int) -> int:
+    """The id of ``user_id``'s Inbox, made now if the user has none yet (an
+    account from before the lists revisions, until 0009 ran). Two servers
+    making it at once get the same one: the second INSERT does nothing."""
+    found = select(_lists.c.id).where(_lists.c.user_id == user_id, _lists.c.is_inbox)
+    list_id = session.scalar(found)
+    if list_id is None:
+        insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(
+            _lists
+        )
+        session.execute(
+            insert.values(
+                user_id=user_id,
+                name=INBOX,
+                name_key=list_name_key(INBOX),
+                is_inbox=True,
+                created_at=utcnow(),
+            ).on_conflict_do_nothing()
+        )
+        list_id = session.scalar(found)
+    return list_id
+
+
+@event.listens_for(Session, "before_flush")
+def _todos_without_a_list_go_to_the_inbox(session: Session, _context, _instances) -> None:
+    """A new todo whose list is not given goes to its owner's Inbox."""
+    for obj in session.new:
+        if isinstance(obj, Todo) and obj.list_id is None and obj.list is None:
+            with session.no_autoflush:
+                obj.list_id = inbox_id(session, obj.user_id)

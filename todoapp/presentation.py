@@ -8,6 +8,7 @@ from flask import Flask, current_app
 from markupsafe import Markup, escape
 
 from .models import utcnow
+from .services.todos import LIST_ENTRY
 from .web import here
 
 
@@ -56,7 +57,8 @@ _TODO_ROW = (
     '<button type="submit" class="check" aria-label="Mark “{title}” {mark}" '
     'aria-pressed="{pressed}">{tick}</button></form>\n'
     '      <span class="title">{title}</span>\n'
-    '      <span class="meta">added <time datetime="{iso}" title="{exact}">{ago}</time></span>\n'
+    '      <span class="meta">{in_list}added <time datetime="{iso}" title="{exact}">{ago}</time>'
+    "</span>\n"
     '      <div class="row-actions">\n'
     '      <a class="button-secondary" href="{url}/edit?next={next_q}">Edit'
     '<span class="visually-hidden"> “{title}”</span></a>\n'
@@ -85,6 +87,49 @@ _TRASH_ROW = (
     "      </div>\n"
     "    </li>\n  "
 )
+# A list's entry in a user's trash: it stands for the todos trashed with it.
+_TRASH_LIST_ROW = (
+    '\n    <li class="todo is-trashed is-list">\n'
+    '      <input type="checkbox" class="select" name="list_ids" value="{id}" form="bulk" '
+    'id="select-list-{id}">\n'
+    '      <label for="select-list-{id}" class="visually-hidden">'
+    "Select the list “{title}”</label>\n"
+    '      <span class="title"><span class="kind">List</span> {title}, with {count}</span>\n'
+    '      <span class="meta">deleted <time datetime="{iso}" title="{exact}">{ago}</time> ·\n'
+    '        <time datetime="{purge_iso}" title="{purge_exact}">{purge_in}</time></span>\n'
+    '      <div class="row-actions">\n'
+    '      <a class="button-secondary" href="{url}/restore">Details'
+    '<span class="visually-hidden"> of the list “{title}”</span></a>\n'
+    '      <form class="inline" method="post" action="{url}/restore">{hidden}'
+    '<button type="submit" aria-label="Restore the list “{title}”">Restore</button></form>\n'
+    '      <form class="inline" method="post" action="{url}/purge" '
+    'data-confirm="Delete the list “{title}” and its {count} forever? This cannot be undone.">'
+    '{hidden}<button type="submit" class="button-danger" '
+    'aria-label="Delete forever: the list “{title}”">Delete forever</button></form>\n'
+    "      </div>\n"
+    "    </li>\n  "
+)
+_ADMIN_TRASH_LIST_ROW = (
+    '\n      <tr class="is-list">\n'
+    '        <td><input type="checkbox" class="select" name="list_ids" value="{id}" form="bulk" '
+    'id="select-list-{id}">\n'
+    '          <label for="select-list-{id}" class="visually-hidden">Select the list “{title}”'
+    "</label></td>\n"
+    '        <td><span class="kind">List</span> {title}, with {count}</td>\n'
+    '        <td data-label="Owner"><a href="{by_owner}{owner_q}">{owner}</a></td>\n'
+    '        <td data-label="Deleted"><time datetime="{iso}" title="{exact}">{ago}</time>'
+    "{by}</td>\n"
+    '        <td data-label="Purge">{purge_in}</td>\n'
+    '        <td class="row-actions">\n'
+    '          <form class="inline" method="post" action="{url}/restore">{hidden}'
+    '<button type="submit" aria-label="Restore the list “{title}”">Restore</button></form>\n'
+    '          <form class="inline" method="post" action="{url}/purge" '
+    'data-confirm="Delete the list “{title}” and its {count} forever? This cannot be undone.">'
+    '{hidden}<button type="submit" class="button-danger" '
+    'aria-label="Delete forever: the list “{title}”">Delete forever</button></form>\n'
+    "        </td>\n"
+    "      </tr>\n    "
+)
 _ADMIN_TRASH_ROW = (
     "\n      \n      <tr>\n"
     '        <td><input type="checkbox" class="select" name="ids" value="{id}" form="bulk" '
@@ -107,10 +152,16 @@ _ADMIN_TRASH_ROW = (
 )
 
 
-def _rows(row: str, items, values) -> Markup:
-    """``row`` filled in with ``values(item)`` for each item. Every value that
-    ``values`` gives must already be safe: escaped, or made by the app."""
-    return Markup("".join(row.format_map(values(item)) for item in items))  # noqa: S704
+def _rows(row: str, items, values, list_row: str | None = None) -> Markup:
+    """``row`` filled in with ``values(item)`` for each item (``list_row`` for
+    the items that are lists: kind LIST_ENTRY). Every value that ``values``
+    gives must already be safe: escaped, or made by the app."""
+    return Markup(  # noqa: S704
+        "".join(
+            (list_row if list_row and item.kind == LIST_ENTRY else row).format_map(values(item))
+            for item in items
+        )
+    )
 
 
 def _purge_in(deleted_at: datetime, retention: timedelta, now: datetime) -> str:
@@ -121,15 +172,28 @@ def _purge_in(deleted_at: datetime, retention: timedelta, now: datetime) -> str:
     return f"purged in {days} day{'' if days == 1 else 's'}"
 
 
-def todo_rows(items, *, base: str, hidden: str, next_q: str) -> Markup:
+def todo_rows(
+    items, *, base: str, hidden: str, next_q: str, lists_base: str | None = None
+) -> Markup:
     """The rows of the todo list for ``items`` (rows of id, title, done,
-    created_at). ``base``: the list's URL with a trailing slash; ``hidden``:
-    the forms' hidden fields (markup); ``next_q``: this page, URL-encoded."""
+    created_at; and list_id, list_name with ``lists_base``). ``base``: the
+    todos' URL with a trailing slash; ``hidden``: the forms' hidden fields
+    (markup); ``next_q``: this page, URL-encoded; ``lists_base``: the lists'
+    URL with a trailing slash, to name each todo's list (None: one list's page)."""
     base, next_q, now = str(escape(base)), str(escape(next_q)), utcnow()
+    lists_base = str(escape(lists_base)) if lists_base is not None else None
+
+    def in_list(todo) -> str:
+        if lists_base is None:
+            return ""
+        if todo.list_id is None:  # not backfilled yet: the Inbox
+            return f"in {escape(todo.list_name)} · "
+        return f'in <a href="{lists_base}{todo.list_id}">{escape(todo.list_name)}</a> · '
 
     def values(todo) -> dict:
         done = todo.done
         return {
+            "in_list": in_list(todo),
             "done_class": " is-done" if done else "",
             "url": f"{base}{todo.id}",
             "hidden": hidden,
@@ -146,16 +210,19 @@ def todo_rows(items, *, base: str, hidden: str, next_q: str) -> Markup:
     return _rows(_TODO_ROW, items, values)
 
 
-def trash_rows(items, *, base: str, hidden: str) -> Markup:
-    """The rows of a user's trash for ``items`` (rows of id, title, deleted_at)."""
-    base, now = str(escape(base)), utcnow()
+def trash_rows(items, *, base: str, hidden: str, lists_base: str) -> Markup:
+    """The rows of a user's trash for ``items`` (rows of kind, id, title,
+    deleted_at; and todos, for lists). ``lists_base``: the lists' trash URL."""
+    base, lists_base, now = str(escape(base)), str(escape(lists_base)), utcnow()
     retention = timedelta(days=current_app.config["TRASH_RETENTION_DAYS"])
 
     def values(todo) -> dict:
         purge = todo.deleted_at + retention
+        url = f"{lists_base}{todo.id}" if todo.kind == LIST_ENTRY else f"{base}{todo.id}"
         return {
             "id": todo.id,
-            "url": f"{base}{todo.id}",
+            "url": url,
+            "count": todos_count(todo.todos) if todo.kind == LIST_ENTRY else "",
             "hidden": hidden,
             "title": escape(todo.title),
             "iso": todo.deleted_at.isoformat(),
@@ -166,20 +233,24 @@ def trash_rows(items, *, base: str, hidden: str) -> Markup:
             "purge_in": _purge_in(todo.deleted_at, retention, now),
         }
 
-    return _rows(_TRASH_ROW, items, values)
+    return _rows(_TRASH_ROW, items, values, _TRASH_LIST_ROW)
 
 
-def admin_trash_rows(items, *, base: str, by_owner: str, hidden: str) -> Markup:
-    """The rows of everyone's trash for ``items`` (rows of id, title,
-    deleted_at, owner, deleter). ``by_owner``: the page's URL up to ``?user=``."""
+def admin_trash_rows(items, *, base: str, by_owner: str, hidden: str, lists_base: str) -> Markup:
+    """The rows of everyone's trash for ``items`` (rows of kind, id, title,
+    deleted_at, owner, deleter; and todos, for lists). ``by_owner``: the
+    page's URL up to ``?user=``; ``lists_base``: the lists' trash URL."""
     base, by_owner, now = str(escape(base)), str(escape(by_owner)), utcnow()
+    lists_base = str(escape(lists_base))
     retention = timedelta(days=current_app.config["TRASH_RETENTION_DAYS"])
 
     def values(todo) -> dict:
         by = todo.deleter and todo.deleter != todo.owner
+        url = f"{lists_base}{todo.id}" if todo.kind == LIST_ENTRY else f"{base}{todo.id}"
         return {
             "id": todo.id,
-            "url": f"{base}{todo.id}",
+            "url": url,
+            "count": todos_count(todo.todos) if todo.kind == LIST_ENTRY else "",
             "hidden": hidden,
             "title": escape(todo.title),
             "owner": escape(todo.owner),
@@ -192,7 +263,7 @@ def admin_trash_rows(items, *, base: str, by_owner: str, hidden: str) -> Markup:
             "purge_in": _purge_in(todo.deleted_at, retention, now),
         }
 
-    return _rows(_ADMIN_TRASH_ROW, items, values)
+    return _rows(_ADMIN_TRASH_ROW, items, values, _ADMIN_TRASH_LIST_ROW)
 
 
 def init_app(app: Flask) -> None:

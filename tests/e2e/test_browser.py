@@ -65,6 +65,69 @@ def row(page, title):
     return page.locator("li.todo", has=page.locator(".title", has_text=title))
 
 
+def create_list(page, name):
+    page.goto("/lists")
+    page.get_by_label("Name").fill(name)
+    page.get_by_role("button", name="Create list").click()
+    expect(page.get_by_role("heading", name=name)).to_be_visible()
+
+
+def trash_list(page, name):
+    page.goto("/lists")
+    page.get_by_role("button", name=f"Delete list “{name}” and its todos").click()
+    expect(page.get_by_text(f"Moved the list “{name}”")).to_be_visible()
+
+
+def test_lists_in_the_trash_as_a_new_user_meets_them(page):
+    register(page)
+    create_list(page, "Groceries")
+    for title in ("Oat milk", "Apples", "Bread"):
+        add(page, title)
+    create_list(page, "Work")
+    add(page, "Send the report")
+
+    page.goto("/lists")
+    page.get_by_role("link", name="Groceries", exact=True).click()
+    row(page, "Bread").get_by_role("button", name="Delete").click()  # on its own
+    trash_list(page, "Groceries")
+    expect(
+        page.get_by_text("Moved the list “Groceries”, with 2 todos, to the trash.")
+    ).to_be_visible()
+
+    # Undo: the list is back with the two todos trashed with it.
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_role("heading", name="Groceries")).to_be_visible()
+    expect(row(page, "Oat milk")).to_be_visible()
+    expect(row(page, "Apples")).to_be_visible()
+    expect(row(page, "Bread")).to_have_count(0)
+
+    # Again, and restored from the trash: the separately trashed todo stays.
+    trash_list(page, "Groceries")
+    page.goto("/trash")
+    expect(page.get_by_text("Groceries, with 2 todos")).to_be_visible()
+    expect(row(page, "Bread")).to_be_visible()
+    page.get_by_role("button", name="Restore the list “Groceries”").click()
+    expect(page.get_by_text("Restored the list “Groceries”, with 2 todos.")).to_be_visible()
+    expect(row(page, "Bread")).to_be_visible()
+    page.goto("/todos")
+    expect(row(page, "Oat milk")).to_contain_text("in Groceries")
+    expect(row(page, "Send the report")).to_contain_text("in Work")
+
+    # The name is free once the list is in the trash; the old one then comes
+    # back under a new name, through the form.
+    trash_list(page, "Groceries")
+    create_list(page, "groceries")
+    page.goto("/trash")
+    page.get_by_role("button", name="Restore the list “Groceries”").click()
+    expect(page.get_by_text("needs a new name")).to_be_visible()
+    expect(page.get_by_label("Name")).to_have_value("Groceries (2)")
+    page.get_by_role("button", name="Restore as the new name").click()
+    expect(page.get_by_text("Restored the list “Groceries (2)”, with 2 todos.")).to_be_visible()
+    page.goto("/lists")
+    for name in ("Inbox", "groceries", "Groceries (2)", "Work"):
+        expect(page.get_by_role("link", name=name, exact=True)).to_be_visible()
+
+
 def test_the_whole_journey_with_the_mouse(page):
     name = register(page)
     for title in ("Water the plants", "Pay rent", "Call mum", "Book dentist"):
@@ -109,7 +172,7 @@ def test_the_whole_journey_with_the_mouse(page):
 
     page.get_by_role("button", name="Empty trash").click()
     expect(page.get_by_text("Nothing in the trash.")).to_be_visible()
-    assert page.dialogs[-1].startswith("Delete every todo in the trash forever?")
+    assert page.dialogs[-1].startswith("Delete every todo and list in the trash forever?")
 
     page.get_by_role("button", name=re.compile("Log out")).click()
     expect(page.get_by_text("You are logged out.")).to_be_visible()
@@ -255,10 +318,27 @@ def visit_every_page(page, owner=None):
     row(page, "Water the plants").get_by_role("button", name="Delete").click()
     page.goto("/todos")
     yield "list", page
+    create_list(page, "Groceries")
+    for title in ("Oat milk", "Apples", "Bread"):
+        add(page, title)
+    row(page, "Bread").get_by_role("button", name="Delete").click()
+    yield "list-page", page
+    create_list(page, "Work")
+    add(page, "Send the report")
+    page.goto("/lists")
+    yield "lists", page
+    trash_list(page, "Groceries")
     page.goto("/trash")
     yield "trash", page
     row(page, "Book the dentist").get_by_role("link", name="Details").click()
     yield "restore", page
+    page.goto("/trash")
+    row(page, "Bread").get_by_role("link", name="Details").click()
+    yield "restore-choice", page
+    create_list(page, "Groceries")
+    page.goto("/trash")
+    page.get_by_role("link", name="Details of the list “Groceries”").click()
+    yield "restore-list-rename", page
     page.goto("/todos")
     row(page, "Pay rent").get_by_role("link", name="Edit").click()
     yield "edit", page
@@ -322,7 +402,15 @@ CONTROLS_SCROLLED_AWAY = """() => {
 @pytest.mark.parametrize(("size", "viewport"), [("desktop", DESKTOP), ("mobile", MOBILE)])
 def test_screenshots_and_no_sideways_scrolling(new_page, size, viewport):
     page = new_page(viewport=viewport)
-    wanted = {"list", "trash", "restore", "admin-trash"}
+    wanted = {
+        "list",
+        "trash",
+        "restore",
+        "admin-trash",
+        "lists",
+        "list-page",
+        "restore-list-rename",
+    }
     # Fixed, readable names (each run has a fresh database), so the README
     # shows what a user would see and a diff of the pictures shows real changes.
     owner = {"desktop": "ada", "mobile": "grace"}[size]

@@ -11,9 +11,11 @@ from flask import (
 from flask_login import current_user, login_required
 
 from ..bulk import apply as apply_bulk
+from ..lists.forms import ListForm
 from ..presentation import todos_count
-from ..services import activity, todos, users
+from ..services import activity, lists, todos, users
 from ..services.errors import NotFoundError
+from ..trash.routes import restore_list_page
 from ..web import EmptyForm, cursor, per_page, safe_next
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -46,8 +48,72 @@ def trash():
 
 @bp.post("/trash/<id:todo_id>/restore")
 def restore(todo_id: int):
-    todo = todos.restore_todo(todo_id, actor_id=current_user.id)
+    into = request.form.get("into")
+    try:
+        todo = todos.restore_todo(
+            todo_id, actor_id=current_user.id, into=into if into in ("list", "inbox") else None
+        )
+    except todos.ListInTrash as asked:
+        # Its list is in the trash: ask where it goes, as the owner is asked.
+        return render_template(
+            "trash/restore.html",
+            todo=asked.todo,
+            home=asked.list,
+            admin=True,
+            restore_url=url_for("admin.restore", todo_id=todo_id),
+            purge_url=url_for("admin.purge", todo_id=todo_id),
+            back_url=url_for("admin.trash"),
+        )
+    except lists.NameTaken:
+        flash("Its list's name is taken now: restore the list first, under another name.", "info")
+        return redirect(url_for("admin.trash"))
     flash(f"Restored “{todo.title}” for {todo.owner.username}.", "success")
+    return redirect(safe_next(request.form.get("next"), "admin.trash"))
+
+
+@bp.get("/trash/lists/<id:list_id>/restore")
+def confirm_restore_list(list_id: int):
+    return _list_page(list_id)
+
+
+def _list_page(list_id: int, form=None, status: int = 200):
+    found = lists.get_list(list_id, trashed=True)
+    return restore_list_page(
+        found,
+        form,
+        status,
+        action=url_for("admin.restore_list", list_id=list_id),
+        back_url=url_for("admin.trash"),
+    )
+
+
+@bp.post("/trash/lists/<id:list_id>/restore")
+def restore_list(list_id: int):
+    form = ListForm()
+    renamed = "name" in request.form
+    if renamed and not form.validate_on_submit():
+        return _list_page(list_id, form, status=422)
+    try:
+        back = lists.restore_list(
+            list_id, actor_id=current_user.id, new_name=form.name.data if renamed else None
+        )
+    except lists.NameTaken as exc:
+        if not renamed:
+            return redirect(url_for("admin.confirm_restore_list", list_id=list_id))
+        form.name.errors.append(f"{exc} Try “{exc.suggestion}”.")
+        return _list_page(list_id, form, status=422)
+    flash(
+        f"Restored the list “{back.list.name}” for {back.list.owner.username}, "
+        f"with {todos_count(back.todos)}.",
+        "success",
+    )
+    return redirect(safe_next(request.form.get("next"), "admin.trash"))
+
+
+@bp.post("/trash/lists/<id:list_id>/purge")
+def purge_list(list_id: int):
+    gone = lists.purge_list(list_id, actor_id=current_user.id)
+    flash(f"Deleted the list “{gone.name}” and {todos_count(gone.todos)} forever.", "success")
     return redirect(safe_next(request.form.get("next"), "admin.trash"))
 
 

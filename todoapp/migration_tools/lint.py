@@ -123,8 +123,10 @@ ONLINE_SIGNATURES = {
     "create_index": ("name", "table", "columns"),
     "drop_index": ("name", "table"),
     "add_foreign_key": ("name", "source", "referent"),
+    "add_reference_column": ("table", "column", "referent"),
     "set_not_null": ("table", "column"),
     "backfill": ("table", "assignments", "where"),
+    "execute_checked": ("sql",),
 }
 CONSTRAINT_KINDS = {
     "create_check_constraint": "check constraint",
@@ -690,6 +692,14 @@ def describe_online(
             f"expand: add foreign key {text(args.get('name'))} on {table} -> "
             f"{text(args.get('referent'))}, NOT VALID then validated",
         )
+    if name == "add_reference_column":
+        return (
+            LOW,
+            f"expand: add column {table}.{text(args.get('column'))} -> "
+            f"{text(args.get('referent'))}, nullable, its foreign key NOT VALID then validated",
+        )
+    if name == "execute_checked":
+        return REVIEW, f"raw SQL, committed on its own: {_sql_text(args.get('sql'))}"
     if name == "backfill":
         return LOW, f"backfill {table} in batches: {_sql_text(args.get('assignments'))}"
     if name == "set_not_null":

@@ -35,6 +35,7 @@ Offline (``--sql``), nothing can be looked up; the PostgreSQL script uses
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -44,6 +45,15 @@ logger = logging.getLogger("alembic.runtime.migration")
 
 BACKFILL_BATCH = 1_000
 BACKFILL_REPORT_EVERY = 50  # batches between two progress lines
+# SQLite has one write lock; a backfill that took it again at once would win
+# nearly every time over a writer polling for it (see services.todos).
+SQLITE_BACKFILL_PAUSE = 0.025  # seconds
+
+
+# Rows written on SQLite with foreign keys on (see _checked): the runner
+# leaves them out when it decides whether a revision needs its whole-database
+# foreign-key check.
+checked_changes = 0
 
 
 def _postgres() -> bool:
@@ -66,6 +76,33 @@ def add_column(table: str, column: sa.Column) -> None:
         op.add_column(table, column, if_not_exists=True)
     elif _offline() or column.name not in _sqlite_columns(table):
         op.add_column(table, column)
+
+
+def add_reference_column(
+    table: str,
+    column: str,
+    referent: str,
+    *,
+    name: str,
+    ondelete: str | None = None,
+) -> None:
+    """Add a nullable integer column ``column`` referencing ``referent.id``.
+
+    PostgreSQL: the column, then the foreign key ``NOT VALID`` and validated
+    (``add_foreign_key``). SQLite: one ``ALTER TABLE ... ADD COLUMN`` with the
+    reference written inline, which SQLite allows for a column whose default
+    is NULL, so the table is not rebuilt."""
+    if _postgres():
+        add_column(table, sa.Column(column, sa.Integer()))
+        add_foreign_key(name, table, referent, [column], ["id"], ondelete=ondelete)
+        return
+    if not _offline() and column in _sqlite_columns(table):
+        return
+    action = f" ON DELETE {ondelete}" if ondelete else ""
+    op.execute(
+        f"ALTER TABLE {table} ADD COLUMN {column} INTEGER "
+        f"CONSTRAINT {name} REFERENCES {referent} (id){action}"
+    )
 
 
 def create_index(
@@ -159,15 +196,17 @@ def add_foreign_key(
         op.execute(f"ALTER TABLE {source} VALIDATE CONSTRAINT {name}")
 
 
-def set_not_null(table: str, column: str) -> None:
+def set_not_null(table: str, column: str, *, sqlite_table_kwargs: dict | None = None) -> None:
     """Make a column NOT NULL once every row has a value (see ``backfill``).
 
     On PostgreSQL a plain ``SET NOT NULL`` scans the table while reads and
     writes wait. Instead: a CHECK constraint ``NOT VALID``, validated while
     the table serves, lets ``SET NOT NULL`` (PostgreSQL 12+) skip the scan;
-    the CHECK is then dropped."""
+    the CHECK is then dropped. On SQLite the table is rebuilt; pass
+    ``sqlite_table_kwargs`` it was made with that reflection cannot see
+    (``{"sqlite_autoincrement": True}``)."""
     if not _postgres():
-        with op.batch_alter_table(table) as batch:
+        with op.batch_alter_table(table, table_kwargs=sqlite_table_kwargs or {}) as batch:
             batch.alter_column(column, nullable=False)
         return
     check = f"ck_{table}_{column}_not_null"[:63]
@@ -181,31 +220,107 @@ def set_not_null(table: str, column: str) -> None:
         op.execute(f"ALTER TABLE {table} DROP CONSTRAINT IF EXISTS {check}")
 
 
-def backfill(table: str, assignments: str, where: str, *, batch_size: int = BACKFILL_BATCH) -> int:
+def backfill(
+    table: str,
+    assignments: str,
+    where: str,
+    *,
+    batch_size: int = BACKFILL_BATCH,
+    pause: float | None = None,
+) -> int:
     """``UPDATE table SET assignments WHERE where``, a batch of rows per
-    commit, so no transaction holds many row locks for long. ``where`` must
-    select the rows still to do (``"list_id IS NULL"``), so a rerun carries on
-    where the last one stopped. Returns how many rows it updated (offline:
-    one UPDATE for all, 0)."""
+    commit, so no transaction holds many row locks (or SQLite's write lock)
+    for long. ``where`` must select the rows still to do (``"list_id IS
+    NULL"``), so a rerun after a kill carries on where the last one stopped.
+    It walks the primary key from one batch to the next (no index on the
+    column needed), and takes the rows present when it starts, up to their
+    highest id.
+    Progress is logged as a bar with a count. On SQLite foreign keys are on
+    for it, so each row it writes is checked as it goes. ``pause``: seconds between two
+    batches, so that writers polling for SQLite's lock get in (default
+    SQLITE_BACKFILL_PAUSE on SQLite, none on PostgreSQL). Returns how many
+    rows it updated (offline: one UPDATE for all, 0)."""
     if _offline():
         op.execute(f"UPDATE {table} SET {assignments} WHERE {where}")  # noqa: S608
         return 0
-    statement = sa.text(
-        f"UPDATE {table} SET {assignments} WHERE id IN "  # noqa: S608 - names from the revision
-        f"(SELECT id FROM {table} WHERE {where} ORDER BY id LIMIT :n)"
+    if pause is None:
+        pause = 0.0 if _postgres() else SQLITE_BACKFILL_PAUSE
+    # Through the primary key, from where the last batch ended: no index on
+    # the column is needed, and each batch reads only rows after the last.
+    chosen = sa.text(
+        f"SELECT id FROM {table} WHERE id > :after AND id <= :last AND ({where}) "  # noqa: S608
+        "ORDER BY id LIMIT :n"
     )
+    # The condition again: a row may have changed since it was chosen.
+    statement = sa.text(
+        f"UPDATE {table} SET {assignments} WHERE id IN :ids AND ({where})"  # noqa: S608
+    ).bindparams(sa.bindparam("ids", expanding=True))
     done = batches = 0
-    with op.get_context().autocommit_block():
+    with op.get_context().autocommit_block(), _checked():
+        # Only the rows there when it starts: a server of the version before
+        # keeps writing rows that need it, and a backfill chasing them would
+        # never end. Those are for the revision that contracts, run once
+        # every server writes the new column itself.
+        last = _scalar(f"SELECT max(id) FROM {table}") or 0  # noqa: S608
+        total = _scalar(f"SELECT count(*) FROM {table} WHERE ({where}) AND id <= {last}")  # noqa: S608
+        logger.info("Backfill of %s: %s rows to update.", table, f"{total:,}")
+        after = 0
+        bind = op.get_bind()
         while True:
-            changed = op.get_bind().execute(statement, {"n": batch_size}).rowcount
-            if not changed:
+            ids = bind.execute(chosen, {"after": after, "last": last, "n": batch_size}).scalars()
+            ids = list(ids)
+            if not ids:
                 break
-            done += changed
+            done += _counted(bind.execute(statement, {"ids": ids}).rowcount)
+            after = ids[-1]
             batches += 1
             if batches % BACKFILL_REPORT_EVERY == 0:
-                logger.info("Backfill of %s: %s rows so far.", table, f"{done:,}")
+                logger.info("Backfill of %s: %s", table, progress_bar(done, total))
+            time.sleep(pause)
     logger.info("Backfill of %s: %s rows updated.", table, f"{done:,}")
     return done
+
+
+def progress_bar(done: int, total: int, width: int = 20) -> str:
+    """``[#######.............]  35%  350,000 of 1,000,000 rows``. Rows
+    written by others meanwhile can take ``done`` past ``total``."""
+    share = min(done / total, 1.0) if total else 1.0
+    filled = round(share * width)
+    bar = "#" * filled + "." * (width - filled)
+    return f"[{bar}] {share:4.0%}  {done:,} of {max(total, done):,} rows"
+
+
+def execute_checked(sql: str) -> int:
+    """Run one data statement (an INSERT ... SELECT, say) committed on its own,
+    outside the revision's transaction, like a backfill batch. On SQLite
+    foreign keys are on for it, so SQLite checks each row it writes. Returns
+    how many rows it wrote (offline: 0)."""
+    if _offline():
+        op.execute(sql)
+        return 0
+    with op.get_context().autocommit_block(), _checked():
+        return _counted(op.get_bind().execute(sa.text(sql)).rowcount)
+
+
+class _checked:
+    """On SQLite, foreign keys on while the block runs (the runner turns them
+    off for revisions, for table rebuilds; outside a transaction they can be
+    turned on again). On PostgreSQL they are always on."""
+
+    def __enter__(self):
+        if not _postgres():
+            op.get_bind().exec_driver_sql("PRAGMA foreign_keys = ON")
+
+    def __exit__(self, *exc):
+        if not _postgres():
+            op.get_bind().exec_driver_sql("PRAGMA foreign_keys = OFF")
+
+
+def _counted(rows: int) -> int:
+    global checked_changes
+    if not _postgres():
+        checked_changes += max(rows, 0)
+    return rows
 
 
 def _constraint_exists(table: str, name: str) -> bool:

@@ -138,19 +138,30 @@ def differences(
     after: Mapping[str, TableRows],
     removed: Mapping[str, TableRows] | None = None,
     *,
+    added: Mapping[str, TableRows] | None = None,
+    ignored: Mapping[str, Iterable[str]] | None = None,
     shown: int = 3,
 ) -> dict[str, str]:
     """Table -> what changed between two snapshots, for every table that is
     in both and whose rows differ over the columns both have. Rows in
-    ``removed`` (a snapshot of some of ``before``'s rows) are expected gone."""
+    ``removed`` (a snapshot of some of ``before``'s rows) are expected gone;
+    rows in ``added`` (a snapshot of some of ``after``'s) may be new; columns
+    in ``ignored`` (per table) are not compared."""
     found = {}
     for name in sorted(before.keys() & after.keys()):
-        common = [column for column in after[name].columns if column in before[name].columns]
+        skip = set((ignored or {}).get(name, ()))
+        common = [
+            column
+            for column in after[name].columns
+            if column in before[name].columns and column not in skip
+        ]
         expected = before[name].project(common)
         if removed and name in removed:
             expected -= removed[name].project(common)
         actual = after[name].project(common)
         gone, new = expected - actual, actual - expected
+        if added and name in added:
+            new -= added[name].project(common)
         if not gone and not new:
             continue
         parts = [f"over columns ({', '.join(common)}):"]

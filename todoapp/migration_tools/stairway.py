@@ -16,7 +16,17 @@ revision says so, with two module-level constants::
     DOWNGRADE_DELETES = {"todos": "deleted_at IS NOT NULL"}
 
 Dropping a table or a column is not a loss to declare: the schema below no
-longer holds it. Revisions committed before these constants existed cannot
+longer holds it.
+
+An upgrade must keep every row and value too, except what a data revision
+(a backfill) writes on purpose, declared the same way::
+
+    # Columns whose NULLs the upgrade fills in: compared without them, and
+    # none of them may be NULL afterwards.
+    UPGRADE_FILLS = {"todos": ["list_id"]}
+    # Rows the upgrade may add, per table, as an SQL condition on them.
+    UPGRADE_ADDS = {"lists": "is_inbox"}
+ Revisions committed before these constants existed cannot
 be edited (``manifest.sha256``), so theirs live in ``COMMITTED_DECLARATIONS``
 below, the one place for them; a new revision declares its own.
 """
@@ -41,6 +51,8 @@ from .snapshot import VERSION_TABLE
 
 REFUSES_UNLESS = "DOWNGRADE_REFUSES_UNLESS"
 DELETES = "DOWNGRADE_DELETES"
+FILLS = "UPGRADE_FILLS"
+ADDS = "UPGRADE_ADDS"
 # What a refusal says first; the command that gets past it follows.
 REFUSAL = "Refusing to downgrade"
 
@@ -127,6 +139,36 @@ def declaration(revision: Script) -> DowngradeDeclaration:
     return DowngradeDeclaration(tuple(refuses), dict(deletes))
 
 
+@dataclass(frozen=True)
+class UpgradeDeclaration:
+    fills: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    adds: Mapping[str, str] = field(default_factory=dict)
+
+
+def upgrade_declaration(revision: Script) -> UpgradeDeclaration:
+    """What ``revision``'s upgrade declares it writes (see the module's doc)."""
+    fills = getattr(revision.module, FILLS, {})
+    adds = getattr(revision.module, ADDS, {})
+    if not isinstance(fills, Mapping) or not all(
+        isinstance(table, str)
+        and not isinstance(cols, str)
+        and all(isinstance(c, str) for c in cols)
+        for table, cols in fills.items()
+    ):
+        raise DeclarationError(
+            f"Revision {revision.revision}: {FILLS} must map table names to lists of "
+            f'columns, such as {{"todos": ["list_id"]}}, not {fills!r}.'
+        )
+    if not isinstance(adds, Mapping) or not all(
+        isinstance(table, str) and isinstance(where, str) for table, where in adds.items()
+    ):
+        raise DeclarationError(
+            f"Revision {revision.revision}: {ADDS} must map table names to SQL "
+            f'conditions, such as {{"lists": "is_inbox"}}, not {adds!r}.'
+        )
+    return UpgradeDeclaration({t: tuple(c) for t, c in fills.items()}, dict(adds))
+
+
 # --- Rows for every table ------------------------------------------------------
 
 
@@ -158,7 +200,7 @@ class Seeder:
       for each row in turn (parents are filled first);
     - is NULL in every nullable column when ``n % 4`` is 2 or 3, so todos
       are both live and trashed once they have ``deleted_at``;
-    - is True in boolean columns when ``n % 4`` is 1 or 2;
+    - is True in boolean columns when ``n % 4`` is 1 or 2 (False, plainly);
     - is tried first in one shape and, if the database refuses it, in the
       other, then plainly. Even rows start "at the limits": strings of the
       column's full length with non-ASCII characters, integers at the
@@ -280,7 +322,9 @@ def _value(table: sa.Table, column: sa.Column, bind: sa.types.TypeEngine, n: int
         return bind.enums[n % len(bind.enums)]
     kind = _python_type(bind)
     if kind is bool:
-        return n % 4 in (1, 2)
+        # Plainly, False: a partial unique index on a flag (one Inbox per
+        # user) refuses a second True for a parent that already has one.
+        return shape != PLAIN and n % 4 in (1, 2)
     if kind is int:
         return _integer(_integer_bits(bind), n, shape)
     if kind is str:

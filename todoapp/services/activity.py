@@ -31,6 +31,11 @@ ACTIONS = {
     "purge": "deleted todos forever",
     "empty_trash": "emptied the trash",
     "purge_expired": "purged expired todos",
+    "create_list": "created a list",
+    "rename_list": "renamed a list",
+    "trash_list": "moved a list to the trash",
+    "restore_list": "restored a list",
+    "purge_list": "deleted lists forever",
     "user_disabled": "disabled an account",
     "user_enabled": "enabled an account",
     "temporary_password": "set a temporary password",
@@ -39,9 +44,9 @@ ACTIONS = {
 }
 # The trash figures: todos moved to the trash, brought back, deleted for good.
 TRASH_FIGURES = {
-    "deleted": ("trash",),
-    "restored": ("restore",),
-    "purged": ("purge", "empty_trash", "purge_expired"),
+    "deleted": ("trash", "trash_list"),
+    "restored": ("restore", "restore_list"),
+    "purged": ("purge", "empty_trash", "purge_expired", "purge_list"),
 }
 ACTIVITY_KEY = (Activity.id,)
 PURGE_BATCH_SIZE = 1000

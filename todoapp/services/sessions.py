@@ -20,7 +20,7 @@ from sqlalchemy import bindparam, delete, select
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import User, UserSession, utcnow
+from ..models import User, UserSession, inbox_id, utcnow
 from . import activity
 
 
@@ -42,6 +42,8 @@ def start(user_id: int, *, lifetime: timedelta, address: str | None = None) -> s
         )
         session.add(UserSession(id=_digest(token), user_id=user_id, created_at=now))
         session.get(User, user_id).last_login_at = now
+        # An account from before the lists, until the backfill ran: its Inbox now.
+        inbox_id(session, user_id)
         activity.record("login", actor_id=user_id, user_id=user_id, address=address)
     return token
 

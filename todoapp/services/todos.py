@@ -2,20 +2,25 @@
 
 live --trash_todo--> trashed --restore_todo--> live
                      trashed --purge_todo / empty_trash / purge_expired--> gone
+
+A trash holds todos and lists (services.lists): a list's entry stands for it
+and the todos trashed with it, and the purges here take both.
 """
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, literal, select, update
 from sqlalchemy.orm import aliased
 
 from ..database import Purge, delete_in_batches, write_transaction
 from ..extensions import db
-from ..models import Todo, User, clean_title, utcnow
-from . import activity
+from ..models import INBOX, List, Todo, User, clean_title, utcnow
+from ..models import in_trashed_list as todo_in_trashed_list
+from . import activity, lists
 from .errors import NotFoundError
-from .pages import Page, cursor_of, keyset_page  # noqa: F401 (Page, cursor_of: for callers)
+from .pages import Page, cursor_of, keyset_page, merged_page  # noqa: F401 (for callers)
 
 PURGE_BATCH_SIZE = 1000
 # SQLite lets one writer in at a time, and a writer that finds the database
@@ -29,6 +34,23 @@ SQLITE_PURGE_PAUSE = 0.025  # seconds
 # as digits joined by "-": "4711" in the list; "<deleted_at in µs>-<id>" in a trash.
 LIST_KEY = (Todo.id,)
 TRASH_KEY = (Todo.deleted_at, Todo.id)
+LISTS_TRASH_KEY = (List.deleted_at, List.id)
+# The kinds of a trash entry, in the order they sort at the same moment.
+TODO_ENTRY, LIST_ENTRY = 0, 1
+# Lists purged per batch: each takes its todos with it.
+LIST_PURGE_BATCH_SIZE = 50
+
+
+class ListInTrash(Exception):
+    """The todo to restore is in a list that is in the trash: restore the
+    list too, or put the todo in the Inbox (``restore_todo(into=...)``)."""
+
+    def __init__(self, todo: Todo, trashed_list: List):
+        super().__init__(
+            f"“{todo.title}” is in the list “{trashed_list.name}”, which is in the trash."
+        )
+        self.todo = todo
+        self.list = trashed_list
 
 
 def get_todo(
@@ -59,21 +81,73 @@ def list_todos(
     owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
 ) -> Page:
     """A page of one owner's live todos, newest first: rows of id, title,
-    done and created_at (plain rows: a list page needs no ORM objects)."""
-    stmt = select(Todo.id, Todo.title, Todo.done, Todo.created_at).where(Todo.user_id == owner_id)
+    done, created_at, list_id and list_name (plain rows: a list page needs
+    no ORM objects). A todo with no list yet (before the backfill) is in the Inbox."""
+    stmt = (
+        select(
+            Todo.id,
+            Todo.title,
+            Todo.done,
+            Todo.created_at,
+            Todo.list_id,
+            func.coalesce(List.name, INBOX).label("list_name"),
+        )
+        .outerjoin(List, List.id == Todo.list_id)
+        .where(Todo.user_id == owner_id)
+    )
     return keyset_page(stmt, LIST_KEY, per_page, before, after)
+
+
+def list_in_list(
+    found: List, per_page: int, *, before: str | None = None, after: str | None = None
+) -> Page:
+    """A page of one live list's todos, newest first: rows of id, title,
+    done, created_at. The Inbox also holds its owner's todos with no list
+    yet (written before the backfill, or by a server without lists)."""
+    columns = (Todo.id, Todo.title, Todo.done, Todo.created_at)
+    # IS NOT NULL adds nothing but lets SQLite use 0008's partial index,
+    # until 0010 replaces it with a full one.
+    stmt = select(*columns).where(Todo.list_id == found.id, Todo.list_id.is_not(None))
+    if not found.is_inbox:
+        return keyset_page(stmt, LIST_KEY, per_page, before, after)
+    unlisted = select(*columns).where(Todo.list_id.is_(None), Todo.user_id == found.user_id)
+    return keyset_page([stmt, unlisted], LIST_KEY, per_page, before, after)
 
 
 def list_trash(
     owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
 ) -> Page:
-    """A page of one owner's trash, latest deletion first: rows of id, title, deleted_at."""
-    stmt = (
-        select(Todo.id, Todo.title, Todo.deleted_at)
+    """A page of one owner's trash, latest deletion first: todos (rows of
+    kind TODO_ENTRY, id, title, deleted_at, list_name) and lists (kind
+    LIST_ENTRY, id, title: the name, deleted_at, todos: how many went with it)."""
+    todo_entries = (
+        select(
+            literal(TODO_ENTRY).label("kind"),
+            Todo.id,
+            Todo.title,
+            Todo.deleted_at,
+            Todo.list_id,
+        )
         .where(Todo.user_id == owner_id)
         .execution_options(trashed_only=True)
     )
-    return keyset_page(stmt, TRASH_KEY, per_page, before, after)
+    list_entries = (
+        select(
+            literal(LIST_ENTRY).label("kind"),
+            List.id,
+            List.name.label("title"),
+            List.deleted_at,
+            List.trashed_todos.label("todos"),
+        )
+        .where(List.user_id == owner_id)
+        .execution_options(trashed_only=True)
+    )
+    return merged_page(
+        [(TODO_ENTRY, todo_entries, TRASH_KEY), (LIST_ENTRY, list_entries, LISTS_TRASH_KEY)],
+        per_page,
+        before,
+        after,
+    )
 
 
 def list_all_trash(
@@ -83,41 +157,64 @@ def list_all_trash(
     before: str | None = None,
     after: str | None = None,
 ) -> Page:
-    """A page of everyone's trash for admins, latest deletion first: rows of
-    id, title, deleted_at, owner and deleter (usernames; deleter may be None)."""
-    owner, deleter = aliased(User), aliased(User)
-    stmt = (
-        select(
-            Todo.id,
-            Todo.title,
-            Todo.deleted_at,
-            owner.username.label("owner"),
-            deleter.username.label("deleter"),
+    """A page of everyone's trash for admins, latest deletion first: rows as
+    in ``list_trash``, with owner and deleter (usernames; deleter may be None)."""
+    branches = []
+    for kind, model, key, extra in (
+        (TODO_ENTRY, Todo, TRASH_KEY, (Todo.title, Todo.list_id)),
+        (
+            LIST_ENTRY,
+            List,
+            LISTS_TRASH_KEY,
+            (List.name.label("title"), List.trashed_todos.label("todos")),
+        ),
+    ):
+        owner, deleter = aliased(User), aliased(User)
+        stmt = (
+            select(
+                literal(kind).label("kind"),
+                model.id,
+                *extra,
+                model.deleted_at,
+                owner.username.label("owner"),
+                deleter.username.label("deleter"),
+            )
+            .join(owner, model.user_id == owner.id)
+            .outerjoin(deleter, model.deleted_by == deleter.id)
+            .execution_options(trashed_only=True)
         )
-        .join(owner, Todo.user_id == owner.id)
-        .outerjoin(deleter, Todo.deleted_by == deleter.id)
-        .execution_options(trashed_only=True)
-    )
-    if owner_id is not None:
-        stmt = stmt.where(Todo.user_id == owner_id)
-    return keyset_page(stmt, TRASH_KEY, per_page, before, after)
+        if owner_id is not None:
+            stmt = stmt.where(model.user_id == owner_id)
+        branches.append((kind, stmt, key))
+    return merged_page(branches, per_page, before, after)
 
 
-def create_todo(owner_id: int, title: str) -> Todo:
-    """:raise ValueError: the title breaks a rule."""
+def create_todo(owner_id: int, title: str, *, list_id: int | None = None) -> Todo:
+    """Add a todo to a live list of the owner's, or to the Inbox.
+    :raise ValueError: the title breaks a rule. :raise NotFoundError: no such live list."""
     title = clean_title(title)
     with write_transaction() as session:
-        todo = Todo(user_id=owner_id, title=title)
+        if list_id is None:
+            list_id = lists.inbox(owner_id)
+        else:
+            # Shared lock: the list cannot go to the trash while this goes in.
+            lists.get_list(list_id, owner_id=owner_id, lock="share")
+        todo = Todo(user_id=owner_id, title=title, list_id=list_id)
         session.add(todo)
     return todo
 
 
-def edit_todo(todo_id: int, owner_id: int, title: str) -> Todo:
-    """:raise ValueError: the title breaks a rule. :raise NotFoundError: see ``get_todo``."""
+def edit_todo(todo_id: int, owner_id: int, title: str, *, list_id: int | None = None) -> Todo:
+    """Change the title, and move the todo to list ``list_id`` if given.
+    :raise ValueError: the title breaks a rule. :raise NotFoundError: no such
+    todo, or no such live list."""
     title = clean_title(title)
     with write_transaction():
         todo = get_todo(todo_id, owner_id=owner_id, for_update=True)
         todo.title = title
+        if list_id is not None and list_id != todo.list_id:
+            lists.get_list(list_id, owner_id=owner_id, lock="share")
+            todo.list_id = list_id
     return todo
 
 
@@ -144,15 +241,51 @@ def trash_todo(todo_id: int, owner_id: int, *, actor_id: int) -> Todo:
     return todo
 
 
-def restore_todo(todo_id: int, *, owner_id: int | None = None, actor_id: int | None = None) -> Todo:
-    """Bring a trashed todo back to the list. ``actor_id``: who did it, for
-    the activity log (None: the command line)."""
+def restore_todo(
+    todo_id: int,
+    *,
+    owner_id: int | None = None,
+    actor_id: int | None = None,
+    into: str | None = None,
+) -> Todo:
+    """Bring a trashed todo back. ``actor_id``: who did it, for the activity
+    log (None: the command line). If its list is in the trash, ``into`` says
+    where it goes: "list" restores the list too (with the todos trashed with
+    it), "inbox" moves the todo to the Inbox.
+
+    :raise ListInTrash: its list is in the trash and ``into`` is None.
+    :raise lists.NameTaken: ``into="list"``, and the list's name is taken.
+    """
     with write_transaction():
         todo = get_todo(todo_id, owner_id=owner_id, trashed=True, for_update=True)
+        home = _trashed_list_of(todo)
+        if home is not None:
+            if into == "list":
+                lists.restore_list(home.id, actor_id=actor_id)
+            elif into == "inbox":
+                todo.list_id = lists.inbox(todo.user_id)
+            else:
+                raise ListInTrash(todo, home)
         todo.deleted_at = None
         todo.deleted_by = None
         activity.record("restore", actor_id=actor_id, user_id=todo.user_id, detail=_ref(todo.id))
     return todo
+
+
+def _trashed_list_of(todo: Todo) -> List | None:
+    if todo.list_id is None:
+        return None
+    return db.session.scalar(
+        select(List)
+        .where(List.id == todo.list_id)
+        .with_for_update()
+        .execution_options(trashed_only=True)
+    )
+
+
+def trashed_list_of(todo_id: int, *, owner_id: int | None = None) -> List | None:
+    """The trashed list that a trashed todo is in, or None (for the page that asks)."""
+    return _trashed_list_of(get_todo(todo_id, owner_id=owner_id, trashed=True))
 
 
 def purge_todo(todo_id: int, *, owner_id: int | None = None, actor_id: int | None = None) -> str:
@@ -168,56 +301,118 @@ def purge_todo(todo_id: int, *, owner_id: int | None = None, actor_id: int | Non
 BULK_LIMIT = 500
 
 
+@dataclass(frozen=True)
+class BulkResult:
+    """What a bulk action did: ``done`` entries; ``held_back`` ticked ones it
+    left for the user to do one by one (a todo whose list is in the trash, a
+    list whose name is taken); the rest were no longer in the trash."""
+
+    done: int
+    held_back: int = 0
+
+
 def bulk_restore(
-    todo_ids: list[int], *, owner_id: int | None = None, actor_id: int | None = None
-) -> int:
-    """Restore the listed todos that are in the trash (of ``owner_id``, or of
-    anyone for admins). Ids that are not there are skipped. Returns how many."""
-    stmt = (
-        update(Todo)
-        .where(Todo.id.in_(_bounded(todo_ids)))
-        .values(deleted_at=None, deleted_by=None)
-        .execution_options(trashed_only=True, synchronize_session=False)
-    )
-    return _bulk(stmt, owner_id, "restore", actor_id)
+    todo_ids: list[int],
+    list_ids: list[int] = (),
+    *,
+    owner_id: int | None = None,
+    actor_id: int | None = None,
+) -> BulkResult:
+    """Restore the listed todos and lists that are in the trash (of
+    ``owner_id``, or of anyone for admins). Ids not there are skipped. A todo
+    whose list is in the trash, and a list whose name is taken now, are held
+    back: each needs a choice made on its own page."""
+    _bounded(todo_ids, list_ids)
+    in_trashed_list = todo_in_trashed_list(Todo)
+    held = 0
+    with write_transaction() as session:
+        done = 0
+        for list_id in list_ids:
+            try:
+                lists.restore_list(list_id, owner_id=owner_id, actor_id=actor_id)
+            except NotFoundError:
+                continue  # no longer in the trash
+            except lists.NameTaken:
+                held += 1
+                continue
+            done += 1
+        if todo_ids:
+            base = [Todo.id.in_(todo_ids)] + ([Todo.user_id == owner_id] if owner_id else [])
+            held += session.scalar(
+                select(func.count())
+                .select_from(Todo)
+                .where(*base, in_trashed_list)
+                .execution_options(trashed_only=True)
+            )
+            restored = session.execute(
+                update(Todo)
+                .where(*base, ~in_trashed_list)
+                .values(deleted_at=None, deleted_by=None)
+                .execution_options(trashed_only=True, synchronize_session=False)
+            ).rowcount
+            if restored:
+                activity.record("restore", actor_id=actor_id, user_id=owner_id, count=restored)
+            done += restored
+    return BulkResult(done, held)
 
 
 def bulk_purge(
-    todo_ids: list[int], *, owner_id: int | None = None, actor_id: int | None = None
-) -> int:
-    """Delete for good the listed todos that are in the trash (of ``owner_id``,
-    or of anyone for admins). Ids that are not there are skipped. Returns how many."""
-    stmt = (
-        delete(Todo)
-        .where(Todo.id.in_(_bounded(todo_ids)))
-        .execution_options(trashed_only=True, synchronize_session=False)
-    )
-    return _bulk(stmt, owner_id, "purge", actor_id)
-
-
-def _bounded(todo_ids: list[int]) -> list[int]:
-    if len(todo_ids) > BULK_LIMIT:
-        raise ValueError(f"Select at most {BULK_LIMIT} todos at a time.")
-    return todo_ids
-
-
-def _bulk(stmt, owner_id: int | None, action: str, actor_id: int | None) -> int:
-    if owner_id is not None:
-        stmt = stmt.where(Todo.user_id == owner_id)
+    todo_ids: list[int],
+    list_ids: list[int] = (),
+    *,
+    owner_id: int | None = None,
+    actor_id: int | None = None,
+) -> BulkResult:
+    """Delete for good the listed todos and lists (with their todos) that are
+    in the trash (of ``owner_id``, or of anyone for admins). Ids that are not
+    there are skipped."""
+    _bounded(todo_ids, list_ids)
     with write_transaction() as session:
-        done = session.execute(stmt).rowcount
-        if done:
-            activity.record(action, actor_id=actor_id, user_id=owner_id, count=done)
-    return done
+        done = 0
+        if list_ids:
+            stmt = select(List.id).where(List.id.in_(list_ids))
+            if owner_id is not None:
+                stmt = stmt.where(List.user_id == owner_id)
+            found = session.scalars(
+                stmt.with_for_update().execution_options(trashed_only=True)
+            ).all()
+            if found:
+                gone = lists.delete_lists_with_todos(list(found))
+                activity.record(
+                    "purge_list",
+                    actor_id=actor_id,
+                    user_id=owner_id,
+                    count=gone,
+                    detail=f"{len(found)} lists",
+                )
+                done += len(found)
+        if todo_ids:
+            stmt = delete(Todo).where(Todo.id.in_(todo_ids))
+            if owner_id is not None:
+                stmt = stmt.where(Todo.user_id == owner_id)
+            purged = session.execute(
+                stmt.execution_options(trashed_only=True, synchronize_session=False)
+            ).rowcount
+            if purged:
+                activity.record("purge", actor_id=actor_id, user_id=owner_id, count=purged)
+            done += purged
+    return BulkResult(done)
+
+
+def _bounded(todo_ids: list[int], list_ids=()) -> None:
+    if len(todo_ids) + len(list_ids) > BULK_LIMIT:
+        raise ValueError(f"Select at most {BULK_LIMIT} entries at a time.")
 
 
 def empty_trash(
     owner_id: int, *, max_batches: int | None = None, actor_id: int | None = None
 ) -> Purge:
-    """Delete every trashed todo of one owner for good (at most
-    ``max_batches`` batches of them)."""
+    """Delete every trashed todo and list of one owner for good (at most
+    ``max_batches`` batches of them). ``deleted`` counts todos."""
     log = {"action": "empty_trash", "actor_id": actor_id, "user_id": owner_id}
-    return _purge_trashed([Todo.user_id == owner_id], max_batches=max_batches, log=log)
+    return _purge_trashed(
+        [Todo.user_id == owner_id], [List.user_id == owner_id], max_batches=max_batches, log=log
+    )
 
 
 def expiry_cutoff(older_than_days: int) -> datetime:
@@ -225,13 +420,13 @@ def expiry_cutoff(older_than_days: int) -> datetime:
 
 
 def count_expired(older_than_days: int) -> int:
-    stmt = (
-        select(func.count())
-        .select_from(Todo)
-        .where(Todo.deleted_at < expiry_cutoff(older_than_days))
-        .execution_options(trashed_only=True)
+    """Todos due for the purge: trashed on their own, or in an expired list."""
+    cutoff = expiry_cutoff(older_than_days)
+    todos = select(func.count()).select_from(Todo).where(Todo.deleted_at < cutoff)
+    listed = select(func.coalesce(func.sum(List.trashed_todos), 0)).where(List.deleted_at < cutoff)
+    return db.session.scalar(todos.execution_options(trashed_only=True)) + db.session.scalar(
+        listed.execution_options(trashed_only=True)
     )
-    return db.session.scalar(stmt)
 
 
 def purge_expired(
@@ -241,34 +436,65 @@ def purge_expired(
     max_batches: int | None = None,
     actor_id: int | None = None,
 ) -> Purge:
-    """Delete for good every todo trashed more than ``older_than_days`` ago
-    (at most ``max_batches`` batches of them)."""
+    """Delete for good every todo and list trashed more than
+    ``older_than_days`` ago (at most ``max_batches`` batches of them)."""
     cutoff = expiry_cutoff(older_than_days)
     log = {"action": "purge_expired", "actor_id": actor_id, "user_id": None}
     return _purge_trashed(
-        [Todo.deleted_at < cutoff], progress=progress, max_batches=max_batches, log=log
+        [Todo.deleted_at < cutoff],
+        [List.deleted_at < cutoff],
+        progress=progress,
+        max_batches=max_batches,
+        log=log,
     )
 
 
 def _purge_trashed(
-    where: list,
+    todo_where: list,
+    list_where: list,
     *,
     progress: Callable[[int], None] | None = None,
     max_batches: int | None = None,
     log: dict,
 ) -> Purge:
-    """Delete matching trashed rows in batches of ``PURGE_BATCH_SIZE`` (each
-    batch logged in its own transaction). A web request passes
-    ``max_batches`` so it ends well inside the worker's timeout, however
-    large the backlog."""
-    return delete_in_batches(
+    """Delete matching trash entries in batches: todos trashed on their own,
+    ``PURGE_BATCH_SIZE`` at a time, then lists with their todos,
+    ``LIST_PURGE_BATCH_SIZE`` lists at a time; each batch is logged in its
+    own transaction. A web request passes ``max_batches`` (for both) so it
+    ends well inside the worker's timeout, however large the backlog."""
+    pause = SQLITE_PURGE_PAUSE if db.session.get_bind().dialect.name == "sqlite" else 0
+    todos = delete_in_batches(
         Todo,
-        where,
+        todo_where,
         order_by=Todo.deleted_at,
         batch_size=PURGE_BATCH_SIZE,
         options={"trashed_only": True},
         on_batch=lambda deleted: activity.record(count=deleted, **log),
         progress=progress,
         max_batches=max_batches,
-        pause=SQLITE_PURGE_PAUSE if db.session.get_bind().dialect.name == "sqlite" else 0,
+        pause=pause,
     )
+    if not todos.finished:
+        return todos
+    with_lists = []
+
+    def take_their_todos(list_ids: list) -> None:
+        with_lists.append(lists.delete_todos_of(list_ids))
+
+    def record(deleted_lists: int) -> None:
+        activity.record(count=with_lists[-1], detail=f"{deleted_lists} lists", **log)
+        if progress is not None:
+            progress(with_lists[-1])
+
+    listed = delete_in_batches(
+        List,
+        list_where,
+        order_by=List.deleted_at,
+        batch_size=LIST_PURGE_BATCH_SIZE,
+        options={"trashed_only": True},
+        before_delete=take_their_todos,
+        on_batch=record,
+        max_batches=max_batches,
+        pause=pause,
+    )
+    return Purge(todos.deleted + sum(with_lists), finished=listed.finished)

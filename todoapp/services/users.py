@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import Todo, User, check_password_rules, clean_username, utcnow
+from ..models import Todo, User, check_password_rules, clean_username, inbox_id, utcnow
 from . import activity, sessions
 from .errors import NotFoundError
 
@@ -55,7 +55,8 @@ def create_user(
         with write_transaction() as session:
             user = User(username=username, password_hash=password_hash, is_admin=is_admin)
             session.add(user)
-            session.flush()  # the id, for the log
+            session.flush()  # the id, for the log and the Inbox
+            inbox_id(session, user.id)
             activity.record("register", actor_id=user.id, user_id=user.id, address=address)
     except IntegrityError:
         raise UsernameTaken(username) from None

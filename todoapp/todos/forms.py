@@ -1,5 +1,5 @@
 from flask_wtf import FlaskForm
-from wtforms import StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import ValidationError
 
 from ..models import TITLE_MAX, clean_title
@@ -18,3 +18,10 @@ class TodoForm(FlaskForm):
         validators=[title_rules],
         render_kw={"maxlength": TITLE_MAX, "required": True, "autocomplete": "off"},
     )
+
+
+class EditTodoForm(TodoForm):
+    """The edit page's form: the title, and the list the todo is in. The
+    view fills ``list_id.choices`` with the user's live lists."""
+
+    list_id = SelectField("List", coerce=int, validate_choice=True)

@@ -1,9 +1,9 @@
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from ..services import todos
+from ..services import lists, todos
 from ..web import cursor, per_page, safe_next
-from .forms import TodoForm
+from .forms import EditTodoForm, TodoForm
 
 bp = Blueprint("todos", __name__)
 bp.before_request(login_required(lambda: None))
@@ -32,11 +32,20 @@ def create():
 @bp.route("/todos/<id:todo_id>/edit", methods=["GET", "POST"])
 def edit(todo_id: int):
     todo = todos.get_todo(todo_id, owner_id=current_user.id)
-    # On POST only the submitted title counts: a missing one is an error.
-    form = TodoForm(obj=None if request.method == "POST" else todo)
+    # On POST only the submitted values count: a missing title is an error.
+    form = EditTodoForm(obj=None if request.method == "POST" else todo)
+    if request.method == "POST" and "list_id" not in request.form:
+        # A form without the list (from a server that predates lists): the
+        # todo stays in its list.
+        del form.list_id
+    else:
+        form.list_id.choices = [(row.id, row.name) for row in lists.list_lists(current_user.id)]
+        if request.method == "GET" and todo.list_id is None:  # before the backfill
+            form.list_id.data = lists.inbox_of(current_user.id)
     next_url = safe_next(request.values.get("next"))
     if form.validate_on_submit():
-        todos.edit_todo(todo_id, current_user.id, form.title.data)
+        list_id = form.list_id.data if "list_id" in form else None
+        todos.edit_todo(todo_id, current_user.id, form.title.data, list_id=list_id)
         flash("Saved.", "success")
         return redirect(next_url)
     status = 422 if form.is_submitted() else 200

@@ -1,0 +1,96 @@
+"""A user's lists: the lists page, one list's page, create, rename, delete."""
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from ..services import lists, todos
+from ..services.errors import NotFoundError
+from ..todos.forms import TodoForm
+from ..web import cursor, per_page, safe_next
+from .forms import ListForm
+
+bp = Blueprint("lists", __name__, url_prefix="/lists")
+bp.before_request(login_required(lambda: None))
+
+
+def _index(form: ListForm, status: int = 200):
+    return render_template(
+        "lists/index.html", form=form, lists=lists.list_lists(current_user.id)
+    ), status
+
+
+@bp.get("")
+def index():
+    return _index(ListForm())
+
+
+@bp.post("")
+def create():
+    form = ListForm()
+    if form.validate_on_submit():
+        try:
+            created = lists.create_list(current_user.id, form.name.data, actor_id=current_user.id)
+        except ValueError as exc:
+            form.name.errors.append(str(exc))
+        else:
+            flash(f"Created the list “{created.name}”.", "success")
+            return redirect(url_for("lists.show", list_id=created.id))
+    return _index(form, status=422)
+
+
+def _show(found, form: TodoForm, status: int = 200):
+    listing = todos.list_in_list(found, per_page(), **cursor())
+    return render_template("lists/show.html", list=found, form=form, page=listing), status
+
+
+@bp.get("/<id:list_id>")
+def show(list_id: int):
+    return _show(lists.get_list(list_id, owner_id=current_user.id), TodoForm())
+
+
+@bp.post("/<id:list_id>")
+def add_todo(list_id: int):
+    """Add a todo to this list."""
+    found = lists.get_list(list_id, owner_id=current_user.id)
+    form = TodoForm()
+    if form.validate_on_submit():
+        todo = todos.create_todo(current_user.id, form.title.data, list_id=found.id)
+        flash(f"Added “{todo.title}” to {found.name}.", "success")
+        return redirect(url_for("lists.show", list_id=found.id))
+    return _show(found, form, status=422)
+
+
+@bp.route("/<id:list_id>/edit", methods=["GET", "POST"])
+def edit(list_id: int):
+    found = lists.get_list(list_id, owner_id=current_user.id)
+    if found.is_inbox:
+        raise NotFoundError("The Inbox can't be renamed.")
+    form = ListForm(obj=None if request.method == "POST" else found)
+    if form.validate_on_submit():
+        try:
+            lists.rename_list(found.id, current_user.id, form.name.data, actor_id=current_user.id)
+        except ValueError as exc:
+            form.name.errors.append(str(exc))
+        else:
+            flash("Renamed.", "success")
+            return redirect(url_for("lists.show", list_id=found.id))
+    status = 422 if form.is_submitted() else 200
+    return render_template("lists/edit.html", form=form, list=found), status
+
+
+@bp.post("/<id:list_id>/delete")
+def delete(list_id: int):
+    try:
+        trashed = lists.trash_list(list_id, current_user.id, actor_id=current_user.id)
+    except lists.InboxIsFixed as exc:
+        flash(str(exc), "error")
+        return redirect(safe_next(request.form.get("next"), "lists.index"))
+    flash(
+        {
+            "text": f"Moved the list “{trashed.list.name}”, with "
+            f"{trashed.todos} todo{'' if trashed.todos == 1 else 's'}, to the trash.",
+            "undo_list": trashed.list.id,
+        },
+        "undo",
+    )
+    return redirect(url_for("lists.index"))

@@ -164,6 +164,16 @@ def _rows(row: str, items, values, list_row: str | None = None) -> Markup:
     )
 
 
+def _entry(item, base: str, lists_base: str) -> dict:
+    """What a trash row's link and count are, for a todo or a list entry."""
+    is_list = item.kind == LIST_ENTRY
+    return {
+        "id": item.id,
+        "url": f"{lists_base if is_list else base}{item.id}",
+        "count": todos_count(item.todos) if is_list else "",
+    }
+
+
 def _purge_in(deleted_at: datetime, retention: timedelta, now: datetime) -> str:
     """``purge_in``, with the retention and the time looked up once per page."""
     days = max(0, math.ceil((deleted_at + retention - now).total_seconds() / 86400))
@@ -218,11 +228,8 @@ def trash_rows(items, *, base: str, hidden: str, lists_base: str) -> Markup:
 
     def values(todo) -> dict:
         purge = todo.deleted_at + retention
-        url = f"{lists_base}{todo.id}" if todo.kind == LIST_ENTRY else f"{base}{todo.id}"
         return {
-            "id": todo.id,
-            "url": url,
-            "count": todos_count(todo.todos) if todo.kind == LIST_ENTRY else "",
+            **_entry(todo, base, lists_base),
             "hidden": hidden,
             "title": escape(todo.title),
             "iso": todo.deleted_at.isoformat(),
@@ -246,11 +253,8 @@ def admin_trash_rows(items, *, base: str, by_owner: str, hidden: str, lists_base
 
     def values(todo) -> dict:
         by = todo.deleter and todo.deleter != todo.owner
-        url = f"{lists_base}{todo.id}" if todo.kind == LIST_ENTRY else f"{base}{todo.id}"
         return {
-            "id": todo.id,
-            "url": url,
-            "count": todos_count(todo.todos) if todo.kind == LIST_ENTRY else "",
+            **_entry(todo, base, lists_base),
             "hidden": hidden,
             "title": escape(todo.title),
             "owner": escape(todo.owner),

@@ -11,11 +11,10 @@ from flask import (
 from flask_login import current_user, login_required
 
 from ..bulk import apply as apply_bulk
-from ..lists.forms import ListForm
 from ..presentation import todos_count
 from ..services import activity, lists, todos, users
 from ..services.errors import NotFoundError
-from ..trash.routes import restore_list_page
+from ..trash.routes import restore_list_from_form, restore_list_page
 from ..web import EmptyForm, cursor, per_page, safe_next
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
@@ -89,19 +88,14 @@ def _list_page(list_id: int, form=None, status: int = 200):
 
 @bp.post("/trash/lists/<id:list_id>/restore")
 def restore_list(list_id: int):
-    form = ListForm()
-    renamed = "name" in request.form
-    if renamed and not form.validate_on_submit():
-        return _list_page(list_id, form, status=422)
-    try:
-        back = lists.restore_list(
-            list_id, actor_id=current_user.id, new_name=form.name.data if renamed else None
-        )
-    except lists.NameTaken as exc:
-        if not renamed:
-            return redirect(url_for("admin.confirm_restore_list", list_id=list_id))
-        form.name.errors.append(f"{exc} Try “{exc.suggestion}”.")
-        return _list_page(list_id, form, status=422)
+    back = restore_list_from_form(
+        list_id,
+        owner_id=None,
+        page=_list_page,
+        ask_again=url_for("admin.confirm_restore_list", list_id=list_id),
+    )
+    if not isinstance(back, lists.Trashed):
+        return back
     flash(
         f"Restored the list “{back.list.name}” for {back.list.owner.username}, "
         f"with {todos_count(back.todos)}.",

@@ -258,7 +258,7 @@ def restore_todo(
     """
     with write_transaction():
         todo = get_todo(todo_id, owner_id=owner_id, trashed=True, for_update=True)
-        home = _trashed_list_of(todo)
+        home = trashed_list_of(todo, lock=True)
         if home is not None:
             if into == "list":
                 lists.restore_list(home.id, actor_id=actor_id)
@@ -272,20 +272,13 @@ def restore_todo(
     return todo
 
 
-def _trashed_list_of(todo: Todo) -> List | None:
+def trashed_list_of(todo: Todo, *, lock: bool = False) -> List | None:
+    """The trashed list that ``todo`` is in, or None. ``lock``: for a write
+    that restores from it (PostgreSQL row lock)."""
     if todo.list_id is None:
         return None
-    return db.session.scalar(
-        select(List)
-        .where(List.id == todo.list_id)
-        .with_for_update()
-        .execution_options(trashed_only=True)
-    )
-
-
-def trashed_list_of(todo_id: int, *, owner_id: int | None = None) -> List | None:
-    """The trashed list that a trashed todo is in, or None (for the page that asks)."""
-    return _trashed_list_of(get_todo(todo_id, owner_id=owner_id, trashed=True))
+    stmt = select(List).where(List.id == todo.list_id).execution_options(trashed_only=True)
+    return db.session.scalar(stmt.with_for_update() if lock else stmt)
 
 
 def purge_todo(todo_id: int, *, owner_id: int | None = None, actor_id: int | None = None) -> str:

@@ -20,7 +20,7 @@ def index():
 @bp.get("/<id:todo_id>/restore")
 def confirm_restore(todo_id: int):
     todo = todos.get_todo(todo_id, owner_id=current_user.id, trashed=True)
-    home = todos.trashed_list_of(todo_id, owner_id=current_user.id)
+    home = todos.trashed_list_of(todo)
     return render_template("trash/restore.html", todo=todo, home=home, button=EmptyForm())
 
 
@@ -86,24 +86,39 @@ def confirm_restore_list(list_id: int):
     return _list_page(list_id)
 
 
-@bp.post("/lists/<id:list_id>/restore")
-def restore_list(list_id: int):
+def restore_list_from_form(list_id: int, *, owner_id: int | None, page, ask_again: str):
+    """The restore form of a trashed list, posted (the owner's trash and the
+    admin's): the list restored (``lists.Trashed``), or the response to send
+    instead: ``page(list_id, form, status)`` again with the form's errors, or
+    a redirect to ``ask_again`` when its name was taken since."""
     form = ListForm()
     renamed = "name" in request.form
     if renamed and not form.validate_on_submit():
-        return _list_page(list_id, form, status=422)
+        return page(list_id, form, status=422)
     try:
-        back = lists.restore_list(
+        return lists.restore_list(
             list_id,
-            owner_id=current_user.id,
+            owner_id=owner_id,
             actor_id=current_user.id,
             new_name=form.name.data if renamed else None,
         )
     except lists.NameTaken as exc:
         if not renamed:  # the name was taken since: ask for another one
-            return redirect(url_for("trash.confirm_restore_list", list_id=list_id))
+            return redirect(ask_again)
         form.name.errors.append(f"{exc} Try “{exc.suggestion}”.")
-        return _list_page(list_id, form, status=422)
+        return page(list_id, form, status=422)
+
+
+@bp.post("/lists/<id:list_id>/restore")
+def restore_list(list_id: int):
+    back = restore_list_from_form(
+        list_id,
+        owner_id=current_user.id,
+        page=_list_page,
+        ask_again=url_for("trash.confirm_restore_list", list_id=list_id),
+    )
+    if not isinstance(back, lists.Trashed):
+        return back
     flash(f"Restored the list “{back.list.name}”, with {todos_count(back.todos)}.", "success")
     return redirect(safe_next(request.form.get("next"), "trash.index"))
 

@@ -16,7 +16,7 @@ PORT ?= 5000
 SERVE_PORT ?= 8000
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help install run serve test test-postgres e2e bench bench-smoke lint format lock \
+.PHONY: help install run serve test test-postgres e2e bench bench-smoke profile lint format lock \
 	db-init db-migrate db-upgrade db-downgrade db-history db-current db-reset db-test-migrations \
 	db-check db-freeze db-lint db-merge
 
@@ -71,6 +71,7 @@ e2e: install ## browser tests: Playwright + Debian's Chromium, axe-core, screens
 DB ?= sqlite
 # The benchmarks drive load with wrk; PostgreSQL runs on a throwaway cluster.
 BENCH = $(if $(filter postgres,$(DB)),bash .ci/with-postgres )$(BIN)/python -m benchmarks --db $(DB)
+PROFILE = $(if $(filter postgres,$(DB)),bash .ci/with-postgres )$(BIN)/python -m benchmarks.profile --db $(DB)
 WRK = @command -v wrk >/dev/null || { echo "Installing Debian's wrk package"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
@@ -83,6 +84,10 @@ bench-smoke: install ## every benchmark at tiny sizes, under a minute: proves th
 	$(WRK)
 	$(SQLITE3_SHELL)
 	$(BENCH) --smoke
+	$(PROFILE) --requests 20
+
+profile: install ## where one request's time goes, per list page, in worker-ms (DB=postgres too)
+	$(PROFILE)
 
 lint: install ## ruff: lint and format check
 	$(BIN)/ruff check .

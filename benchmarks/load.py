@@ -53,6 +53,16 @@ def session_cookie(browser: Browser) -> str:
     return "; ".join(f"{c.name}={c.value}" for c in browser.cookies)
 
 
+def fresh_cookie(browser: Browser, path: str) -> str:
+    """The cookie a browser holds right after reading ``path``. A session
+    writes when it was last used into its cookie once a minute
+    (``auth.routes.SEEN_EVERY``), and a browser keeps the new cookie; wrk
+    replays one, so a run that started with a cookie over a minute old would
+    have every response write a new one. Each run takes a fresh one instead."""
+    browser.request(path)
+    return session_cookie(browser)
+
+
 def workers(master_pid: int) -> list[int]:
     children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
     return [int(pid) for pid in children]

@@ -14,7 +14,7 @@ from tests.live import Browser
 
 from . import data, pages
 from .data import BENCH_USER, PASSWORD
-from .load import log_in, peak_rss_mb, session_cookie, workers, wrk
+from .load import fresh_cookie, log_in, peak_rss_mb, workers, wrk
 
 
 @dataclass(frozen=True)
@@ -74,20 +74,21 @@ def throughput(plan: Plan, hello, server, flaskr=None) -> dict:
         shown = browser.request(path)[2].count(marker)
         if shown != 50:
             raise RuntimeError(f"{path} shows {shown} rows, not 50")
-    sides = {path: (server.url + path, session_cookie(browser)) for path in THROUGHPUT_PAGES}
+    sides = {path: (server.url, path, browser) for path in THROUGHPUT_PAGES}
     if flaskr is not None:
         reference = Browser(flaskr.url)
         status = reference.request("/auth/login", {"username": BENCH_USER, "password": PASSWORD})[0]
         shown = reference.request("/")[2].count(FLASKR_MARKER)
         if status != 302 or shown != 50:
             raise RuntimeError(f"flaskr reference: login {status}, {shown} posts shown, not 50")
-        sides["flaskr"] = (flaskr.url + "/", session_cookie(reference))
+        sides["flaskr"] = (flaskr.url, "/", reference)
     hello_runs, runs = [], {name: [] for name in sides}
     for _ in range(plan.rounds):
         args = {"seconds": plan.seconds * 2, "connections": THROUGHPUT_CONNECTIONS}
         hello_runs.append(wrk(hello.url + "/", **args)["rps"])
-        for name, (url, cookie) in sides.items():
-            runs[name].append(wrk(url, cookie=cookie, **args)["rps"])
+        for name, (base, path, client) in sides.items():
+            cookie = fresh_cookie(client, path)
+            runs[name].append(wrk(base + path, cookie=cookie, **args)["rps"])
         print(
             f"  hello {hello_runs[-1]:,.0f} req/s; "
             + ", ".join(f"{name} {runs[name][-1]:,.0f}" for name in sides),
@@ -109,17 +110,18 @@ def throughput(plan: Plan, hello, server, flaskr=None) -> dict:
 def flatness(plan: Plan, datasets: dict, servers: dict) -> dict:
     """Target 2: median latency of each page at the large size over the small one."""
     print("Flat in table size: median latency, one request at a time", flush=True)
-    cookies = {label: session_cookie(log_in(server.url)) for label, server in servers.items()}
+    browsers = {label: log_in(server.url) for label, server in servers.items()}
     urls = {label: pages.urls(dataset) for label, dataset in datasets.items()}
     p50 = {label: {name: [] for name in urls[label]} for label in servers}
     for _ in range(plan.rounds):
         for name in urls["small"]:
             for label, server in servers.items():
+                path = urls[label][name]
                 run = wrk(
-                    server.url + urls[label][name],
+                    server.url + path,
                     seconds=plan.seconds,
                     connections=LATENCY_CONNECTIONS,
-                    cookie=cookies[label],
+                    cookie=fresh_cookie(browsers[label], path),
                 )
                 p50[label][name].append(run["p50_ms"])
     result = {}

@@ -367,3 +367,16 @@ def test_every_page_names_its_icon_and_the_icon_is_served(client):
         assert response.status_code == 200
         assert response.mimetype == "image/svg+xml"
         assert response.get_data().startswith(b"<svg")
+
+
+def test_fixed_links_follow_the_path_the_app_is_mounted_at(client, alice_in):
+    """The nav's links and the static files' URLs are built once and kept:
+    behind a proxy that mounts the app at /todoapp they carry that prefix,
+    and the same process serving it at / does not hand those out."""
+    mounted = text(client.get("/todos", environ_overrides={"SCRIPT_NAME": "/todoapp"}))
+    plain = text(client.get("/todos"))
+    for page, prefix in ((mounted, "/todoapp"), (plain, "")):
+        assert f'<a href="{prefix}/lists" >Lists</a>' in page
+        css = re.search(r'<link rel="stylesheet" href="([^"]+)">', page).group(1)
+        assert re.fullmatch(rf"{prefix}/static/app\.css\?v=[0-9a-f]{{12}}", css)
+    assert "/todoapp/" not in plain

@@ -3,6 +3,7 @@ terms, and what write_transaction() does when it is not the first thing a
 request does."""
 
 import pytest
+from flask import request
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
@@ -72,3 +73,35 @@ def test_a_read_before_the_write_is_fine(app, alice):
         todos.create_todo(alice, "after a read")
         db.session.remove()
         assert count_todos() == before + 1
+
+
+def in_transaction(connection) -> bool:
+    """Whether the driver's connection has a transaction open right now."""
+    raw = connection.connection.driver_connection
+    if hasattr(raw, "in_transaction"):  # sqlite3
+        return raw.in_transaction
+    from psycopg.pq import TransactionStatus
+
+    return raw.info.transaction_status != TransactionStatus.IDLE
+
+
+def test_a_request_that_only_reads_opens_no_transaction(app, client, auth, alice, make_todo):
+    """A page that only reads sends no BEGIN: its statements run in
+    autocommit, so no transaction is open at the end of it (nothing holds a
+    snapshot, nor waits for a ROLLBACK). A write still gets one of its own."""
+    make_todo(alice, "to read")
+    seen = {}
+
+    @app.after_request
+    def look(response):
+        seen[request.path] = in_transaction(db.session.connection())
+        return response
+
+    auth.login("alice")
+    paths = ("/todos", "/trash", "/lists")
+    for path in paths:
+        assert client.get(path).status_code == 200
+    assert [seen[path] for path in paths] == [False, False, False]
+    with app.app_context():
+        with write_transaction() as session:
+            assert in_transaction(session.connection())

@@ -1,13 +1,15 @@
 """The central soft-delete mechanism and the service layer around it."""
 
+import re
 from datetime import UTC, timedelta
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, event, func, select, update
+from sqlalchemy.sql.util import find_tables
 
 from todoapp.extensions import db
-from todoapp.models import Todo, User
-from todoapp.services import todos
+from todoapp.models import EVERY_ROW, SOFT_DELETE, TRASH_ROWS, List, Todo, User, visible
+from todoapp.services import lists, todos
 from todoapp.services.errors import NotFoundError
 
 
@@ -204,3 +206,103 @@ def test_lists_are_newest_first_and_paginated(ctx, alice, make_todo):
     last = todos.list_todos(alice, 2, before=second.older)
     assert [t.title for t in last.items] == ["t0"]
     assert last.older is None and last.newer and not last.first
+
+
+# --- The Core form: models.visible ---------------------------------------------
+
+_todos, _lists, _users = Todo.__table__, List.__table__, User.__table__
+
+
+def core_titles(stmt):
+    return sorted(db.session.connection().execute(stmt).scalars())
+
+
+def test_the_core_form_shows_what_the_orm_form_shows(ctx, alice, make_todo, make_list):
+    make_todo(alice, "live")
+    make_todo(alice, "trashed alone", trashed=True)
+    groceries = make_list(alice, "Groceries", todos=1)
+    lists.trash_list(groceries, alice, actor_id=alice)  # its todo goes with it
+    stmt = select(_todos.c.title)
+    assert core_titles(visible(stmt)) == titles(select(Todo)) == ["live"]
+    assert (
+        core_titles(visible(stmt, TRASH_ROWS))
+        == titles(select(Todo).execution_options(trashed_only=True))
+        == ["trashed alone"]
+    )
+    assert core_titles(visible(stmt, EVERY_ROW)) == ["Groceries 0", "live", "trashed alone"]
+    assert core_titles(visible(select(_lists.c.name), TRASH_ROWS)) == ["Groceries"]
+    alias = _todos.alias("other")
+    assert core_titles(visible(select(alias.c.title))) == ["live"]
+
+
+def test_an_outer_join_keeps_its_left_rows_and_filters_the_right(ctx, alice, bob, make_todo):
+    make_todo(alice, "live")
+    make_todo(bob, "trashed", trashed=True)
+    stmt = visible(
+        select(_users.c.username, func.count(_todos.c.id))
+        .select_from(_users.outerjoin(_todos, _todos.c.user_id == _users.c.id))
+        .group_by(_users.c.username)
+        .order_by(_users.c.username)
+    )
+    # bob's trashed todo is not counted, and bob is still listed
+    assert db.session.connection().execute(stmt).all() == [("alice", 1), ("bob", 0)]
+
+
+def test_the_core_form_refuses_a_subquery_it_cannot_see_into(ctx):
+    inner = select(_todos.c.id).subquery()
+    with pytest.raises(TypeError, match="inside"):
+        visible(select(inner.c.id))
+
+
+def test_every_list_query_goes_through_the_mechanism(
+    app, client, auth, alice, admin, make_todo, make_list
+):
+    """Each page that lists todos or lists, its first page and the one after:
+    every statement they run that reads todos or lists carries the soft-delete
+    option, which only the two forms of the mechanism set. A query written by
+    hand, without it, fails here."""
+    app.config["TODOS_PER_PAGE"] = 2
+    for n in range(5):
+        make_todo(alice, f"todo {n}")
+        make_todo(alice, f"trashed {n}", trashed=True)
+    groceries = make_list(alice, "Groceries", todos=3)
+    make_list(alice, "Old", todos=1, trashed=True)
+    with app.app_context():
+        inbox = lists.inbox(alice)
+        todo_id = todos.create_todo(alice, "in groceries", list_id=groceries).id
+    seen = []
+
+    def record(_conn, clause, _multiparams, _params, options):
+        if isinstance(clause, Select):
+            seen.append((clause, {**clause.get_execution_options(), **options}))
+
+    pages = {
+        "alice": ["/todos", "/lists", f"/lists/{inbox}", f"/lists/{groceries}", "/trash"],
+        "root": ["/admin/trash", "/admin/trash?user=alice"],
+    }
+    pages["alice"].append(f"/todos/{todo_id}/edit")
+    with app.app_context():
+        event.listen(db.engine, "before_execute", record)
+    try:
+        for username, paths in pages.items():
+            auth.login(username)
+            for path in paths:
+                for _ in range(2):  # the first page, then the one its "Older" link names
+                    page = client.get(path)
+                    assert page.status_code == 200, path
+                    older = re.search(r'rel="next" href="([^"]+)"', page.get_data(as_text=True))
+                    if older is None:
+                        break
+                    path = older.group(1).replace("&amp;", "&")
+            auth.logout()
+    finally:
+        with app.app_context():
+            event.remove(db.engine, "before_execute", record)
+    reading_them = [
+        (clause, options)
+        for clause, options in seen
+        if {_todos, _lists} & set(find_tables(clause, include_aliases=True, include_joins=True))
+    ]
+    assert len(reading_them) >= sum(map(len, pages.values()))
+    unfiltered = [str(clause) for clause, options in reading_them if SOFT_DELETE not in options]
+    assert unfiltered == []

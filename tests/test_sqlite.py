@@ -53,7 +53,11 @@ def test_a_write_transaction_begins_immediate(ctx, alice, statements):
     assert "BEGIN IMMEDIATE" not in statements[begin + 1 : insert]
 
 
-def test_a_read_transaction_stays_deferred(ctx, alice, statements):
+def test_a_read_sends_no_begin(ctx, alice, statements):
+    """Reads run in autocommit: no BEGIN before them, no ROLLBACK after
+    (tests/test_services.py checks it on both databases, through a request)."""
     db.session.rollback()
     todos.list_todos(alice, 10)
-    assert statements[0] == "BEGIN DEFERRED"
+    db.session.remove()
+    assert statements and statements[0].startswith("SELECT")
+    assert not [s for s in statements if s.startswith(("BEGIN", "ROLLBACK", "COMMIT"))]

@@ -15,7 +15,7 @@ from werkzeug.security import safe_join
 
 from .config import load_config
 from .database import configure_engine
-from .extensions import CONTENT_SECURITY_POLICY, csrf, db, login_manager, talisman
+from .extensions import CONTENT_SECURITY_POLICY, csrf, db, login_manager
 from .models import ID_DIGITS, parse_id
 from .services.errors import NotFoundError
 from .web import StreamedBodyLimit
@@ -79,16 +79,7 @@ def register_extensions(app: Flask) -> None:
         configure_engine(db.engine)
     csrf.init_app(app)
     login_manager.init_app(app)
-    https = app.config["HTTPS"]
-    talisman.init_app(
-        app,
-        force_https=False,  # redirecting to HTTPS is the proxy's job
-        strict_transport_security=https,
-        session_cookie_secure=https,
-        content_security_policy=CONTENT_SECURITY_POLICY,
-        referrer_policy="same-origin",
-        frame_options="DENY",
-    )
+    register_security_headers(app)
     app.wsgi_app = StreamedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     if hops := app.config["TRUSTED_PROXIES"]:
         # Behind N proxies: take the client address and scheme from their headers.
@@ -98,6 +89,37 @@ def register_extensions(app: Flask) -> None:
 
     login_manager.user_loader(load_user)
     login_manager.unauthorized_handler(send_to_login)
+
+
+# On every response, in this order. Redirecting to HTTPS is the proxy's job.
+SECURITY_HEADERS = (
+    ("Permissions-Policy", "browsing-topics=()"),
+    ("X-Frame-Options", "DENY"),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+)
+REFERRER_POLICY = ("Referrer-Policy", "same-origin")
+# With HTTPS=1, on responses to requests that came over HTTPS (directly or
+# per the proxy's X-Forwarded-Proto): a year, subdomains included.
+HSTS = ("Strict-Transport-Security", "max-age=31556926; includeSubDomains")
+
+
+def register_security_headers(app: Flask) -> None:
+    """The security headers, the same on every response: built once, when the
+    app is made, not on each request. HSTS is the one that depends on the request."""
+    https = app.config["HTTPS"]
+
+    @app.after_request
+    def set_security_headers(response: Response) -> Response:
+        headers = response.headers
+        for name, value in SECURITY_HEADERS:
+            headers[name] = value
+        if https and (
+            request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"
+        ):
+            headers[HSTS[0]] = HSTS[1]
+        headers[REFERRER_POLICY[0]] = REFERRER_POLICY[1]
+        return response
 
 
 def register_blueprints(app: Flask) -> None:

@@ -28,6 +28,9 @@ SQLITE_PRAGMAS = (
 )
 # Execution option read by the "begin" hook: how a SQLite transaction begins.
 SQLITE_BEGIN = "sqlite_begin"
+# The isolation level of write transactions: each database's default, which
+# the services' locking (FOR UPDATE, FOR SHARE) is written for.
+WRITE_ISOLATION = {"sqlite": "SERIALIZABLE", "postgresql": "READ COMMITTED"}
 
 
 def configure_engine(engine: Engine) -> None:
@@ -96,7 +99,9 @@ def write_transaction() -> Iterator[Session]:
         )
     if session.in_transaction():
         session.rollback()  # read-only: nothing is lost
-    session.connection(execution_options={SQLITE_BEGIN: "IMMEDIATE"})
+    # The session reads in autocommit (extensions.db); a write gets a transaction.
+    level = WRITE_ISOLATION[session.get_bind().dialect.name]
+    session.connection(execution_options={"isolation_level": level, SQLITE_BEGIN: "IMMEDIATE"})
     session.info[_WRITE_DEPTH] = 1
     try:
         yield session

@@ -1,10 +1,12 @@
 """How values read on a page: relative dates, counts, days until purge."""
 
 import math
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import quote
 
-from flask import Flask, current_app
+from flask import Flask, current_app, has_request_context, request
+from flask import url_for as flask_url_for
 from markupsafe import Markup, escape
 
 from .models import utcnow
@@ -46,132 +48,72 @@ def purge_in(deleted_at: datetime) -> str:
     return f"purged in {days} day{'' if days == 1 else 's'}"
 
 
-# The rows of the three list pages. A list writes fifty of them, so a row is
-# built here, each value escaped once, rather than by Jinja, which escapes
-# every interpolation and looks every attribute up again (a third of the
-# page's time). tests/test_rows.py holds each to the Jinja loop it replaced
-# (tests/rows/), byte for byte.
-_TODO_ROW = (
-    '\n    \n    <li class="todo{done_class}">\n'
-    '      <form class="inline" method="post" action="{url}/toggle">{hidden}'
-    '<button type="submit" class="check" aria-label="Mark “{title}” {mark}" '
-    'aria-pressed="{pressed}">{tick}</button></form>\n'
-    '      <span class="title">{title}</span>\n'
-    '      <span class="meta">{in_list}added <time datetime="{iso}" title="{exact}">{ago}</time>'
-    "</span>\n"
-    '      <div class="row-actions">\n'
-    '      <a class="button-secondary" href="{url}/edit?next={next_q}">Edit'
-    '<span class="visually-hidden"> “{title}”</span></a>\n'
-    '      <form class="inline" method="post" action="{url}/delete">{hidden}'
-    '<button type="submit" class="button-danger">Delete</button></form>\n'
-    "      </div>\n"
-    "    </li>\n  "
-)
-_TRASH_ROW = (
-    '\n    \n    \n    <li class="todo is-trashed">\n'
-    '      <input type="checkbox" class="select" name="ids" value="{id}" form="bulk" '
-    'id="select-{id}">\n'
-    '      <label for="select-{id}" class="visually-hidden">Select “{title}”</label>\n'
-    '      <span class="title">{title}</span>\n'
-    '      <span class="meta">deleted <time datetime="{iso}" title="{exact}">{ago}</time> ·\n'
-    '        <time datetime="{purge_iso}" title="{purge_exact}">{purge_in}</time></span>\n'
-    '      <div class="row-actions">\n'
-    '      <a class="button-secondary" href="{url}/restore">Details'
-    '<span class="visually-hidden"> of “{title}”</span></a>\n'
-    '      <form class="inline" method="post" action="{url}/restore">{hidden}'
-    '<button type="submit" aria-label="Restore “{title}”">Restore</button></form>\n'
-    '      <form class="inline" method="post" action="{url}/purge" '
-    'data-confirm="Delete “{title}” forever? This cannot be undone.">{hidden}'
-    '<button type="submit" class="button-danger" aria-label="Delete forever: “{title}”">'
-    "Delete forever</button></form>\n"
-    "      </div>\n"
-    "    </li>\n  "
-)
-# A list's entry in a user's trash: it stands for the todos trashed with it.
-_TRASH_LIST_ROW = (
-    '\n    <li class="todo is-trashed is-list">\n'
-    '      <input type="checkbox" class="select" name="list_ids" value="{id}" form="bulk" '
-    'id="select-list-{id}">\n'
-    '      <label for="select-list-{id}" class="visually-hidden">'
-    "Select the list “{title}”</label>\n"
-    '      <span class="title"><span class="kind">List</span> {title}, with {count}</span>\n'
-    '      <span class="meta">deleted <time datetime="{iso}" title="{exact}">{ago}</time> ·\n'
-    '        <time datetime="{purge_iso}" title="{purge_exact}">{purge_in}</time></span>\n'
-    '      <div class="row-actions">\n'
-    '      <a class="button-secondary" href="{url}/restore">Details'
-    '<span class="visually-hidden"> of the list “{title}”</span></a>\n'
-    '      <form class="inline" method="post" action="{url}/restore">{hidden}'
-    '<button type="submit" aria-label="Restore the list “{title}”">Restore</button></form>\n'
-    '      <form class="inline" method="post" action="{url}/purge" '
-    'data-confirm="Delete the list “{title}” and its {count} forever? This cannot be undone.">'
-    '{hidden}<button type="submit" class="button-danger" '
-    'aria-label="Delete forever: the list “{title}”">Delete forever</button></form>\n'
-    "      </div>\n"
-    "    </li>\n  "
-)
-_ADMIN_TRASH_LIST_ROW = (
-    '\n      <tr class="is-list">\n'
-    '        <td><input type="checkbox" class="select" name="list_ids" value="{id}" form="bulk" '
-    'id="select-list-{id}">\n'
-    '          <label for="select-list-{id}" class="visually-hidden">Select the list “{title}”'
-    "</label></td>\n"
-    '        <td><span class="kind">List</span> {title}, with {count}</td>\n'
-    '        <td data-label="Owner"><a href="{by_owner}{owner_q}">{owner}</a></td>\n'
-    '        <td data-label="Deleted"><time datetime="{iso}" title="{exact}">{ago}</time>'
-    "{by}</td>\n"
-    '        <td data-label="Purge">{purge_in}</td>\n'
-    '        <td class="row-actions">\n'
-    '          <form class="inline" method="post" action="{url}/restore">{hidden}'
-    '<button type="submit" aria-label="Restore the list “{title}”">Restore</button></form>\n'
-    '          <form class="inline" method="post" action="{url}/purge" '
-    'data-confirm="Delete the list “{title}” and its {count} forever? This cannot be undone.">'
-    '{hidden}<button type="submit" class="button-danger" '
-    'aria-label="Delete forever: the list “{title}”">Delete forever</button></form>\n'
-    "        </td>\n"
-    "      </tr>\n    "
-)
-_ADMIN_TRASH_ROW = (
-    "\n      \n      <tr>\n"
-    '        <td><input type="checkbox" class="select" name="ids" value="{id}" form="bulk" '
-    'id="select-{id}">\n'
-    '          <label for="select-{id}" class="visually-hidden">Select “{title}”</label></td>\n'
-    "        <td>{title}</td>\n"
-    '        <td data-label="Owner"><a href="{by_owner}{owner_q}">{owner}</a></td>\n'
-    '        <td data-label="Deleted"><time datetime="{iso}" title="{exact}">{ago}</time>'
-    "{by}</td>\n"
-    '        <td data-label="Purge">{purge_in}</td>\n'
-    '        <td class="row-actions">\n'
-    '          <form class="inline" method="post" action="{url}/restore">{hidden}'
-    '<button type="submit" aria-label="Restore “{title}”">Restore</button></form>\n'
-    '          <form class="inline" method="post" action="{url}/purge" '
-    'data-confirm="Delete “{title}” forever? This cannot be undone.">{hidden}'
-    '<button type="submit" class="button-danger" aria-label="Delete forever: “{title}”">'
-    "Delete forever</button></form>\n"
-    "        </td>\n"
-    "      </tr>\n    "
-)
+# The rows of the three list pages. A page writes fifty of them, so each row
+# is a Python function, one f-string with each value escaped once, rather
+# than a Jinja loop, which escapes every interpolation and looks every
+# attribute up again (a third of the page's time). tests/test_rows.py holds
+# each to the Jinja loop it replaced (tests/rows/), byte for byte.
+#
+# Each takes a row and what is the same for the whole page (``_Page``): its
+# URLs escaped once, the forms' hidden fields, and the time, so that "3 hours
+# ago" and "purged in 2 days" are counted from one moment on a page.
 
 
-def _rows(row: str, items, values, list_row: str | None = None) -> Markup:
-    """``row`` filled in with ``values(item)`` for each item (``list_row`` for
-    the items that are lists: kind LIST_ENTRY). Every value that ``values``
-    gives must already be safe: escaped, or made by the app."""
-    return Markup(  # noqa: S704
-        "".join(
-            (list_row if list_row and item.kind == LIST_ENTRY else row).format_map(values(item))
-            for item in items
-        )
+def _when(moment: datetime, now: datetime) -> str:
+    """A moment as the rows show it: ``<time>`` with the ISO value, the
+    exact time as a tooltip, and how long ago. The tooltip is exact_time's,
+    cut from the ISO text (UTC, so it needs no strftime)."""
+    iso = moment.isoformat()
+    return (
+        f'<time datetime="{iso}" title="{iso[:10]} {iso[11:16]} UTC">{time_ago(moment, now)}</time>'
     )
 
 
-def _entry(item, base: str, lists_base: str) -> dict:
-    """What a trash row's link and count are, for a todo or a list entry."""
-    is_list = item.kind == LIST_ENTRY
-    return {
-        "id": item.id,
-        "url": f"{lists_base if is_list else base}{item.id}",
-        "count": todos_count(item.todos) if is_list else "",
-    }
+@dataclass(frozen=True)
+class _Page:
+    base: str  # the rows' URL, with a trailing slash
+    hidden: str  # the hidden fields of every form of the page (markup)
+    now: datetime
+    lists_base: str | None = None  # the lists' URL, with a trailing slash
+    next_q: str = ""  # this page, URL-encoded: where Edit comes back to
+    retention: timedelta = timedelta(0)  # how long the trash keeps a row
+    by_owner: str = ""  # the admin trash's URL up to "?user="
+
+
+def _page(base: str, hidden, **values) -> _Page:
+    """A page's constants, the URLs escaped once."""
+    for name in ("lists_base", "next_q", "by_owner"):
+        if values.get(name) is not None:
+            values[name] = str(escape(values[name]))
+    return _Page(str(escape(base)), str(hidden), utcnow(), **values)
+
+
+def _todo_row(todo, page: _Page) -> str:
+    """One todo of a list: tick, title, list name (on the todo list), edit, delete."""
+    done = todo.done
+    title, url, hidden = escape(todo.title), f"{page.base}{todo.id}", page.hidden
+    if page.lists_base is None:
+        in_list = ""
+    elif todo.list_id is None:  # not backfilled yet: the Inbox
+        in_list = f"in {escape(todo.list_name)} · "
+    else:
+        in_list = f'in <a href="{page.lists_base}{todo.list_id}">{escape(todo.list_name)}</a> · '
+    return (
+        f'\n    \n    <li class="todo{" is-done" if done else ""}">\n'
+        f'      <form class="inline" method="post" action="{url}/toggle">{hidden}'
+        f'<button type="submit" class="check" aria-label="Mark “{title}” '
+        f'{"not done" if done else "done"}" aria-pressed="{"true" if done else "false"}">'
+        f"{'✓' if done else ''}</button></form>\n"
+        f'      <span class="title">{title}</span>\n'
+        f'      <span class="meta">{in_list}added {_when(todo.created_at, page.now)}</span>\n'
+        '      <div class="row-actions">\n'
+        f'      <a class="button-secondary" href="{url}/edit?next={page.next_q}">Edit'
+        f'<span class="visually-hidden"> “{title}”</span></a>\n'
+        f'      <form class="inline" method="post" action="{url}/delete">{hidden}'
+        '<button type="submit" class="button-danger">Delete</button></form>\n'
+        "      </div>\n"
+        "    </li>\n  "
+    )
 
 
 def _purge_in(deleted_at: datetime, retention: timedelta, now: datetime) -> str:
@@ -182,6 +124,88 @@ def _purge_in(deleted_at: datetime, retention: timedelta, now: datetime) -> str:
     return f"purged in {days} day{'' if days == 1 else 's'}"
 
 
+def _entry(item, page: _Page) -> tuple:
+    """What a trash row says of its entry, a todo's or a list's: the name
+    and URL of its checkbox, its label's words, its link, its description."""
+    title = escape(item.title)
+    if item.kind == LIST_ENTRY:
+        count = todos_count(item.todos)
+        return (
+            "list_ids",
+            f"select-list-{item.id}",
+            f"the list “{title}”",
+            f"{page.lists_base}{item.id}",
+            f'<span class="kind">List</span> {title}, with {count}',
+            f"the list “{title}” and its {count}",
+        )
+    return ("ids", f"select-{item.id}", f"“{title}”", f"{page.base}{item.id}", title, f"“{title}”")
+
+
+def _trash_row(item, page: _Page) -> str:
+    """One entry of a user's trash: checkbox, what it is, when it goes, details, restore, purge."""
+    name, box, label, url, what, gone = _entry(item, page)
+    is_list, hidden = item.kind == LIST_ENTRY, page.hidden
+    purge = item.deleted_at + page.retention
+    iso = purge.isoformat()
+    return (
+        ("" if is_list else "\n    \n    ")
+        + f'\n    <li class="todo is-trashed{" is-list" if is_list else ""}">\n'
+        f'      <input type="checkbox" class="select" name="{name}" value="{item.id}" '
+        f'form="bulk" id="{box}">\n'
+        f'      <label for="{box}" class="visually-hidden">Select {label}</label>\n'
+        f'      <span class="title">{what}</span>\n'
+        f'      <span class="meta">deleted {_when(item.deleted_at, page.now)} ·\n'
+        f'        <time datetime="{iso}" title="{iso[:10]} {iso[11:16]} UTC">'
+        f"{_purge_in(item.deleted_at, page.retention, page.now)}</time></span>\n"
+        '      <div class="row-actions">\n'
+        f'      <a class="button-secondary" href="{url}/restore">Details'
+        f'<span class="visually-hidden"> of {label}</span></a>\n'
+        f'      <form class="inline" method="post" action="{url}/restore">{hidden}'
+        f'<button type="submit" aria-label="Restore {label}">Restore</button></form>\n'
+        f'      <form class="inline" method="post" action="{url}/purge" '
+        f'data-confirm="Delete {gone} forever? This cannot be undone.">{hidden}'
+        f'<button type="submit" class="button-danger" aria-label="Delete forever: {label}">'
+        "Delete forever</button></form>\n"
+        "      </div>\n"
+        "    </li>\n  "
+    )
+
+
+def _admin_trash_row(item, page: _Page) -> str:
+    """One entry of everyone's trash: as in a user's, with its owner and who deleted it."""
+    name, box, label, url, what, gone = _entry(item, page)
+    is_list, hidden = item.kind == LIST_ENTRY, page.hidden
+    owner = escape(item.owner)
+    by = f" by {escape(item.deleter)}" if item.deleter and item.deleter != item.owner else ""
+    opening = '\n      <tr class="is-list">' if is_list else "\n      \n      <tr>"
+    return (
+        f"{opening}\n"
+        f'        <td><input type="checkbox" class="select" name="{name}" value="{item.id}" '
+        f'form="bulk" id="{box}">\n'
+        f'          <label for="{box}" class="visually-hidden">Select {label}</label></td>\n'
+        f"        <td>{what}</td>\n"
+        f'        <td data-label="Owner"><a href="{page.by_owner}'
+        f'{escape(quote(item.owner, safe="/"))}">{owner}</a></td>\n'
+        f'        <td data-label="Deleted">{_when(item.deleted_at, page.now)}{by}</td>\n'
+        f'        <td data-label="Purge">{_purge_in(item.deleted_at, page.retention, page.now)}'
+        "</td>\n"
+        '        <td class="row-actions">\n'
+        f'          <form class="inline" method="post" action="{url}/restore">{hidden}'
+        f'<button type="submit" aria-label="Restore {label}">Restore</button></form>\n'
+        f'          <form class="inline" method="post" action="{url}/purge" '
+        f'data-confirm="Delete {gone} forever? This cannot be undone.">{hidden}'
+        f'<button type="submit" class="button-danger" aria-label="Delete forever: {label}">'
+        "Delete forever</button></form>\n"
+        "        </td>\n"
+        "      </tr>\n    "
+    )
+
+
+def _rows(row, items, page: _Page) -> Markup:
+    """``row`` for each item, as markup: each row escapes its own values."""
+    return Markup("".join([row(item, page) for item in items]))  # noqa: S704
+
+
 def todo_rows(
     items, *, base: str, hidden: str, next_q: str, lists_base: str | None = None
 ) -> Markup:
@@ -190,87 +214,73 @@ def todo_rows(
     todos' URL with a trailing slash; ``hidden``: the forms' hidden fields
     (markup); ``next_q``: this page, URL-encoded; ``lists_base``: the lists'
     URL with a trailing slash, to name each todo's list (None: one list's page)."""
-    base, next_q, now = str(escape(base)), str(escape(next_q)), utcnow()
-    lists_base = str(escape(lists_base)) if lists_base is not None else None
+    return _rows(_todo_row, items, _page(base, hidden, next_q=next_q, lists_base=lists_base))
 
-    def in_list(todo) -> str:
-        if lists_base is None:
-            return ""
-        if todo.list_id is None:  # not backfilled yet: the Inbox
-            return f"in {escape(todo.list_name)} · "
-        return f'in <a href="{lists_base}{todo.list_id}">{escape(todo.list_name)}</a> · '
 
-    def values(todo) -> dict:
-        done = todo.done
-        return {
-            "in_list": in_list(todo),
-            "done_class": " is-done" if done else "",
-            "url": f"{base}{todo.id}",
-            "hidden": hidden,
-            "title": escape(todo.title),
-            "mark": "not done" if done else "done",
-            "pressed": "true" if done else "false",
-            "tick": "✓" if done else "",
-            "iso": todo.created_at.isoformat(),
-            "exact": exact_time(todo.created_at),
-            "ago": time_ago(todo.created_at, now),
-            "next_q": next_q,
-        }
-
-    return _rows(_TODO_ROW, items, values)
+def _retention() -> timedelta:
+    return timedelta(days=current_app.config["TRASH_RETENTION_DAYS"])
 
 
 def trash_rows(items, *, base: str, hidden: str, lists_base: str) -> Markup:
     """The rows of a user's trash for ``items`` (rows of kind, id, title,
     deleted_at; and todos, for lists). ``lists_base``: the lists' trash URL."""
-    base, lists_base, now = str(escape(base)), str(escape(lists_base)), utcnow()
-    retention = timedelta(days=current_app.config["TRASH_RETENTION_DAYS"])
-
-    def values(todo) -> dict:
-        purge = todo.deleted_at + retention
-        return {
-            **_entry(todo, base, lists_base),
-            "hidden": hidden,
-            "title": escape(todo.title),
-            "iso": todo.deleted_at.isoformat(),
-            "exact": exact_time(todo.deleted_at),
-            "ago": time_ago(todo.deleted_at, now),
-            "purge_iso": purge.isoformat(),
-            "purge_exact": exact_time(purge),
-            "purge_in": _purge_in(todo.deleted_at, retention, now),
-        }
-
-    return _rows(_TRASH_ROW, items, values, _TRASH_LIST_ROW)
+    page = _page(base, hidden, lists_base=lists_base, retention=_retention())
+    return _rows(_trash_row, items, page)
 
 
 def admin_trash_rows(items, *, base: str, by_owner: str, hidden: str, lists_base: str) -> Markup:
     """The rows of everyone's trash for ``items`` (rows of kind, id, title,
     deleted_at, owner, deleter; and todos, for lists). ``by_owner``: the
     page's URL up to ``?user=``; ``lists_base``: the lists' trash URL."""
-    base, by_owner, now = str(escape(base)), str(escape(by_owner)), utcnow()
-    lists_base = str(escape(lists_base))
-    retention = timedelta(days=current_app.config["TRASH_RETENTION_DAYS"])
+    page = _page(base, hidden, lists_base=lists_base, by_owner=by_owner, retention=_retention())
+    return _rows(_admin_trash_row, items, page)
 
-    def values(todo) -> dict:
-        by = todo.deleter and todo.deleter != todo.owner
-        return {
-            **_entry(todo, base, lists_base),
-            "hidden": hidden,
-            "title": escape(todo.title),
-            "owner": escape(todo.owner),
-            "owner_q": escape(quote(todo.owner, safe="/")),
-            "by_owner": by_owner,
-            "iso": todo.deleted_at.isoformat(),
-            "exact": exact_time(todo.deleted_at),
-            "ago": time_ago(todo.deleted_at, now),
-            "by": f" by {escape(todo.deleter)}" if by else "",
-            "purge_in": _purge_in(todo.deleted_at, retention, now),
-        }
 
-    return _rows(_ADMIN_TRASH_ROW, items, values, _ADMIN_TRASH_LIST_ROW)
+def empty_field(form_class: type, name: str, **attributes) -> Markup:
+    """The markup of field ``name`` of an empty, unsubmitted ``form_class``,
+    as the ``field`` macro writes it with ``attributes``. A plain GET of a
+    list page shows the same empty add form every time, so it is rendered
+    once per process and kept (in debug mode, every time: templates may change)."""
+    cache = current_app.extensions.setdefault("todoapp.empty_fields", {})
+    key = (form_class, name, tuple(sorted(attributes.items())))
+    if key not in cache or current_app.debug:
+        form = form_class(formdata=None, meta={"csrf": False})
+        field = current_app.jinja_env.get_template("macros.html").module.field
+        cache[key] = field(form[name], **attributes)
+    return cache[key]
+
+
+def _is_form_class(value) -> bool:
+    """Jinja's ``form_class`` test: a form's class, not a form."""
+    return isinstance(value, type)
+
+
+def _fixed_url_for(app: Flask):
+    """Flask's ``url_for`` for the templates, keeping the URLs that are the
+    same on every request: an endpoint with no values (the nav's links), or
+    a static file (with its fingerprint). Each is built once per process and
+    path prefix (SCRIPT_NAME); the rest, and everything in debug mode (files
+    change), are built as Flask builds them. The cache holds one URL per
+    endpoint and static file of the app's own code, so it cannot grow."""
+    kept: dict[tuple, str] = {}
+
+    def url_for(endpoint: str, **values) -> str:
+        fixed = not values or (endpoint == "static" and values.keys() == {"filename"})
+        if not fixed or endpoint.startswith(".") or app.debug or not has_request_context():
+            return flask_url_for(endpoint, **values)
+        key = (request.script_root, endpoint, values.get("filename"))
+        url = kept.get(key)
+        if url is None:
+            url = kept[key] = flask_url_for(endpoint, **values)
+        return url
+
+    return url_for
 
 
 def init_app(app: Flask) -> None:
+    app.jinja_env.globals["url_for"] = _fixed_url_for(app)
+    app.add_template_global(empty_field, "empty_field")
+    app.add_template_test(_is_form_class, "form_class")
     app.add_template_global(todo_rows, "todo_rows")
     app.add_template_global(trash_rows, "trash_rows")
     app.add_template_global(admin_trash_rows, "admin_trash_rows")

@@ -13,7 +13,8 @@ bp = Blueprint("lists", __name__, url_prefix="/lists")
 bp.before_request(login_required(lambda: None))
 
 
-def _index(form: ListForm, status: int = 200):
+def _index(form: ListForm | type[ListForm], status: int = 200):
+    """The lists page; ``form`` as in todos.routes._render_list."""
     return render_template(
         "lists/index.html", form=form, lists=lists.list_lists(current_user.id)
     ), status
@@ -21,7 +22,7 @@ def _index(form: ListForm, status: int = 200):
 
 @bp.get("")
 def index():
-    return _index(ListForm())
+    return _index(ListForm)
 
 
 @bp.post("")
@@ -38,14 +39,14 @@ def create():
     return _index(form, status=422)
 
 
-def _show(found, form: TodoForm, status: int = 200):
+def _show(found, form: TodoForm | type[TodoForm], status: int = 200):
     listing = todos.list_in_list(found, per_page(), **cursor())
     return render_template("lists/show.html", list=found, form=form, page=listing), status
 
 
 @bp.get("/<id:list_id>")
 def show(list_id: int):
-    return _show(lists.get_list(list_id, owner_id=current_user.id), TodoForm())
+    return _show(lists.get_list(list_id, owner_id=current_user.id), TodoForm)
 
 
 @bp.post("/<id:list_id>")

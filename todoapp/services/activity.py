@@ -10,13 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import Date, cast, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import Date, bindparam, cast, func, select
 
 from ..database import delete_in_batches, write_transaction
 from ..extensions import db
 from ..models import Activity, User, utcnow
-from .pages import Page, keyset_page
+from .pages import Keyset, Page
 
 # What each action is called on the pages, in the order the filter lists them.
 ACTIONS = {
@@ -48,7 +47,6 @@ TRASH_FIGURES = {
     "restored": ("restore", "restore_list"),
     "purged": ("purge", "empty_trash", "purge_expired", "purge_list"),
 }
-ACTIVITY_KEY = (Activity.id,)
 PURGE_BATCH_SIZE = 1000
 
 
@@ -94,22 +92,39 @@ class Entry:
         return ACTIONS.get(self.action, self.action)
 
 
+_activity, _users = Activity.__table__, User.__table__
+ACTIVITY_KEY = (_activity.c.id,)
+
+
 def _entries():
-    actor, user = aliased(User), aliased(User)
-    return (
-        select(
-            Activity.id,
-            Activity.at,
-            Activity.action,
-            actor.username.label("actor"),
-            user.username.label("user"),
-            Activity.count,
-            Activity.detail,
-            Activity.address,
+    actor, user = _users.alias("actor"), _users.alias("subject")
+    return select(
+        _activity.c.id,
+        _activity.c.at,
+        _activity.c.action,
+        actor.c.username.label("actor"),
+        user.c.username.label("user"),
+        _activity.c.count,
+        _activity.c.detail,
+        _activity.c.address,
+    ).select_from(
+        _activity.outerjoin(actor, _activity.c.actor_id == actor.c.id).outerjoin(
+            user, _activity.c.user_id == user.c.id
         )
-        .outerjoin(actor, Activity.actor_id == actor.id)
-        .outerjoin(user, Activity.user_id == user.id)
     )
+
+
+# The log's page statements, built once for each pair of filters (a user, an action).
+_LOG = {
+    (by_user, by_action): Keyset(
+        _entries()
+        .where(*([_activity.c.user_id == bindparam("user_id")] if by_user else []))
+        .where(*([_activity.c.action == bindparam("action")] if by_action else [])),
+        ACTIVITY_KEY,
+    )
+    for by_user in (False, True)
+    for by_action in (False, True)
+}
 
 
 def list_activity(
@@ -122,19 +137,20 @@ def list_activity(
 ) -> Page:
     """A page of the log, newest first, of one user's account and of one
     action when those are given."""
-    stmt = _entries()
-    if user_id is not None:
-        stmt = stmt.where(Activity.user_id == user_id)
-    if action is not None:
-        stmt = stmt.where(Activity.action == action)
-    page = keyset_page(stmt, ACTIVITY_KEY, per_page, before, after)
+    log = _LOG[(user_id is not None, action is not None)]
+    page = log.page({"user_id": user_id, "action": action}, per_page, before, after)
     return Page(
         [Entry(*row) for row in page.items], older=page.older, newer=page.newer, first=page.first
     )
 
 
 def recent(user_id: int, limit: int = 10) -> list[Entry]:
-    stmt = _entries().where(Activity.user_id == user_id).order_by(Activity.id.desc()).limit(limit)
+    stmt = (
+        _entries()
+        .where(_activity.c.user_id == user_id)
+        .order_by(_activity.c.id.desc())
+        .limit(limit)
+    )
     return [Entry(*row) for row in db.session.execute(stmt)]
 
 

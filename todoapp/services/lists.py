@@ -13,7 +13,7 @@ restoring a list whose name was taken since asks for another name.
 import re
 from dataclasses import dataclass
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from ..database import write_transaction
@@ -26,6 +26,7 @@ from ..models import (
     inbox_id,
     list_name_key,
     utcnow,
+    visible,
 )
 from . import activity
 from .errors import NotFoundError
@@ -94,16 +95,19 @@ def get_list(
     return found
 
 
+_lists = List.__table__
+_LIVE_LISTS = visible(
+    select(_lists.c.id, _lists.c.name, _lists.c.is_inbox)
+    .where(_lists.c.user_id == bindparam("owner_id"))
+    .order_by(_lists.c.is_inbox.desc(), _lists.c.name_key, _lists.c.id)
+    .limit(LISTS_MAX + 1)
+)
+
+
 def list_lists(owner_id: int):
     """The owner's live lists in name order, the Inbox first: rows of id,
     name, is_inbox."""
-    stmt = (
-        select(List.id, List.name, List.is_inbox)
-        .where(List.user_id == owner_id)
-        .order_by(List.is_inbox.desc(), List.name_key, List.id)
-        .limit(LISTS_MAX + 1)
-    )
-    return db.session.execute(stmt).all()
+    return db.session.connection().execute(_LIVE_LISTS, {"owner_id": owner_id}).all()
 
 
 def suggest_name(owner_id: int, name: str) -> str:

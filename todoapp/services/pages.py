@@ -4,8 +4,8 @@ it starts after) rather than an offset, so the page a thousand pages down
 costs what the first one does, and nothing counts the whole list.
 
 A key is the tuple of columns a list is ordered by, newest first, ending with
-the id: ``(Todo.id,)``, or ``(Todo.deleted_at, Todo.id)`` for a trash. A
-cursor writes a row's key as digits joined by "-" (a moment in µs).
+the id: ``(todos.c.id,)``, or ``(todos.c.deleted_at, todos.c.id)`` for a
+trash. A cursor writes a row's key as digits joined by "-" (a moment in µs).
 """
 
 import re
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_
+from sqlalchemy import and_, bindparam, or_
 
 from ..extensions import db
 from ..models import ID_MAX
@@ -58,6 +58,11 @@ def _decode(raw: str, key) -> list:
     return values
 
 
+def _bound(key) -> list:
+    """A cursor's values as bind parameters, one per key column."""
+    return [bindparam(f"key_{i}") for i in range(len(key))]
+
+
 def _beyond(key, values, *, older: bool):
     """Rows strictly older (or newer) than ``values`` in ``key`` order, written
     so that the database can seek the index on the key's first column."""
@@ -71,45 +76,94 @@ def _beyond(key, values, *, older: bool):
     return and_(column >= value, or_(column > value, tie_column > tie_value))
 
 
-def keyset_page(stmt, key, per_page: int, before: str | None, after: str | None) -> Page:
-    """The page of ``stmt`` (newest first by ``key``) after the cursor
-    ``before`` (older rows) or ``after`` (newer rows); the first page without either.
-    ``stmt`` may be a list of statements over disjoint rows of one table,
-    each read through its own index and merged (an OR would lose the order).
+def _ordered(stmt, key, *, older: bool):
+    order = [column.desc() if older else column.asc() for column in key]
+    return stmt.order_by(*order).limit(bindparam("page_limit"))
 
-    :raise NotFoundError: a cursor is malformed, or both were given.
+
+def _run(statements, params: dict, per_page: int, sort_key, *, older: bool) -> list:
+    """Up to ``per_page`` + 1 rows of the statements, merged newest (or
+    oldest) first. Core statements, on the session's connection: list pages
+    need rows, not ORM objects."""
+    connection = db.session.connection()
+    params = {**params, "page_limit": per_page + 1}
+    rows = []
+    for stmt in statements:
+        rows += connection.execute(stmt, params).all()
+    if len(statements) > 1:
+        rows.sort(key=sort_key, reverse=older)
+    return rows[: per_page + 1]
+
+
+class Keyset:
+    """A list, newest first by ``key``, read a page at a time.
+
+    ``stmt``: a Core SELECT with bind parameters for what the caller fills
+    in (``bindparam("owner_id")``), or a list of such statements over
+    disjoint rows of one table, each read through its own index and merged
+    (an OR would lose the order). The page statements (the first page, older
+    and newer than a cursor) are built once, on first use, and kept: made at
+    import time, a Keyset costs nothing per request but the query.
     """
-    statements = stmt if isinstance(stmt, list) else [stmt]
-    if before is not None and after is not None:
-        raise NotFoundError("There is no such page.")
 
-    def fetch(where, *, older: bool) -> list:
-        order = [column.desc() if older else column.asc() for column in key]
-        rows = []
-        for each in statements:
-            each = each if where is None else each.where(where)
-            rows += db.session.execute(each.order_by(*order).limit(per_page + 1)).all()
-        if len(statements) > 1:
-            rows.sort(key=lambda row: tuple(getattr(row, c.key) for c in key), reverse=older)
-        return rows[: per_page + 1]
+    def __init__(self, stmt, key):
+        self.statements = stmt if isinstance(stmt, list) else [stmt]
+        self.key = key
+        self._built: dict[str, list] = {}
 
-    if after is not None:
-        values = _decode(after, key)
-        rows = fetch(_beyond(key, values, older=False), older=False)
-        if len(rows) > per_page:
-            items = rows[:per_page][::-1]
-            return Page(
-                items, older=cursor_of(items[-1], key), newer=cursor_of(items[0], key), first=False
-            )
-        # Fewer than a page of newer rows: the newest page is the one to show.
-        before = None
-    where = None if before is None else _beyond(key, _decode(before, key), older=True)
-    rows = fetch(where, older=True)
-    items = rows[:per_page]
-    older = cursor_of(items[-1], key) if len(rows) > per_page else None
-    if before is None:
-        return Page(items, older=older)
-    return Page(items, older=older, newer=cursor_of(items[0], key) if items else None, first=False)
+    def _statements(self, shape: str) -> list:
+        if shape not in self._built:
+            older = shape != "newer"
+            where = None if shape == "first" else _beyond(self.key, _bound(self.key), older=older)
+            self._built[shape] = [
+                _ordered(stmt if where is None else stmt.where(where), self.key, older=older)
+                for stmt in self.statements
+            ]
+        return self._built[shape]
+
+    def _sort_key(self, row):
+        return tuple(getattr(row, column.key) for column in self.key)
+
+    def _fetch(self, shape: str, params: dict, values, per_page: int) -> list:
+        if values is not None:
+            params = {**params, **{f"key_{i}": v for i, v in enumerate(values)}}
+        return _run(
+            self._statements(shape), params, per_page, self._sort_key, older=shape != "newer"
+        )
+
+    def page(
+        self, params: dict, per_page: int, before: str | None = None, after: str | None = None
+    ) -> Page:
+        """The page after the cursor ``before`` (older rows) or ``after``
+        (newer rows); the first page without either.
+
+        :raise NotFoundError: a cursor is malformed, or both were given.
+        """
+        key = self.key
+        if before is not None and after is not None:
+            raise NotFoundError("There is no such page.")
+        if after is not None:
+            rows = self._fetch("newer", params, _decode(after, key), per_page)
+            if len(rows) > per_page:
+                items = rows[:per_page][::-1]
+                return Page(
+                    items,
+                    older=cursor_of(items[-1], key),
+                    newer=cursor_of(items[0], key),
+                    first=False,
+                )
+            # Fewer than a page of newer rows: the newest page is the one to show.
+            before = None
+        if before is None:
+            rows = self._fetch("first", params, None, per_page)
+        else:
+            rows = self._fetch("older", params, _decode(before, key), per_page)
+        items = rows[:per_page]
+        older = cursor_of(items[-1], key) if len(rows) > per_page else None
+        if before is None:
+            return Page(items, older=older)
+        newer = cursor_of(items[0], key) if items else None
+        return Page(items, older=older, newer=newer, first=False)
 
 
 # --- Two lists as one: the trash, with todos and lists -------------------------
@@ -139,51 +193,74 @@ def _decode_merged(raw: str, kinds: set[int]) -> tuple:
     return _EPOCH + timedelta(microseconds=moment), kind, row_id
 
 
-def _beyond_merged(key, kind: int, cursor: tuple, *, older: bool):
-    """Rows of one kind beyond ``cursor`` in (deleted_at, kind, id) order:
-    the kind is a constant of each table, so it decides the tie on the moment."""
-    moment, cursor_kind, row_id = cursor
-    column = key[0]
-    if kind == cursor_kind:
-        return _beyond(key, (moment, row_id), older=older)
-    if (kind < cursor_kind) == older:
+def _beyond_merged(key, how: str, *, older: bool):
+    """Rows of one kind beyond a cursor in (deleted_at, kind, id) order. The
+    kind is a constant of each table, so it decides the tie on the moment:
+    ``how`` is "tie" for the cursor's own kind, "with" the cursor's moment
+    for the kinds that sort past it at that moment, "past" it for the others."""
+    column, moment = key[0], bindparam("key_0")
+    if how == "tie":
+        return _beyond(key, _bound(key), older=older)
+    if how == "with":
         return column <= moment if older else column >= moment
     return column < moment if older else column > moment
 
 
-def merged_page(branches, per_page: int, before: str | None, after: str | None) -> Page:
-    """A page of several lists shown as one, newest first by (deleted_at,
-    kind, id). ``branches``: (kind, statement, key) for each; a statement
-    selects ``kind`` (a constant), ``id`` and ``deleted_at``; its key is its
-    (deleted_at, id) columns.
+class MergedKeyset:
+    """Several lists shown as one, newest first by (deleted_at, kind, id).
+    ``branches``: (kind, statement, key) for each; a statement selects
+    ``kind`` (a constant), ``id`` and ``deleted_at``, and its key is its
+    (deleted_at, id) columns. As with Keyset, the page statements are built
+    once and kept."""
 
-    :raise NotFoundError: a cursor is malformed, or both were given.
-    """
-    if before is not None and after is not None:
-        raise NotFoundError("There is no such page.")
-    kinds = {kind for kind, _, _ in branches}
+    def __init__(self, branches):
+        self.branches = branches
+        self.kinds = {kind for kind, _, _ in branches}
+        self._built: dict[tuple, object] = {}
 
-    def fetch(cursor: tuple | None, older: bool) -> list:
-        rows = []
-        for kind, stmt, key in branches:
-            if cursor is not None:
-                stmt = stmt.where(_beyond_merged(key, kind, cursor, older=older))
-            order = [column.desc() if older else column.asc() for column in key]
-            rows += db.session.execute(stmt.order_by(*order).limit(per_page + 1)).all()
-        rows.sort(key=_merged_sort_key, reverse=older)
-        return rows[: per_page + 1]
+    def _statement(self, stmt, key, how: str | None, older: bool):
+        built = self._built.get((id(stmt), how, older))
+        if built is None:
+            where = stmt if how is None else stmt.where(_beyond_merged(key, how, older=older))
+            built = self._built[(id(stmt), how, older)] = _ordered(where, key, older=older)
+        return built
 
-    if after is not None:
-        rows = fetch(_decode_merged(after, kinds), older=False)
-        if len(rows) > per_page:
-            items = rows[:per_page][::-1]
-            return Page(
-                items, older=_merged_cursor(items[-1]), newer=_merged_cursor(items[0]), first=False
-            )
-        before = None  # fewer than a page of newer rows: show the newest page
-    rows = fetch(_decode_merged(before, kinds) if before is not None else None, older=True)
-    items = rows[:per_page]
-    older = _merged_cursor(items[-1]) if len(rows) > per_page else None
-    if before is None:
-        return Page(items, older=older)
-    return Page(items, older=older, newer=_merged_cursor(items[0]) if items else None, first=False)
+    def _fetch(self, params: dict, cursor: tuple | None, per_page: int, *, older: bool) -> list:
+        statements = []
+        for kind, stmt, key in self.branches:
+            if cursor is None:
+                how = None
+            elif kind == cursor[1]:
+                how = "tie"
+            else:
+                how = "with" if (kind < cursor[1]) == older else "past"
+            statements.append(self._statement(stmt, key, how, older))
+        if cursor is not None:
+            params = {**params, "key_0": cursor[0], "key_1": cursor[2]}
+        return _run(statements, params, per_page, _merged_sort_key, older=older)
+
+    def page(
+        self, params: dict, per_page: int, before: str | None = None, after: str | None = None
+    ) -> Page:
+        """:raise NotFoundError: a cursor is malformed, or both were given."""
+        if before is not None and after is not None:
+            raise NotFoundError("There is no such page.")
+        if after is not None:
+            rows = self._fetch(params, _decode_merged(after, self.kinds), per_page, older=False)
+            if len(rows) > per_page:
+                items = rows[:per_page][::-1]
+                return Page(
+                    items,
+                    older=_merged_cursor(items[-1]),
+                    newer=_merged_cursor(items[0]),
+                    first=False,
+                )
+            before = None  # fewer than a page of newer rows: show the newest page
+        cursor = _decode_merged(before, self.kinds) if before is not None else None
+        rows = self._fetch(params, cursor, per_page, older=True)
+        items = rows[:per_page]
+        older = _merged_cursor(items[-1]) if len(rows) > per_page else None
+        if before is None:
+            return Page(items, older=older)
+        newer = _merged_cursor(items[0]) if items else None
+        return Page(items, older=older, newer=newer, first=False)

@@ -86,8 +86,13 @@ _FIND = (
 
 def find(user_id: int, token: str) -> tuple[SessionUser, datetime] | None:
     """The user of a live session token, with when the session started; None
-    when the session was ended (or never was). One Core statement, built once."""
-    row = db.session.execute(_FIND, {"digest": _digest(token), "user_id": user_id}).first()
+    when the session was ended (or never was). One Core statement, built
+    once, on the session's connection (no ORM step: it runs on every request)."""
+    row = (
+        db.session.connection()
+        .execute(_FIND, {"digest": _digest(token), "user_id": user_id})
+        .first()
+    )
     if row is None:
         return None
     *columns, started = row

@@ -11,16 +11,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, literal, select, update
-from sqlalchemy.orm import aliased
+from sqlalchemy import bindparam, delete, func, literal, select, update
 
 from ..database import Purge, delete_in_batches, write_transaction
 from ..extensions import db
-from ..models import INBOX, List, Todo, User, clean_title, utcnow
+from ..models import INBOX, TRASH_ROWS, List, Todo, User, clean_title, utcnow, visible
 from ..models import in_trashed_list as todo_in_trashed_list
 from . import activity, lists
 from .errors import NotFoundError
-from .pages import Page, cursor_of, keyset_page, merged_page  # noqa: F401 (for callers)
+from .pages import Keyset, MergedKeyset, Page, cursor_of  # noqa: F401 (for callers)
 
 PURGE_BATCH_SIZE = 1000
 # SQLite lets one writer in at a time, and a writer that finds the database
@@ -32,9 +31,9 @@ SQLITE_PURGE_PAUSE = 0.025  # seconds
 
 # The keys lists are ordered by, newest first. A cursor is a row's key written
 # as digits joined by "-": "4711" in the list; "<deleted_at in µs>-<id>" in a trash.
-LIST_KEY = (Todo.id,)
-TRASH_KEY = (Todo.deleted_at, Todo.id)
-LISTS_TRASH_KEY = (List.deleted_at, List.id)
+LIST_KEY = (Todo.__table__.c.id,)
+TRASH_KEY = (Todo.__table__.c.deleted_at, Todo.__table__.c.id)
+LISTS_TRASH_KEY = (List.__table__.c.deleted_at, List.__table__.c.id)
 # The kinds of a trash entry, in the order they sort at the same moment.
 TODO_ENTRY, LIST_ENTRY = 0, 1
 # Lists purged per batch: each takes its todos with it.
@@ -77,25 +76,91 @@ def get_todo(
     return todo
 
 
+# The list pages' statements: Core, through the soft-delete mechanism's Core
+# form (models.visible), built once with bind parameters for what each
+# request fills in. The rows need no ORM objects.
+_todos, _lists, _users = Todo.__table__, List.__table__, User.__table__
+_OWNER = bindparam("owner_id")
+
+# One owner's live todos, with the name of each one's list. A todo with no
+# list yet (before the backfill) is in the Inbox.
+_LIVE_TODOS = Keyset(
+    visible(
+        select(
+            _todos.c.id,
+            _todos.c.title,
+            _todos.c.done,
+            _todos.c.created_at,
+            _todos.c.list_id,
+            func.coalesce(_lists.c.name, INBOX).label("list_name"),
+        )
+        .select_from(_todos.outerjoin(_lists, _lists.c.id == _todos.c.list_id))
+        .where(_todos.c.user_id == _OWNER)
+    ),
+    LIST_KEY,
+)
+
+_IN_LIST_COLUMNS = (_todos.c.id, _todos.c.title, _todos.c.done, _todos.c.created_at)
+# IS NOT NULL adds nothing but lets SQLite use 0008's partial index, until
+# 0010 replaces it with a full one.
+_IN_LIST = visible(
+    select(*_IN_LIST_COLUMNS).where(
+        _todos.c.list_id == bindparam("list_id"), _todos.c.list_id.is_not(None)
+    )
+)
+_IN_A_LIST = Keyset(_IN_LIST, LIST_KEY)
+# The Inbox also holds its owner's todos with no list yet.
+_IN_INBOX = Keyset(
+    [
+        _IN_LIST,
+        visible(
+            select(*_IN_LIST_COLUMNS).where(_todos.c.list_id.is_(None), _todos.c.user_id == _OWNER)
+        ),
+    ],
+    LIST_KEY,
+)
+
+
+def _trash_branches(*, admin: bool, one_owner: bool) -> list:
+    """A trash's two kinds of entry: todos trashed on their own, and lists.
+    ``admin``: with owner and deleter names; ``one_owner``: of ``owner_id`` only."""
+    branches = []
+    for kind, table, key, extra in (
+        (TODO_ENTRY, _todos, TRASH_KEY, (_todos.c.title, _todos.c.list_id)),
+        (
+            LIST_ENTRY,
+            _lists,
+            LISTS_TRASH_KEY,
+            (_lists.c.name.label("title"), _lists.c.trashed_todos.label("todos")),
+        ),
+    ):
+        columns = [literal(kind).label("kind"), table.c.id, *extra, table.c.deleted_at]
+        from_ = table
+        if admin:
+            owner, deleter = _users.alias("owner"), _users.alias("deleter")
+            columns += [owner.c.username.label("owner"), deleter.c.username.label("deleter")]
+            from_ = table.join(owner, table.c.user_id == owner.c.id).outerjoin(
+                deleter, table.c.deleted_by == deleter.c.id
+            )
+        stmt = select(*columns).select_from(from_)
+        if one_owner:
+            stmt = stmt.where(table.c.user_id == _OWNER)
+        branches.append((kind, visible(stmt, TRASH_ROWS), key))
+    return branches
+
+
+_OWN_TRASH = MergedKeyset(_trash_branches(admin=False, one_owner=True))
+_ALL_TRASH = MergedKeyset(_trash_branches(admin=True, one_owner=False))
+_ONE_OWNERS_TRASH = MergedKeyset(_trash_branches(admin=True, one_owner=True))
+
+
 def list_todos(
     owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
 ) -> Page:
     """A page of one owner's live todos, newest first: rows of id, title,
-    done, created_at, list_id and list_name (plain rows: a list page needs
-    no ORM objects). A todo with no list yet (before the backfill) is in the Inbox."""
-    stmt = (
-        select(
-            Todo.id,
-            Todo.title,
-            Todo.done,
-            Todo.created_at,
-            Todo.list_id,
-            func.coalesce(List.name, INBOX).label("list_name"),
-        )
-        .outerjoin(List, List.id == Todo.list_id)
-        .where(Todo.user_id == owner_id)
-    )
-    return keyset_page(stmt, LIST_KEY, per_page, before, after)
+    done, created_at, list_id and list_name. A todo with no list yet (before
+    the backfill) is in the Inbox."""
+    return _LIVE_TODOS.page({"owner_id": owner_id}, per_page, before, after)
 
 
 def list_in_list(
@@ -104,50 +169,17 @@ def list_in_list(
     """A page of one live list's todos, newest first: rows of id, title,
     done, created_at. The Inbox also holds its owner's todos with no list
     yet (written before the backfill, or by a server without lists)."""
-    columns = (Todo.id, Todo.title, Todo.done, Todo.created_at)
-    # IS NOT NULL adds nothing but lets SQLite use 0008's partial index,
-    # until 0010 replaces it with a full one.
-    stmt = select(*columns).where(Todo.list_id == found.id, Todo.list_id.is_not(None))
-    if not found.is_inbox:
-        return keyset_page(stmt, LIST_KEY, per_page, before, after)
-    unlisted = select(*columns).where(Todo.list_id.is_(None), Todo.user_id == found.user_id)
-    return keyset_page([stmt, unlisted], LIST_KEY, per_page, before, after)
+    listing = _IN_INBOX if found.is_inbox else _IN_A_LIST
+    return listing.page({"list_id": found.id, "owner_id": found.user_id}, per_page, before, after)
 
 
 def list_trash(
     owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
 ) -> Page:
     """A page of one owner's trash, latest deletion first: todos (rows of
-    kind TODO_ENTRY, id, title, deleted_at, list_name) and lists (kind
+    kind TODO_ENTRY, id, title, deleted_at, list_id) and lists (kind
     LIST_ENTRY, id, title: the name, deleted_at, todos: how many went with it)."""
-    todo_entries = (
-        select(
-            literal(TODO_ENTRY).label("kind"),
-            Todo.id,
-            Todo.title,
-            Todo.deleted_at,
-            Todo.list_id,
-        )
-        .where(Todo.user_id == owner_id)
-        .execution_options(trashed_only=True)
-    )
-    list_entries = (
-        select(
-            literal(LIST_ENTRY).label("kind"),
-            List.id,
-            List.name.label("title"),
-            List.deleted_at,
-            List.trashed_todos.label("todos"),
-        )
-        .where(List.user_id == owner_id)
-        .execution_options(trashed_only=True)
-    )
-    return merged_page(
-        [(TODO_ENTRY, todo_entries, TRASH_KEY), (LIST_ENTRY, list_entries, LISTS_TRASH_KEY)],
-        per_page,
-        before,
-        after,
-    )
+    return _OWN_TRASH.page({"owner_id": owner_id}, per_page, before, after)
 
 
 def list_all_trash(
@@ -159,34 +191,9 @@ def list_all_trash(
 ) -> Page:
     """A page of everyone's trash for admins, latest deletion first: rows as
     in ``list_trash``, with owner and deleter (usernames; deleter may be None)."""
-    branches = []
-    for kind, model, key, extra in (
-        (TODO_ENTRY, Todo, TRASH_KEY, (Todo.title, Todo.list_id)),
-        (
-            LIST_ENTRY,
-            List,
-            LISTS_TRASH_KEY,
-            (List.name.label("title"), List.trashed_todos.label("todos")),
-        ),
-    ):
-        owner, deleter = aliased(User), aliased(User)
-        stmt = (
-            select(
-                literal(kind).label("kind"),
-                model.id,
-                *extra,
-                model.deleted_at,
-                owner.username.label("owner"),
-                deleter.username.label("deleter"),
-            )
-            .join(owner, model.user_id == owner.id)
-            .outerjoin(deleter, model.deleted_by == deleter.id)
-            .execution_options(trashed_only=True)
-        )
-        if owner_id is not None:
-            stmt = stmt.where(model.user_id == owner_id)
-        branches.append((kind, stmt, key))
-    return merged_page(branches, per_page, before, after)
+    if owner_id is None:
+        return _ALL_TRASH.page({}, per_page, before, after)
+    return _ONE_OWNERS_TRASH.page({"owner_id": owner_id}, per_page, before, after)
 
 
 def create_todo(owner_id: int, title: str, *, list_id: int | None = None) -> Todo:

@@ -9,14 +9,16 @@ bp = Blueprint("todos", __name__)
 bp.before_request(login_required(lambda: None))
 
 
-def _render_list(form: TodoForm, status: int = 200, **where):
+def _render_list(form: TodoForm | type[TodoForm], status: int = 200, **where):
+    """The todo list; ``form`` is the add form submitted, or its class on a
+    plain GET (the empty form is rendered once, see macros.add_form)."""
     listing = todos.list_todos(current_user.id, per_page(), **where)
     return render_template("todos/index.html", form=form, page=listing), status
 
 
 @bp.get("/todos")
 def index():
-    return _render_list(TodoForm(), **cursor())
+    return _render_list(TodoForm, **cursor())
 
 
 @bp.post("/todos")

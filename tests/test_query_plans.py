@@ -38,17 +38,17 @@ def plan_of(app, run, table="todos"):
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
         statement, parameters = seen[0]
-        db.session.rollback()
-        conn = db.session.connection()
-        if BACKEND == "sqlite":
-            rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
-            lines = [row[-1] for row in rows]
-        else:
-            # The test tables are tiny, so PostgreSQL would rightly scan them whole;
-            # with sequential scans priced out, the plan shows the index it picks.
-            conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
-            lines = [row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters)]
-        db.session.rollback()
+        db.session.remove()
+        # A transaction of its own (the session reads in autocommit), for SET LOCAL.
+        with db.engine.begin() as conn:
+            if BACKEND == "sqlite":
+                rows = conn.exec_driver_sql("EXPLAIN QUERY PLAN " + statement, parameters).all()
+                lines = [row[-1] for row in rows]
+            else:
+                # The test tables are tiny, so PostgreSQL would rightly scan them whole;
+                # with sequential scans priced out, the plan shows the index it picks.
+                conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+                lines = [row[0] for row in conn.exec_driver_sql("EXPLAIN " + statement, parameters)]
         return "\n".join(lines)
 
 

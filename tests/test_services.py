@@ -104,4 +104,5 @@ def test_a_request_that_only_reads_opens_no_transaction(app, client, auth, alice
     assert [seen[path] for path in paths] == [False, False, False]
     with app.app_context():
         with write_transaction() as session:
+            session.execute(select(func.count()).select_from(Todo))  # psycopg begins here
             assert in_transaction(session.connection())

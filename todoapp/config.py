@@ -195,6 +195,12 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         # Several app servers share PostgreSQL: check a pooled connection before
         # use, so a database restart costs a reconnect rather than an error page.
         app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
+    elif url.startswith("sqlite"):
+        # The driver never begins a transaction by itself: database.py's
+        # "begin" hook does. Saying so here lets the session's autocommit
+        # reads (extensions.db) take a pooled connection as it is; only a
+        # write transaction switches it (one PRAGMA) and back on return.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"isolation_level": "AUTOCOMMIT"})
 
     # HTTPS: Secure cookies and HSTS. On by default except in debug and testing.
     app.config.setdefault("HTTPS", not (app.debug or app.testing))

@@ -50,9 +50,13 @@ def _sqlite_on_connect(dbapi_connection, _record) -> None:
 
 
 def _sqlite_on_begin(connection) -> None:
+    """How a SQLite transaction begins: as SQLITE_BEGIN says (IMMEDIATE for
+    write_transaction() and migrations), DEFERRED when it says nothing, and
+    not at all in autocommit (the session's reads, Alembic's
+    autocommit_block): there each statement commits by itself."""
     options = connection.get_execution_options()
     if options.get("isolation_level") == "AUTOCOMMIT":
-        return  # Alembic's autocommit_block: each statement commits by itself
+        return
     raw = connection.connection.driver_connection
     if raw.isolation_level is not None:
         # Leaving AUTOCOMMIT hands the driver its implicit BEGINs back; the

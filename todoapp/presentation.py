@@ -277,8 +277,25 @@ def _fixed_url_for(app: Flask):
     return url_for
 
 
+def page_url(endpoint: str, cursor: tuple[str, str] | None, **values) -> str:
+    """A list page's URL, as ``url_for(endpoint, before=cursor, **values)``
+    writes it (the cursor's parameter first, then the others; None values
+    left out), from the list's URL without the cursor: for a list that takes
+    no values, that one is built once (``_fixed_url_for``), and the cursor
+    (digits and dashes) is added to it rather than built by werkzeug again."""
+    values = {name: value for name, value in values.items() if value is not None}
+    base = current_app.jinja_env.globals["url_for"](endpoint, **values)
+    if cursor is None:
+        return base
+    name, value = cursor
+    path, _, query = base.partition("?")
+    parameter = f"{name}={quote(value, safe='')}"
+    return f"{path}?{parameter}&{query}" if query else f"{path}?{parameter}"
+
+
 def init_app(app: Flask) -> None:
     app.jinja_env.globals["url_for"] = _fixed_url_for(app)
+    app.add_template_global(page_url, "page_url")
     app.add_template_global(empty_field, "empty_field")
     app.add_template_test(_is_form_class, "form_class")
     app.add_template_global(todo_rows, "todo_rows")

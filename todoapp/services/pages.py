@@ -100,7 +100,7 @@ def _run(statements, params: dict, per_page: int, sort_key, *, older: bool) -> l
     rows = []
     for stmt in statements:
         result = connection.execute(stmt, params)
-        rows += map(_row_type(tuple(result.keys()))._make, result)
+        rows += map(_row_type(tuple(result.keys()))._make, result.fetchall())
     if len(statements) > 1:
         rows.sort(key=sort_key, reverse=older)
     return rows[: per_page + 1]

@@ -141,6 +141,18 @@ def _entry(item, page: _Page) -> tuple:
     return ("ids", f"select-{item.id}", f"“{title}”", f"{page.base}{item.id}", title, f"“{title}”")
 
 
+def _restore_and_purge(url: str, label: str, gone: str, hidden: str, indent: str) -> str:
+    """A trash entry's two buttons, each a form of its own, on two lines."""
+    return (
+        f'{indent}<form class="inline" method="post" action="{url}/restore">{hidden}'
+        f'<button type="submit" aria-label="Restore {label}">Restore</button></form>\n'
+        f'{indent}<form class="inline" method="post" action="{url}/purge" '
+        f'data-confirm="Delete {gone} forever? This cannot be undone.">{hidden}'
+        f'<button type="submit" class="button-danger" aria-label="Delete forever: {label}">'
+        "Delete forever</button></form>\n"
+    )
+
+
 def _trash_row(item, page: _Page) -> str:
     """One entry of a user's trash: checkbox, what it is, when it goes, details, restore, purge."""
     name, box, label, url, what, gone = _entry(item, page)
@@ -160,12 +172,7 @@ def _trash_row(item, page: _Page) -> str:
         '      <div class="row-actions">\n'
         f'      <a class="button-secondary" href="{url}/restore">Details'
         f'<span class="visually-hidden"> of {label}</span></a>\n'
-        f'      <form class="inline" method="post" action="{url}/restore">{hidden}'
-        f'<button type="submit" aria-label="Restore {label}">Restore</button></form>\n'
-        f'      <form class="inline" method="post" action="{url}/purge" '
-        f'data-confirm="Delete {gone} forever? This cannot be undone.">{hidden}'
-        f'<button type="submit" class="button-danger" aria-label="Delete forever: {label}">'
-        "Delete forever</button></form>\n"
+        f"{_restore_and_purge(url, label, gone, hidden, '      ')}"
         "      </div>\n"
         "    </li>\n  "
     )
@@ -190,12 +197,7 @@ def _admin_trash_row(item, page: _Page) -> str:
         f'        <td data-label="Purge">{_purge_in(item.deleted_at, page.retention, page.now)}'
         "</td>\n"
         '        <td class="row-actions">\n'
-        f'          <form class="inline" method="post" action="{url}/restore">{hidden}'
-        f'<button type="submit" aria-label="Restore {label}">Restore</button></form>\n'
-        f'          <form class="inline" method="post" action="{url}/purge" '
-        f'data-confirm="Delete {gone} forever? This cannot be undone.">{hidden}'
-        f'<button type="submit" class="button-danger" aria-label="Delete forever: {label}">'
-        "Delete forever</button></form>\n"
+        f"{_restore_and_purge(url, label, gone, hidden, '          ')}"
         "        </td>\n"
         "      </tr>\n    "
     )

@@ -106,3 +106,16 @@ def test_a_request_that_only_reads_opens_no_transaction(app, client, auth, alice
         with write_transaction() as session:
             session.execute(select(func.count()).select_from(Todo))  # psycopg begins here
             assert in_transaction(session.connection())
+
+
+def test_a_core_read_inside_a_write_transaction_sees_its_writes(app, alice):
+    """The list pages' Core reads take a connection of their own when no
+    transaction is open; inside one they use its connection, so a service
+    reads what it has just written before the commit."""
+    from todoapp.services import lists
+
+    with app.app_context():
+        with write_transaction():
+            lists.create_list(alice, "Not committed yet", actor_id=alice)
+            assert "Not committed yet" in [row.name for row in lists.list_lists(alice)]
+        assert "Not committed yet" in [row.name for row in lists.list_lists(alice)]

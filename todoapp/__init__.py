@@ -14,7 +14,7 @@ from werkzeug.routing import BaseConverter, ValidationError
 from werkzeug.security import safe_join
 
 from .config import load_config
-from .database import configure_engine
+from .database import close_read_connection, configure_engine
 from .extensions import CONTENT_SECURITY_POLICY, csrf, db, login_manager
 from .models import ID_DIGITS, parse_id
 from .services.errors import NotFoundError
@@ -77,6 +77,7 @@ def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)
+    app.teardown_appcontext(close_read_connection)
     csrf.init_app(app)
     login_manager.init_app(app)
     register_security_headers(app)

@@ -13,7 +13,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
-from sqlalchemy import Engine, delete, event, select
+from flask import g
+from sqlalchemy import Connection, Engine, delete, event, select
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -115,6 +116,37 @@ def write_transaction() -> Iterator[Session]:
         raise
     finally:
         session.info[_WRITE_DEPTH] = 0
+
+
+# flask.g key: the app context's connection for Core reads (read_connection).
+_READS = "todoapp_reads"
+
+
+def read_connection() -> Connection:
+    """The connection for Core reads: the list pages and the user lookup.
+
+    Inside a write transaction, or once the ORM session holds a connection,
+    the session's own, so a service sees what it has just written. Otherwise
+    one connection per app context (a request), in autocommit, taken from
+    the pool on first use and given back when the context ends
+    (``close_read_connection``): a request that only reads makes no ORM
+    session at all, which costs more than its two queries' Python.
+    """
+    if db.session.registry.has():
+        session = db.session()
+        if session.in_transaction():
+            return session.connection()
+    connection = g.get(_READS)
+    if connection is None:
+        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        setattr(g, _READS, connection)
+    return connection
+
+
+def close_read_connection(_error=None) -> None:
+    connection = g.pop(_READS, None)
+    if connection is not None:
+        connection.close()
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..database import write_transaction
+from ..database import read_connection, write_transaction
 from ..extensions import db
 from ..models import (
     LIST_NAME_MAX,
@@ -107,7 +107,7 @@ _LIVE_LISTS = visible(
 def list_lists(owner_id: int):
     """The owner's live lists in name order, the Inbox first: rows of id,
     name, is_inbox."""
-    return db.session.connection().execute(_LIVE_LISTS, {"owner_id": owner_id}).all()
+    return read_connection().execute(_LIVE_LISTS, {"owner_id": owner_id}).all()
 
 
 def suggest_name(owner_id: int, name: str) -> str:

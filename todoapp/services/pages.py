@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import and_, bindparam, or_
 
-from ..extensions import db
+from ..database import read_connection
 from ..models import ID_MAX
 from .errors import NotFoundError
 
@@ -95,7 +95,7 @@ def _run(statements, params: dict, per_page: int, sort_key, *, older: bool) -> l
     need rows, not ORM objects. The rows come as named tuples: a page reads
     each of its fifty rows' columns several times, and a tuple's attribute
     costs a fraction of a SQLAlchemy Row's (half the time of todo_rows)."""
-    connection = db.session.connection()
+    connection = read_connection()
     params = {**params, "page_limit": per_page + 1}
     rows = []
     for stmt in statements:

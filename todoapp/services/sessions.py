@@ -18,8 +18,7 @@ from datetime import datetime, timedelta
 from flask_login import UserMixin
 from sqlalchemy import bindparam, delete, select
 
-from ..database import write_transaction
-from ..extensions import db
+from ..database import read_connection, write_transaction
 from ..models import User, UserSession, inbox_id, utcnow
 from . import activity
 
@@ -87,12 +86,8 @@ _FIND = (
 def find(user_id: int, token: str) -> tuple[SessionUser, datetime] | None:
     """The user of a live session token, with when the session started; None
     when the session was ended (or never was). One Core statement, built
-    once, on the session's connection (no ORM step: it runs on every request)."""
-    row = (
-        db.session.connection()
-        .execute(_FIND, {"digest": _digest(token), "user_id": user_id})
-        .first()
-    )
+    once, on the request's read connection (no ORM step: it runs on every request)."""
+    row = read_connection().execute(_FIND, {"digest": _digest(token), "user_id": user_id}).first()
     if row is None:
         return None
     *columns, started = row

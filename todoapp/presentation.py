@@ -59,14 +59,17 @@ def purge_in(deleted_at: datetime) -> str:
 # ago" and "purged in 2 days" are counted from one moment on a page.
 
 
-def _when(moment: datetime, now: datetime) -> str:
-    """A moment as the rows show it: ``<time>`` with the ISO value, the
-    exact time as a tooltip, and how long ago. The tooltip is exact_time's,
-    cut from the ISO text (UTC, so it needs no strftime)."""
+def _time(moment: datetime, text: str) -> str:
+    """``<time>`` with the ISO value and the exact time as a tooltip around
+    ``text``. The tooltip is exact_time's, cut from the ISO text (UTC, so it
+    needs no strftime)."""
     iso = moment.isoformat()
-    return (
-        f'<time datetime="{iso}" title="{iso[:10]} {iso[11:16]} UTC">{time_ago(moment, now)}</time>'
-    )
+    return f'<time datetime="{iso}" title="{iso[:10]} {iso[11:16]} UTC">{text}</time>'
+
+
+def _when(moment: datetime, now: datetime) -> str:
+    """A moment as the rows show it: how long ago, in a ``<time>``."""
+    return _time(moment, time_ago(moment, now))
 
 
 @dataclass(frozen=True)
@@ -158,7 +161,6 @@ def _trash_row(item, page: _Page) -> str:
     name, box, label, url, what, gone = _entry(item, page)
     is_list, hidden = item.kind == LIST_ENTRY, page.hidden
     purge = item.deleted_at + page.retention
-    iso = purge.isoformat()
     return (
         ("" if is_list else "\n    \n    ")
         + f'\n    <li class="todo is-trashed{" is-list" if is_list else ""}">\n'
@@ -167,8 +169,7 @@ def _trash_row(item, page: _Page) -> str:
         f'      <label for="{box}" class="visually-hidden">Select {label}</label>\n'
         f'      <span class="title">{what}</span>\n'
         f'      <span class="meta">deleted {_when(item.deleted_at, page.now)} ·\n'
-        f'        <time datetime="{iso}" title="{iso[:10]} {iso[11:16]} UTC">'
-        f"{_purge_in(item.deleted_at, page.retention, page.now)}</time></span>\n"
+        f"        {_time(purge, _purge_in(item.deleted_at, page.retention, page.now))}</span>\n"
         '      <div class="row-actions">\n'
         f'      <a class="button-secondary" href="{url}/restore">Details'
         f'<span class="visually-hidden"> of {label}</span></a>\n'

@@ -445,7 +445,17 @@ def _trashed(cls):
 # The lists table, not the List model: a condition on the model inside a
 # todo's criteria would get the lists' own criteria added to it.
 _lists = List.__table__
-_SOFT_DELETE_TABLES = {Todo.__table__: Todo, _lists: List}
+
+
+def _soft_delete_tables() -> dict:
+    """Each soft-delete model's table, with its model: every mapped subclass
+    of SoftDeleteMixin, so a new one is filtered by the Core form as by the
+    ORM hook. Statements are built once, so this runs at build time only."""
+    return {
+        mapper.local_table: mapper.class_
+        for mapper in db.Model.registry.mappers
+        if issubclass(mapper.class_, SoftDeleteMixin)
+    }
 
 
 def in_trashed_list(cls):
@@ -510,7 +520,7 @@ def _hide_trashed_rows(state: ORMExecuteState) -> None:
 def _core_conditions(table, rows: str) -> list:
     """The conditions ``rows`` puts on ``table`` (a table or an alias of one)
     in a Core statement: none for a table without soft delete."""
-    mapped = _SOFT_DELETE_TABLES.get(getattr(table, "element", table))
+    mapped = _soft_delete_tables().get(getattr(table, "element", table))
     if mapped is None:
         return []
     return [rule(table.c) for cls, rule in _RULES[rows] if issubclass(mapped, cls)]
@@ -528,7 +538,7 @@ def _filtered_from(from_, rows: str, where: list):
             return from_
         return left.join(right, and_(from_.onclause, *on), isouter=from_.isouter, full=from_.full)
     if not isinstance(from_, (Table, Alias)) and any(
-        table in _SOFT_DELETE_TABLES for table in find_tables(from_, include_aliases=False)
+        table in _soft_delete_tables() for table in find_tables(from_, include_aliases=False)
     ):
         raise TypeError(f"soft delete: apply visible() inside {from_!r}, not around it")
     where.extend(_core_conditions(from_, rows))

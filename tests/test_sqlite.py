@@ -1,10 +1,17 @@
 """SQLite set up for concurrent writers: pragmas on every connection and
 write transactions that begin IMMEDIATE."""
 
+from datetime import UTC, datetime
+
 import pytest
-from sqlalchemy import event
+from hypothesis import given
+from hypothesis import strategies as st
+from sqlalchemy import event, literal, select
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.types import TypeDecorator
 
 from todoapp.extensions import db
+from todoapp.models import UTCDateTime
 from todoapp.services import todos
 
 from .conftest import BACKEND
@@ -61,3 +68,42 @@ def test_a_read_sends_no_begin(ctx, alice, statements):
     db.session.remove()
     assert statements and statements[0].startswith("SELECT")
     assert not [s for s in statements if s.startswith(("BEGIN", "ROLLBACK", "COMMIT"))]
+
+
+# UTCDateTime's own reader of SQLite's text against the generic one it
+# replaces (SQLAlchemy's parser, then the zone attached).
+_DIALECT = sqlite.dialect()
+_TYPE = UTCDateTime().dialect_impl(_DIALECT)  # as an engine uses it
+_FAST = _TYPE.result_processor(_DIALECT, None)
+_GENERIC = TypeDecorator.result_processor(_TYPE, _DIALECT, None)
+_WRITE = sqlite.DATETIME().bind_processor(_DIALECT)
+
+
+@given(st.datetimes(timezones=st.just(UTC)))
+def test_reading_a_datetime_gives_what_the_generic_reader_gives(moment):
+    text = _WRITE(moment.replace(tzinfo=None))  # what a write stores
+    read = _FAST(text)
+    assert read == _GENERIC(text) == moment
+    assert read.tzinfo is UTC
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-01-02",
+        "2026-01-02 03:04:05",
+        "2026-01-02 03:04:05.5",
+        "2026-01-02T03:04:05.000006",
+        "2026-01-02 03:04:05.123+01",
+    ],
+)
+def test_other_datetime_texts_read_as_the_generic_reader_reads_them(text):
+    assert _FAST(text) == _GENERIC(text)
+    assert _FAST(None) is None
+
+
+def test_a_stored_datetime_reads_back_the_same(ctx):
+    moment = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=UTC)
+    with db.engine.begin() as conn:
+        stored = conn.execute(select(literal(moment, UTCDateTime()))).scalar_one()
+    assert stored == moment and stored.tzinfo is UTC

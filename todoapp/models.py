@@ -88,6 +88,11 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The length of the text SQLAlchemy's SQLite DateTime writes, always with
+# microseconds: "2026-01-02 03:04:05.000006" (UTCDateTime.result_processor).
+_SQLITE_DATETIME_LENGTH = 26
+
+
 class UTCDateTime(TypeDecorator):
     """A timezone-aware UTC datetime on every database.
 
@@ -128,7 +133,7 @@ class UTCDateTime(TypeDecorator):
         def process(value):
             if value is None:
                 return None
-            if len(value) == len("2026-01-02 03:04:05.000006"):
+            if len(value) == _SQLITE_DATETIME_LENGTH:
                 try:
                     return parse(value + "+00:00")
                 except ValueError:

@@ -292,3 +292,45 @@ def bob(make_user):
 @pytest.fixture
 def admin(make_user):
     return make_user("root", admin=True)
+
+
+@pytest.fixture
+def list_pages(app, client, auth, alice, admin, make_todo, make_list):
+    """Seeds every kind of list page (two rows a page, so each has an older
+    page) and returns a function that visits them all, logged in as their
+    user: each page, then the one its "Older" link names. It returns the
+    paths it read."""
+    app.config["TODOS_PER_PAGE"] = 2
+    for n in range(5):
+        make_todo(alice, f"todo {n}")
+        make_todo(alice, f"trashed {n}", trashed=True)
+    groceries = make_list(alice, "Groceries", todos=3)
+    make_list(alice, "Old", todos=1, trashed=True)
+    with app.app_context():
+        from todoapp.services import lists, todos
+
+        inbox = lists.inbox(alice)
+        todo_id = todos.create_todo(alice, "in groceries", list_id=groceries).id
+    pages = {
+        "alice": ["/todos", "/lists", f"/lists/{inbox}", f"/lists/{groceries}", "/trash"]
+        + [f"/todos/{todo_id}/edit"],
+        "root": ["/admin/trash", "/admin/trash?user=alice"],
+    }
+
+    def visit() -> list[str]:
+        read = []
+        for username, paths in pages.items():
+            auth.login(username)
+            for path in paths:
+                for _ in range(2):
+                    page = client.get(path)
+                    assert page.status_code == 200, path
+                    read.append(path)
+                    older = re.search(r'rel="next" href="([^"]+)"', page.get_data(as_text=True))
+                    if older is None:
+                        break
+                    path = older.group(1).replace("&amp;", "&")
+            auth.logout()
+        return read
+
+    return visit

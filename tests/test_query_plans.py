@@ -5,6 +5,7 @@ at a thousand todos as at a million."""
 import pytest
 from sqlalchemy import event
 
+from todoapp.database import observing_reads
 from todoapp.extensions import db
 from todoapp.services import todos
 
@@ -28,15 +29,23 @@ def plan_of(app, run, table="todos"):
     with app.app_context():
         seen = []
 
-        def record(conn, cursor, statement, parameters, *args):
+        def record(statement, parameters):
             if f"FROM {table}" in statement:
+                # A list of positional values would read as many rows of them.
+                parameters = tuple(parameters) if isinstance(parameters, list) else parameters
                 seen.append((statement, parameters))
 
-        event.listen(db.engine, "before_cursor_execute", record)
+        def record_cursor(conn, cursor, statement, parameters, *args):
+            record(statement, parameters)
+
+        # The pages' queries run on the driver (database.Query), the rest through
+        # SQLAlchemy: whichever ran first is the one explained.
+        event.listen(db.engine, "before_cursor_execute", record_cursor)
         try:
-            run()
+            with observing_reads(lambda _query, _params, sql, values: record(sql, values)):
+                run()
         finally:
-            event.remove(db.engine, "before_cursor_execute", record)
+            event.remove(db.engine, "before_cursor_execute", record_cursor)
         statement, parameters = seen[0]
         db.session.remove()
         # A transaction of its own (the session reads in autocommit), for SET LOCAL.

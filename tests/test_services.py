@@ -4,10 +4,10 @@ request does."""
 
 import pytest
 from flask import request
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, select
 from werkzeug.exceptions import HTTPException
 
-from todoapp.database import TransactionMisuse, write_transaction
+from todoapp.database import TransactionMisuse, read_connection, write_transaction
 from todoapp.extensions import db
 from todoapp.models import Todo
 from todoapp.services import todos
@@ -76,8 +76,10 @@ def test_a_read_before_the_write_is_fine(app, alice):
 
 
 def in_transaction(connection) -> bool:
-    """Whether the driver's connection has a transaction open right now."""
-    raw = connection.connection.driver_connection
+    """Whether the driver's connection (under a SQLAlchemy Connection, or a
+    pooled one) has a transaction open right now."""
+    pooled = connection.connection if isinstance(connection, Connection) else connection
+    raw = pooled.driver_connection
     if hasattr(raw, "in_transaction"):  # sqlite3
         return raw.in_transaction
     from psycopg.pq import TransactionStatus
@@ -94,7 +96,11 @@ def test_a_request_that_only_reads_opens_no_transaction(app, client, auth, alice
 
     @app.after_request
     def look(response):
-        seen[request.path] = in_transaction(db.session.connection())
+        # The connection the page read on (database.read_connection), and
+        # the ORM session's, had the page used one.
+        seen[request.path] = in_transaction(read_connection()) or in_transaction(
+            db.session.connection()
+        )
         return response
 
     auth.login("alice")

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from ..database import read_connection, write_transaction
+from ..database import Query, write_transaction
 from ..extensions import db
 from ..models import (
     LIST_NAME_MAX,
@@ -96,18 +96,20 @@ def get_list(
 
 
 _lists = List.__table__
-_LIVE_LISTS = visible(
-    select(_lists.c.id, _lists.c.name, _lists.c.is_inbox)
-    .where(_lists.c.user_id == bindparam("owner_id"))
-    .order_by(_lists.c.is_inbox.desc(), _lists.c.name_key, _lists.c.id)
-    .limit(LISTS_MAX + 1)
+_LIVE_LISTS = Query(
+    visible(
+        select(_lists.c.id, _lists.c.name, _lists.c.is_inbox)
+        .where(_lists.c.user_id == bindparam("owner_id"))
+        .order_by(_lists.c.is_inbox.desc(), _lists.c.name_key, _lists.c.id)
+        .limit(LISTS_MAX + 1)
+    )
 )
 
 
 def list_lists(owner_id: int):
     """The owner's live lists in name order, the Inbox first: rows of id,
     name, is_inbox."""
-    return read_connection().execute(_LIVE_LISTS, {"owner_id": owner_id}).all()
+    return _LIVE_LISTS.all({"owner_id": owner_id})
 
 
 def suggest_name(owner_id: int, name: str) -> str:

@@ -9,15 +9,13 @@ trash. A cursor writes a row's key as digits joined by "-" (a moment in µs).
 """
 
 import re
-from collections import namedtuple
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from typing import Any
 
 from sqlalchemy import and_, bindparam, or_
 
-from ..database import read_connection
+from ..database import Query
 from ..models import ID_MAX
 from .errors import NotFoundError
 
@@ -83,25 +81,15 @@ def _ordered(stmt, key, *, older: bool):
     return stmt.order_by(*order).limit(bindparam("page_limit"))
 
 
-@cache
-def _row_type(columns: tuple[str, ...]):
-    """A named tuple for rows of these columns: one per statement shape."""
-    return namedtuple("Row", columns)
-
-
-def _run(statements, params: dict, per_page: int, sort_key, *, older: bool) -> list:
-    """Up to ``per_page`` + 1 rows of the statements, merged newest (or
-    oldest) first. Core statements, on the session's connection: list pages
-    need rows, not ORM objects. The rows come as named tuples: a page reads
-    each of its fifty rows' columns several times, and a tuple's attribute
-    costs a fraction of a SQLAlchemy Row's (half the time of todo_rows)."""
-    connection = read_connection()
+def _run(queries: list[Query], params: dict, per_page: int, sort_key, *, older: bool) -> list:
+    """Up to ``per_page`` + 1 rows of the queries, merged newest (or oldest)
+    first, as named tuples: list pages need rows, not ORM objects, and a
+    page reads each of its fifty rows' columns several times."""
     params = {**params, "page_limit": per_page + 1}
     rows = []
-    for stmt in statements:
-        result = connection.execute(stmt, params)
-        rows += map(_row_type(tuple(result.keys()))._make, result.fetchall())
-    if len(statements) > 1:
+    for query in queries:
+        rows += query.all(params)
+    if len(queries) > 1:
         rows.sort(key=sort_key, reverse=older)
     return rows[: per_page + 1]
 
@@ -127,7 +115,7 @@ class Keyset:
             older = shape != "newer"
             where = None if shape == "first" else _beyond(self.key, _bound(self.key), older=older)
             self._built[shape] = [
-                _ordered(stmt if where is None else stmt.where(where), self.key, older=older)
+                Query(_ordered(stmt if where is None else stmt.where(where), self.key, older=older))
                 for stmt in self.statements
             ]
         return self._built[shape]
@@ -233,7 +221,7 @@ class MergedKeyset:
         built = self._built.get((id(stmt), how, older))
         if built is None:
             where = stmt if how is None else stmt.where(_beyond_merged(key, how, older=older))
-            built = self._built[(id(stmt), how, older)] = _ordered(where, key, older=older)
+            built = self._built[(id(stmt), how, older)] = Query(_ordered(where, key, older=older))
         return built
 
     def _fetch(self, params: dict, cursor: tuple | None, per_page: int, *, older: bool) -> list:

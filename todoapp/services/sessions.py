@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from flask_login import UserMixin
 from sqlalchemy import bindparam, delete, select
 
-from ..database import read_connection, write_transaction
+from ..database import Query, write_transaction
 from ..models import User, UserSession, inbox_id, utcnow
 from . import activity
 
@@ -68,7 +68,7 @@ class SessionUser(UserMixin):
 
 
 _users, _sessions = User.__table__, UserSession.__table__
-_FIND = (
+_FIND = Query(
     select(
         _users.c.id,
         _users.c.username,
@@ -87,7 +87,7 @@ def find(user_id: int, token: str) -> tuple[SessionUser, datetime] | None:
     """The user of a live session token, with when the session started; None
     when the session was ended (or never was). One Core statement, built
     once, on the request's read connection (no ORM step: it runs on every request)."""
-    row = read_connection().execute(_FIND, {"digest": _digest(token), "user_id": user_id}).first()
+    row = _FIND.first({"digest": _digest(token), "user_id": user_id})
     if row is None:
         return None
     *columns, started = row

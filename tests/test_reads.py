@@ -1,0 +1,98 @@
+"""database.Query: the pages' reads, run on the driver's cursor instead of
+through ``Connection.execute``, give what SQLAlchemy would have given, on
+both databases, and fail the way it would."""
+
+import pytest
+from sqlalchemy import bindparam, column, select, table
+from sqlalchemy.exc import DBAPIError
+
+from todoapp.database import Query, close_read_connection, observing_reads, read_connection
+from todoapp.extensions import db
+from todoapp.models import Todo, visible
+from todoapp.services import todos
+
+_todos = Todo.__table__
+
+
+def test_every_page_query_gives_what_sqlalchemy_gives(app, list_pages):
+    """Every read the list pages make, first pages and older ones (cursors with
+    a moment in them, so bound datetimes too): the same rows, with the same
+    column names, values and types (aware UTC datetimes, booleans)."""
+    ran = []
+    with observing_reads(lambda query, params, _sql, _values: ran.append((query, params))):
+        list_pages()
+    assert {id(query) for query, _ in ran} and any(params.get("key_0") for _, params in ran)
+    with app.app_context():
+        compared = 0
+        for query, params in ran:
+            ours = query.all(params)
+            close_read_connection()
+            with db.engine.connect() as connection:
+                result = connection.execute(query.stmt, params)
+                theirs = result.all()
+                names = tuple(result.keys())
+            assert [tuple(row) for row in ours] == [tuple(row) for row in theirs]
+            assert [[type(v) for v in row] for row in ours] == [
+                [type(v) for v in row] for row in theirs
+            ]
+            assert all(row._fields == names for row in ours)
+            compared += len(ours)
+        assert compared  # rows were there to compare
+        moments = [v for query, params in ran for row in query.all(params) for v in row]
+        close_read_connection()
+        assert any(getattr(v, "tzinfo", None) is not None for v in moments)
+
+
+def test_rows_come_as_named_tuples_with_processed_values(app, alice, make_todo):
+    make_todo(alice, "first")
+    with app.app_context():
+        (row,) = todos.list_todos(alice, 10).items
+        assert row.title == "first" and row.done is False
+        assert row.created_at.utcoffset().total_seconds() == 0
+
+
+def test_a_driver_error_comes_out_as_sqlalchemys(app, alice):
+    refused = Query(select(column("id")).select_from(table("no_such_table")))
+    with app.app_context():
+        with pytest.raises(DBAPIError, match="no_such_table"):
+            refused.all({})
+        # The request's connection still serves the next read.
+        assert todos.list_todos(alice, 10).items == []
+        close_read_connection()
+
+
+def test_a_lost_connection_is_dropped_and_the_next_read_gets_another(app, alice, make_todo):
+    make_todo(alice, "still there")
+    with app.app_context():
+        lost = read_connection()
+        lost.driver_connection.close()  # as a restarted server would leave it
+        with pytest.raises(DBAPIError) as raised:
+            todos.list_todos(alice, 10)
+        assert raised.value.connection_invalidated
+        assert read_connection() is not lost
+        assert [row.title for row in todos.list_todos(alice, 10).items] == ["still there"]
+        close_read_connection()
+
+
+def test_the_pool_gets_the_connection_back_as_it_gave_it(app, alice):
+    """The read connection runs in autocommit (no BEGIN, no ROLLBACK); when it
+    goes back, the pool's next user finds it as the pool made it: a write
+    transaction on PostgreSQL must not run in autocommit."""
+
+    def state(raw):
+        return getattr(raw, "autocommit", None), getattr(raw, "isolation_level", None)
+
+    with app.app_context():
+        pooled = db.engine.raw_connection()
+        raw, before = pooled.driver_connection, state(pooled.driver_connection)
+        pooled.close()
+        assert read_connection().driver_connection is raw  # the pool gives it back out
+        todos.list_todos(alice, 10)
+        close_read_connection()
+        assert state(raw) == before
+
+
+def test_a_statement_rendered_per_call_is_refused(app):
+    listed = Query(visible(select(_todos.c.id).where(_todos.c.id.in_(bindparam("ids")))))
+    with app.app_context(), pytest.raises(ValueError, match="IN lists"):
+        listed.all({"ids": [1, 2]})

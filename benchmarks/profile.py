@@ -28,13 +28,13 @@ UA = "todoapp-profile/1"
 # (part, a test on one frame: function name and file). A sample is the first
 # part any of its frames passes, so the specific parts come first.
 PARTS = (
-    ("user loader: the session's row and user (Core)", lambda f, p: f == "load_user"),
+    ("user loader: the session's row and user (a Query)", lambda f, p: f == "load_user"),
     ("rows: presentation, one escape per value", lambda f, p: f.endswith("_rows")),
-    ("list query: Core statement, driver, result rows", lambda f, p: p.endswith("pages.py")),
+    ("list query: a Query on the driver, result rows", lambda f, p: p.endswith("pages.py")),
     ("CSRF token: made and signed", lambda f, p: f == "generate_csrf"),
     ("rest of the template: layout, nav, pager", lambda f, p: "jinja2" in p or "templates" in p),
     ("session cookie: verified, loaded, saved", lambda f, p: "itsdangerous" in p),
-    ("database session: connection checkout and return", lambda f, p: "sqlalchemy" in p),
+    ("read connection: pool checkout and return", lambda f, p: "sqlalchemy" in p),
     ("response headers: security, caching", lambda f, p: f.startswith("set_")),
     ("Flask and Werkzeug: request, routing, response", lambda f, p: True),
 )

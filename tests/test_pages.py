@@ -166,6 +166,44 @@ def test_admin_trash_pages_keep_the_owner_filter(app, client, auth, admin, make_
     assert titles(text(client.get(older))) == ["item 0"]
 
 
+def test_list_pages_of_plain_todos_are_ascii_and_read_the_same(
+    app, client, auth, alice, admin, make_todo, make_list
+):
+    """The list pages write their quotes, dots, tick and arrows as character
+    references, so a page of ASCII todos is ASCII (Python then encodes it
+    with a copy: see presentation.py). What a reader or a screen reader gets
+    is the same characters."""
+    app.config["TODOS_PER_PAGE"] = 2
+    groceries = make_list(alice, "Groceries")
+    ids = []
+    for n in range(3):
+        ids.append(make_todo(alice, f"item {n}", list_id=groceries))
+        make_todo(alice, f"gone {n}", trashed=True)
+    make_list(alice, "Old", todos=1, trashed=True)
+    auth.login("alice")
+    client.submit(f"/todos/{ids[0]}/toggle")  # done
+    pages = []
+    for path in ("/todos", "/trash"):
+        first = client.get(path).get_data()
+        pages += [first, client.get(link(first.decode(), "next")).get_data()]
+    auth.logout()
+    auth.login("root")
+    first = client.get("/admin/trash").get_data()
+    pages += [first, client.get(link(first.decode(), "next")).get_data()]
+    assert all(page.isascii() for page in pages)
+    todos_page, older_todos, trash_page, _, admin_page, _ = (
+        html.unescape(page.decode()) for page in pages
+    )
+    assert "Todos · todoapp</title>" in todos_page
+    assert 'aria-label="Mark “item 2” done"' in todos_page
+    assert "Groceries</a> · added" in todos_page and "Older →</a>" in todos_page
+    assert 'aria-label="Mark “item 0” not done" aria-pressed="true">✓</button>' in older_todos
+    assert "← Newer</a>" in older_todos
+    assert 'aria-label="Restore the list “Old”"' in trash_page
+    assert 'data-confirm="Delete “gone 2” forever? This cannot be undone."' in trash_page
+    assert "Select “gone 2”" in admin_page
+
+
 def test_a_cursor_past_the_end_says_so(client, alice_in, make_todo):
     make_todo(alice_in, "only")
     page = text(client.get("/todos?before=1"))

@@ -57,6 +57,14 @@ def purge_in(deleted_at: datetime) -> str:
 # Each takes a row and what is the same for the whole page (``_Page``): its
 # URLs escaped once, the forms' hidden fields, and the time, so that "3 hours
 # ago" and "purged in 2 days" are counted from one moment on a page.
+#
+# The quotes, the dot and the tick are written as character references
+# (&ldquo; &middot; &check;), as in the layout and the pager: the browser shows
+# the same characters, and a page of plain-ASCII todos stays ASCII. One
+# character past Latin-1 would make Python hold the whole page at two bytes a
+# character, copy twice the bytes at every join and encode it to UTF-8 one
+# character at a time: an eighth of a list page's instructions
+# (tests/test_pages.py holds the list pages to ASCII).
 
 
 def _time(moment: datetime, text: str) -> str:
@@ -98,20 +106,22 @@ def _todo_row(todo, page: _Page) -> str:
     if page.lists_base is None:
         in_list = ""
     elif todo.list_id is None:  # not backfilled yet: the Inbox
-        in_list = f"in {escape(todo.list_name)} · "
+        in_list = f"in {escape(todo.list_name)} &middot; "
     else:
-        in_list = f'in <a href="{page.lists_base}{todo.list_id}">{escape(todo.list_name)}</a> · '
+        in_list = (
+            f'in <a href="{page.lists_base}{todo.list_id}">{escape(todo.list_name)}</a> &middot; '
+        )
     return (
         f'\n    \n    <li class="todo{" is-done" if done else ""}">\n'
         f'      <form class="inline" method="post" action="{url}/toggle">{hidden}'
-        f'<button type="submit" class="check" aria-label="Mark “{title}” '
+        f'<button type="submit" class="check" aria-label="Mark &ldquo;{title}&rdquo; '
         f'{"not done" if done else "done"}" aria-pressed="{"true" if done else "false"}">'
-        f"{'✓' if done else ''}</button></form>\n"
+        f"{'&check;' if done else ''}</button></form>\n"
         f'      <span class="title">{title}</span>\n'
         f'      <span class="meta">{in_list}added {_when(todo.created_at, page.now)}</span>\n'
         '      <div class="row-actions">\n'
         f'      <a class="button-secondary" href="{url}/edit?next={page.next_q}">Edit'
-        f'<span class="visually-hidden"> “{title}”</span></a>\n'
+        f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
         f'      <form class="inline" method="post" action="{url}/delete">{hidden}'
         '<button type="submit" class="button-danger">Delete</button></form>\n'
         "      </div>\n"
@@ -136,12 +146,13 @@ def _entry(item, page: _Page) -> tuple:
         return (
             "list_ids",
             f"select-list-{item.id}",
-            f"the list “{title}”",
+            f"the list &ldquo;{title}&rdquo;",
             f"{page.lists_base}{item.id}",
             f'<span class="kind">List</span> {title}, with {count}',
-            f"the list “{title}” and its {count}",
+            f"the list &ldquo;{title}&rdquo; and its {count}",
         )
-    return ("ids", f"select-{item.id}", f"“{title}”", f"{page.base}{item.id}", title, f"“{title}”")
+    quoted = f"&ldquo;{title}&rdquo;"
+    return ("ids", f"select-{item.id}", quoted, f"{page.base}{item.id}", title, quoted)
 
 
 def _restore_and_purge(url: str, label: str, gone: str, hidden: str, indent: str) -> str:
@@ -168,7 +179,7 @@ def _trash_row(item, page: _Page) -> str:
         f'form="bulk" id="{box}">\n'
         f'      <label for="{box}" class="visually-hidden">Select {label}</label>\n'
         f'      <span class="title">{what}</span>\n'
-        f'      <span class="meta">deleted {_when(item.deleted_at, page.now)} ·\n'
+        f'      <span class="meta">deleted {_when(item.deleted_at, page.now)} &middot;\n'
         f"        {_time(purge, _purge_in(item.deleted_at, page.retention, page.now))}</span>\n"
         '      <div class="row-actions">\n'
         f'      <a class="button-secondary" href="{url}/restore">Details'

@@ -204,6 +204,31 @@ def test_list_pages_of_plain_todos_are_ascii_and_read_the_same(
     assert "Select “gone 2”" in admin_page
 
 
+def nav(page: str) -> list[tuple[str, bool]]:
+    """The main nav's links: (label, marked as the current page)."""
+    links = re.findall(r'<a href="[^"]+" (aria-current="page")?>([^<]+)</a>', page)
+    return [(label, bool(current)) for current, label in links]
+
+
+def test_the_nav_marks_the_current_section_for_each_user(client, auth, alice, admin):
+    """The nav's links are kept per endpoint and kind of user
+    (presentation.nav_links): each request still gets its own."""
+    auth.login("root")
+    assert ("Admin trash", True) in nav(text(client.get("/admin/trash")))
+    assert ("Trash", False) in nav(text(client.get("/admin/trash")))
+    assert nav(text(client.get("/todos")))[:3] == [
+        ("Todos", True),
+        ("Lists", False),
+        ("Trash", False),
+    ]
+    auth.logout()
+    auth.login("alice")
+    todos_nav = nav(text(client.get("/todos")))
+    assert todos_nav == [("Todos", True), ("Lists", False), ("Trash", False), ("Account", False)]
+    assert ("Trash", True) in nav(text(client.get("/trash")))
+    assert ("Account", True) in nav(text(client.get("/account")))
+
+
 def test_a_cursor_past_the_end_says_so(client, alice_in, make_todo):
     make_todo(alice_in, "only")
     page = text(client.get("/todos?before=1"))

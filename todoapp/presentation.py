@@ -61,10 +61,10 @@ def purge_in(deleted_at: datetime) -> str:
 # The quotes, the dot and the tick are written as character references
 # (&ldquo; &middot; &check;), as in the layout and the pager: the browser shows
 # the same characters, and a page of plain-ASCII todos stays ASCII. One
-# character past Latin-1 would make Python hold the whole page at two bytes a
-# character, copy twice the bytes at every join and encode it to UTF-8 one
-# character at a time: an eighth of a list page's instructions
-# (tests/test_pages.py holds the list pages to ASCII).
+# character past ASCII makes Python encode the whole page to UTF-8 one
+# character at a time rather than copy it, and one past Latin-1 holds it at two
+# bytes a character, copied at every join: an eighth of a list page's
+# instructions in all (tests/test_pages.py holds the list pages to ASCII).
 
 
 def _time(moment: datetime, text: str) -> str:

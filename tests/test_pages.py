@@ -3,6 +3,7 @@ error pages."""
 
 import html
 import re
+from collections import ChainMap
 from datetime import timedelta
 
 import pytest
@@ -443,3 +444,40 @@ def test_fixed_links_follow_the_path_the_app_is_mounted_at(client, alice_in):
         css = re.search(r'<link rel="stylesheet" href="([^"]+)">', page).group(1)
         assert re.fullmatch(rf"{prefix}/static/app\.css\?v=[0-9a-f]{{12}}", css)
     assert "/todoapp/" not in plain
+
+
+def test_pages_import_the_macros_cheaply_and_as_jinja_would(
+    app, client, alice_in, make_todo, monkeypatch
+):
+    """``{% from "macros.html" import ... %}`` on every page takes the macros'
+    one module without asking each global through ``ChainMap.__contains__``
+    (presentation._Template); a template given globals of its own still gets
+    a module of its own, as Jinja gives it."""
+    make_todo(alice_in, "one")
+    client.get("/todos")  # everything loaded and rendered once
+    template_class = app.jinja_env.template_class
+    assert isinstance(app.jinja_env.get_template("macros.html"), template_class)
+    rendered, asked = [], []
+    real_make_module, real_contains = template_class.make_module, ChainMap.__contains__
+
+    def make_module(template, *args, **kwargs):
+        rendered.append(template.name)
+        return real_make_module(template, *args, **kwargs)
+
+    def contains(chain, key):
+        asked.append(key)
+        return real_contains(chain, key)
+
+    monkeypatch.setattr(template_class, "make_module", make_module)
+    monkeypatch.setattr(ChainMap, "__contains__", contains)
+    for path in ("/todos", "/trash", "/lists", "/account"):
+        assert client.get(path).status_code == 200
+    assert rendered == [] and asked == []
+
+    with app.test_request_context():
+        own = app.jinja_env.from_string(
+            '{% from "macros.html" import when %}{{ when(moment) }}',
+            globals={"moment": utcnow()},
+        )
+        assert "<time datetime=" in own.render()
+    assert rendered == ["macros.html"]

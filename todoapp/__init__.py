@@ -18,7 +18,7 @@ from .database import close_read_connection, configure_engine
 from .extensions import CONTENT_SECURITY_POLICY, csrf, db, login_manager
 from .models import ID_DIGITS, parse_id
 from .services.errors import NotFoundError
-from .web import StreamedBodyLimit
+from .web import StreamedBodyLimit, csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
@@ -79,6 +79,10 @@ def register_extensions(app: Flask) -> None:
         configure_engine(db.engine)
     app.teardown_appcontext(close_read_connection)
     csrf.init_app(app)
+    # Flask-WTF's csrf_token(), its signed token kept for a minute (web.csrf_token),
+    # for the macros (a global) and the pages (over Flask-WTF's context processor).
+    app.jinja_env.globals["csrf_token"] = csrf_token
+    app.context_processor(lambda: {"csrf_token": csrf_token})
     login_manager.init_app(app)
     register_security_headers(app)
     app.wsgi_app = StreamedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])

@@ -60,6 +60,10 @@ def purge_in(deleted_at: datetime) -> str:
 # URLs escaped once, the forms' hidden fields, and the time, so that "3 hours
 # ago" and "purged in 2 days" are counted from one moment on a page.
 #
+# Each value is escaped once, into a plain ``str``: an f-string copies a
+# ``Markup`` through its ``__format__`` each time it writes it (a title is
+# written three times), a plain string it takes as it is.
+#
 # The quotes, the dot and the tick are written as character references
 # (&ldquo; &middot; &check;), as in the layout and the pager: the browser shows
 # the same characters, and a page of plain-ASCII todos stays ASCII. One
@@ -104,14 +108,14 @@ def _page(base: str, hidden, **values) -> _Page:
 def _todo_row(todo, page: _Page) -> str:
     """One todo of a list: tick, title, list name (on the todo list), edit, delete."""
     done = todo.done
-    title, url, hidden = escape(todo.title), f"{page.base}{todo.id}", page.hidden
+    title, url, hidden = str(escape(todo.title)), f"{page.base}{todo.id}", page.hidden
     if page.lists_base is None:
         in_list = ""
     elif todo.list_id is None:  # not backfilled yet: the Inbox
-        in_list = f"in {escape(todo.list_name)} &middot; "
+        in_list = f"in {str(escape(todo.list_name))} &middot; "
     else:
         in_list = (
-            f'in <a href="{page.lists_base}{todo.list_id}">{escape(todo.list_name)}</a> &middot; '
+            f'in <a href="{page.lists_base}{todo.list_id}">{str(escape(todo.list_name))}</a> &middot; '
         )
     return (
         f'\n    \n    <li class="todo{" is-done" if done else ""}">\n'
@@ -142,7 +146,7 @@ def _purge_in(deleted_at: datetime, retention: timedelta, now: datetime) -> str:
 def _entry(item, page: _Page) -> tuple:
     """What a trash row says of its entry, a todo's or a list's: the name
     and URL of its checkbox, its label's words, its link, its description."""
-    title = escape(item.title)
+    title = str(escape(item.title))
     if item.kind == LIST_ENTRY:
         count = todos_count(item.todos)
         return (
@@ -196,8 +200,8 @@ def _admin_trash_row(item, page: _Page) -> str:
     """One entry of everyone's trash: as in a user's, with its owner and who deleted it."""
     name, box, label, url, what, gone = _entry(item, page)
     is_list, hidden = item.kind == LIST_ENTRY, page.hidden
-    owner = escape(item.owner)
-    by = f" by {escape(item.deleter)}" if item.deleter and item.deleter != item.owner else ""
+    owner = str(escape(item.owner))
+    by = f" by {str(escape(item.deleter))}" if item.deleter and item.deleter != item.owner else ""
     opening = '\n      <tr class="is-list">' if is_list else "\n      \n      <tr>"
     return (
         f"{opening}\n"
@@ -206,7 +210,7 @@ def _admin_trash_row(item, page: _Page) -> str:
         f'          <label for="{box}" class="visually-hidden">Select {label}</label></td>\n'
         f"        <td>{what}</td>\n"
         f'        <td data-label="Owner"><a href="{page.by_owner}'
-        f'{escape(quote(item.owner, safe="/"))}">{owner}</a></td>\n'
+        f'{str(escape(quote(item.owner, safe="/")))}">{owner}</a></td>\n'
         f'        <td data-label="Deleted">{_when(item.deleted_at, page.now)}{by}</td>\n'
         f'        <td data-label="Purge">{_purge_in(item.deleted_at, page.retention, page.now)}'
         "</td>\n"

@@ -8,8 +8,11 @@ from types import SimpleNamespace
 
 import pytest
 from flask import render_template_string
+from hypothesis import given
+from hypothesis import strategies as st
+from markupsafe import escape
 
-from todoapp.presentation import todo_rows
+from todoapp.presentation import _escaped, todo_rows
 
 # The loop todos/index.html had before the rows moved to todo_rows.
 JINJA_ROWS = (Path(__file__).parent / "rows" / "todos.html").read_text()
@@ -103,3 +106,12 @@ def test_trash_rows_match_the_template_byte_for_byte(app, retention):
             lists_base="/admin/trash/lists/",
         )
         assert str(built) == expected
+
+
+@given(st.text() | st.sampled_from(TITLES) | st.text(alphabet="&<>'\"ab é"))
+def test_a_rows_value_is_escaped_as_markupsafe_escapes_it(value):
+    """The rows skip markupsafe's wrapper when a value has nothing to escape;
+    what they write is still markupsafe's escape, as a plain str."""
+    written = _escaped(value)
+    assert written == str(escape(value)) and type(written) is str
+    assert _escaped(None) == "None"  # as escape writes a missing value

@@ -104,7 +104,21 @@ def test_the_query_uses_its_index(app, owner, query, index):
     plan = plan_of(app, lambda: query(owner))
     assert index in plan, plan
     if BACKEND == "sqlite":
-        assert "SCAN todos" not in plan and "TEMP B-TREE" not in plan, plan
+        assert reads_a_page_through_the_index(plan, "todos"), plan
+
+
+def reads_a_page_through_the_index(plan: str, table: str) -> bool:
+    """SQLite neither scans the table nor sorts its rows: the index gives them
+    in key order. The one sort it may make is of a member's page where a list
+    is a UNION ALL of statements (pages._union): "SCAN anon_1" reads a
+    subquery of a page and one rows, and that page is what is sorted."""
+    lines = plan.splitlines()
+    sorts_a_page = all(
+        i and lines[i - 1].startswith("SCAN anon_")
+        for i, line in enumerate(lines)
+        if "TEMP B-TREE" in line
+    )
+    return f"SCAN {table}" not in plan and sorts_a_page
 
 
 def errands(owner):
@@ -127,4 +141,4 @@ def test_the_lists_half_of_a_trash_uses_its_index(app, owner, query, index):
     plan = plan_of(app, lambda: query(owner), table="lists")
     assert index in plan, plan
     if BACKEND == "sqlite":
-        assert "SCAN lists" not in plan and "TEMP B-TREE" not in plan, plan
+        assert reads_a_page_through_the_index(plan, "lists"), plan

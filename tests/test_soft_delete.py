@@ -8,7 +8,16 @@ from sqlalchemy.sql.util import find_tables
 
 from todoapp.database import observing_reads
 from todoapp.extensions import db
-from todoapp.models import EVERY_ROW, SOFT_DELETE, TRASH_ROWS, List, Todo, User, visible
+from todoapp.models import (
+    EVERY_ROW,
+    SOFT_DELETE,
+    TRASH_ROWS,
+    List,
+    Todo,
+    User,
+    visible,
+    visible_union,
+)
 from todoapp.services import lists, todos
 from todoapp.services.errors import NotFoundError
 
@@ -252,6 +261,23 @@ def test_the_core_form_refuses_a_subquery_it_cannot_see_into(ctx):
     inner = select(_todos.c.id).subquery()
     with pytest.raises(TypeError, match="inside"):
         visible(select(inner.c.id))
+
+
+def test_a_union_of_filtered_statements_keeps_their_filter_and_refuses_others(
+    ctx, alice, make_todo
+):
+    """pages._union merges a list's statements in the database: the union reads
+    what its members read, carries their option, and takes no member built by hand."""
+    make_todo(alice, "kept")
+    make_todo(alice, "trashed", trashed=True)
+    live = visible(select(_todos.c.title).where(_todos.c.user_id == alice))
+    union = visible_union([live.where(_todos.c.id > 0), live.where(_todos.c.id <= 0)])
+    assert db.session.connection().execute(union).scalars().all() == ["kept"]
+    assert union.get_execution_options()[SOFT_DELETE] == "live"
+    by_hand = select(_todos.c.title)
+    for members in ([live, by_hand], [live, visible(by_hand, TRASH_ROWS)]):
+        with pytest.raises(TypeError, match="union"):
+            visible_union(members)
 
 
 def test_every_list_query_goes_through_the_mechanism(app, list_pages):

@@ -35,6 +35,7 @@ from sqlalchemy import (
     false,
     select,
     text,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -592,6 +593,18 @@ def visible(stmt: Select, rows: str = LIVE_ROWS) -> Select:
     if replaced:
         stmt = replacement_traverse(stmt, {}, lambda element: replaced.get(element))
     return stmt.where(*where).execution_options(**{SOFT_DELETE: rows})
+
+
+def visible_union(members: list[Select]):
+    """The UNION ALL of statements that each went through ``visible`` with
+    the same rows, marked as they are. Each goes in as a subquery, so it keeps
+    its own ORDER BY and LIMIT. A member built without the mechanism is
+    refused: from outside, the union cannot tell what its members filter."""
+    rows = {member.get_execution_options().get(SOFT_DELETE) for member in members}
+    if len(rows) != 1 or None in rows:
+        raise TypeError("soft delete: every member of a union goes through visible(), alike")
+    union = union_all(*(select(member.subquery()) for member in members))
+    return union.execution_options(**{SOFT_DELETE: rows.pop()})
 
 
 def inbox_id(session: Session, user_id: int) -> int:

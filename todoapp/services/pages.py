@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import and_, bindparam, literal_column, or_
 
 from ..database import Query
-from ..models import ID_MAX
+from ..models import ID_MAX, visible_union
 from .errors import NotFoundError
 
 
@@ -87,16 +87,21 @@ def _ordered(stmt, key, *, older: bool, per_page: int):
     return stmt.order_by(*order).limit(literal_column(str(int(per_page) + 1)))
 
 
-def _run(queries: list[Query], params: dict, per_page: int, sort_key, *, older: bool) -> list:
-    """Up to ``per_page`` + 1 rows of the queries, merged newest (or oldest)
-    first, as named tuples: list pages need rows, not ORM objects, and a
-    page reads each of its fifty rows' columns several times."""
-    rows = []
-    for query in queries:
-        rows += query.all(params)
-    if len(queries) > 1:
-        rows.sort(key=sort_key, reverse=older)
-    return rows[: per_page + 1]
+def _union(statements: list, names: tuple[str, ...], *, older: bool, per_page: int):
+    """Statements over disjoint rows of one list, each in key order and
+    limited to a page and one (``_ordered``), as one statement: their UNION
+    ALL, in the order of the columns ``names`` and with the same limit. Each
+    member still reads no more than a page through its own index (an OR
+    would lose the order); the database merges them, so a page of rows comes
+    back in one round trip, not a page for each member to be merged here.
+    The members come from the soft-delete mechanism, and so does the union
+    (``models.visible_union``)."""
+    if len(statements) == 1:
+        return statements[0]
+    union = visible_union(statements)
+    columns = union.selected_columns
+    order = [columns[name].desc() if older else columns[name].asc() for name in names]
+    return union.order_by(*order).limit(literal_column(str(int(per_page) + 1)))
 
 
 class Keyset:
@@ -105,7 +110,7 @@ class Keyset:
     ``stmt``: a Core SELECT with bind parameters for what the caller fills
     in (``bindparam("owner_id")``), or a list of such statements over
     disjoint rows of one table, each read through its own index and merged
-    (an OR would lose the order). The page statements (the first page, older
+    by the database (``_union``). The page statements (the first page, older
     and newer than a cursor) are built once, on first use, and kept: made at
     import time, a Keyset costs nothing per request but the query.
     """
@@ -113,39 +118,32 @@ class Keyset:
     def __init__(self, stmt, key):
         self.statements = stmt if isinstance(stmt, list) else [stmt]
         self.key = key
-        self._built: dict[tuple[str, int], list] = {}
+        self._built: dict[tuple[str, int], Query] = {}
 
-    def _statements(self, shape: str, per_page: int) -> list:
+    def _query(self, shape: str, per_page: int) -> Query:
         built = self._built.get((shape, per_page))
         if built is None:
             older = shape != "newer"
             where = None if shape == "first" else _beyond(self.key, _bound(self.key), older=older)
-            built = self._built[(shape, per_page)] = [
-                Query(
-                    _ordered(
-                        stmt if where is None else stmt.where(where),
-                        self.key,
-                        older=older,
-                        per_page=per_page,
-                    )
+            members = [
+                _ordered(
+                    stmt if where is None else stmt.where(where),
+                    self.key,
+                    older=older,
+                    per_page=per_page,
                 )
                 for stmt in self.statements
             ]
+            names = tuple(column.key for column in self.key)
+            built = self._built[(shape, per_page)] = Query(
+                _union(members, names, older=older, per_page=per_page)
+            )
         return built
-
-    def _sort_key(self, row):
-        return tuple(getattr(row, column.key) for column in self.key)
 
     def _fetch(self, shape: str, params: dict, values, per_page: int) -> list:
         if values is not None:
             params = {**params, **{f"key_{i}": v for i, v in enumerate(values)}}
-        return _run(
-            self._statements(shape, per_page),
-            params,
-            per_page,
-            self._sort_key,
-            older=shape != "newer",
-        )
+        return self._query(shape, per_page).all(params)
 
     def page(
         self, params: dict, per_page: int, before: str | None = None, after: str | None = None
@@ -185,17 +183,14 @@ class Keyset:
 # --- Two lists as one: the trash, with todos and lists -------------------------
 #
 # A trash shows todos and lists, latest deletion first. Each kind is read from
-# its own table through its own index, a page (plus one) at most, and the two
-# are merged here: the newest rows of the union are among the newest of each.
+# its own table through its own index, a page (plus one) at most, and the
+# database merges the two (``_union``): the newest rows of the union are among
+# the newest of each.
 # A cursor is "<deleted_at in µs>-<kind>-<id>": ids of two tables can meet.
 
 
 def _merged_cursor(row) -> str:
     return f"{(row.deleted_at - _EPOCH) // timedelta(microseconds=1)}-{row.kind}-{row.id}"
-
-
-def _merged_sort_key(row):
-    return (row.deleted_at, row.kind, row.id)
 
 
 def _decode_merged(raw: str, kinds: set[int]) -> tuple:
@@ -224,38 +219,46 @@ def _beyond_merged(key, how: str, *, older: bool):
 
 class MergedKeyset:
     """Several lists shown as one, newest first by (deleted_at, kind, id).
-    ``branches``: (kind, statement, key) for each; a statement selects
-    ``kind`` (a constant), ``id`` and ``deleted_at``, and its key is its
-    (deleted_at, id) columns. As with Keyset, the page statements are built
-    once and kept."""
+    ``branches``: (kind, statement, key) for each; the statements select the
+    same columns in the same order (their rows come as one UNION ALL), among
+    them ``kind`` (a constant), ``id`` and ``deleted_at``, and a statement's
+    key is its (deleted_at, id) columns. As with Keyset, the page statements
+    are built once and kept."""
 
     def __init__(self, branches):
         self.branches = branches
         self.kinds = {kind for kind, _, _ in branches}
-        self._built: dict[tuple, object] = {}
+        self._built: dict[tuple, Query] = {}
 
-    def _statement(self, stmt, key, how: str | None, older: bool, per_page: int):
-        built = self._built.get((id(stmt), how, older, per_page))
+    def _query(self, hows: tuple, older: bool, per_page: int) -> Query:
+        built = self._built.get((hows, older, per_page))
         if built is None:
-            where = stmt if how is None else stmt.where(_beyond_merged(key, how, older=older))
-            built = self._built[(id(stmt), how, older, per_page)] = Query(
-                _ordered(where, key, older=older, per_page=per_page)
+            members = [
+                _ordered(
+                    stmt if how is None else stmt.where(_beyond_merged(key, how, older=older)),
+                    key,
+                    older=older,
+                    per_page=per_page,
+                )
+                for (_, stmt, key), how in zip(self.branches, hows, strict=True)
+            ]
+            built = self._built[(hows, older, per_page)] = Query(
+                _union(members, ("deleted_at", "kind", "id"), older=older, per_page=per_page)
             )
         return built
 
     def _fetch(self, params: dict, cursor: tuple | None, per_page: int, *, older: bool) -> list:
-        statements = []
-        for kind, stmt, key in self.branches:
+        hows = []
+        for kind, _, _ in self.branches:
             if cursor is None:
-                how = None
+                hows.append(None)
             elif kind == cursor[1]:
-                how = "tie"
+                hows.append("tie")
             else:
-                how = "with" if (kind < cursor[1]) == older else "past"
-            statements.append(self._statement(stmt, key, how, older, per_page))
+                hows.append("with" if (kind < cursor[1]) == older else "past")
         if cursor is not None:
             params = {**params, "key_0": cursor[0], "key_1": cursor[2]}
-        return _run(statements, params, per_page, _merged_sort_key, older=older)
+        return self._query(tuple(hows), older, per_page).all(params)
 
     def page(
         self, params: dict, per_page: int, before: str | None = None, after: str | None = None

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam, delete, func, literal, select, update
+from sqlalchemy import Integer, bindparam, cast, delete, func, literal_column, null, select, update
 
 from ..database import Purge, delete_in_batches, write_transaction
 from ..extensions import db
@@ -121,20 +121,31 @@ _IN_INBOX = Keyset(
 )
 
 
+def _absent(name: str):
+    """A column a trash entry of the other kind has (a UNION ALL needs both)."""
+    return cast(null(), Integer).label(name)
+
+
 def _trash_branches(*, admin: bool, one_owner: bool) -> list:
-    """A trash's two kinds of entry: todos trashed on their own, and lists.
-    ``admin``: with owner and deleter names; ``one_owner``: of ``owner_id`` only."""
+    """A trash's two kinds of entry: todos trashed on their own, and lists,
+    with the same columns. ``admin``: with owner and deleter names;
+    ``one_owner``: of ``owner_id`` only."""
     branches = []
     for kind, table, key, extra in (
-        (TODO_ENTRY, _todos, TRASH_KEY, (_todos.c.title, _todos.c.list_id)),
+        (TODO_ENTRY, _todos, TRASH_KEY, (_todos.c.title, _todos.c.list_id, _absent("todos"))),
         (
             LIST_ENTRY,
             _lists,
             LISTS_TRASH_KEY,
-            (_lists.c.name.label("title"), _lists.c.trashed_todos.label("todos")),
+            (
+                _lists.c.name.label("title"),
+                _absent("list_id"),
+                _lists.c.trashed_todos.label("todos"),
+            ),
         ),
     ):
-        columns = [literal(kind).label("kind"), table.c.id, *extra, table.c.deleted_at]
+        kind_column = literal_column(str(kind), Integer).label("kind")
+        columns = [kind_column, table.c.id, *extra, table.c.deleted_at]
         from_ = table
         if admin:
             owner, deleter = _users.alias("owner"), _users.alias("deleter")
@@ -176,9 +187,10 @@ def list_in_list(
 def list_trash(
     owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
 ) -> Page:
-    """A page of one owner's trash, latest deletion first: todos (rows of
-    kind TODO_ENTRY, id, title, deleted_at, list_id) and lists (kind
-    LIST_ENTRY, id, title: the name, deleted_at, todos: how many went with it)."""
+    """A page of one owner's trash, latest deletion first: rows of kind, id,
+    title, list_id, todos and deleted_at. A todo's row has kind TODO_ENTRY
+    and todos None; a list's has kind LIST_ENTRY, its name as title, list_id
+    None, and todos: how many went with it."""
     return _OWN_TRASH.page({"owner_id": owner_id}, per_page, before, after)
 
 

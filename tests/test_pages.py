@@ -187,14 +187,19 @@ def test_list_pages_of_plain_todos_are_ascii_and_read_the_same(
     for path in ("/todos", "/trash"):
         first = client.get(path).get_data()
         pages += [first, client.get(link(first.decode(), "next")).get_data()]
+    lists_pages = [client.get(path).get_data() for path in ("/lists", f"/lists/{groceries}")]
     auth.logout()
     auth.login("root")
     first = client.get("/admin/trash").get_data()
     pages += [first, client.get(link(first.decode(), "next")).get_data()]
-    assert all(page.isascii() for page in pages)
+    assert all(page.isascii() for page in pages + lists_pages)
     todos_page, older_todos, trash_page, _, admin_page, _ = (
         html.unescape(page.decode()) for page in pages
     )
+    lists_page, groceries_page = (html.unescape(page.decode()) for page in lists_pages)
+    assert 'aria-label="Delete list “Groceries” and its todos"' in lists_page
+    assert 'Rename<span class="visually-hidden"> “Groceries”</span>' in lists_page
+    assert 'aria-label="Delete list “Groceries” and its todos"' in groceries_page
     assert "Todos · todoapp</title>" in todos_page
     assert 'aria-label="Mark “item 2” done"' in todos_page
     assert "Groceries</a> · added" in todos_page and "Older →</a>" in todos_page
@@ -299,6 +304,20 @@ def test_titles_are_escaped(client, alice_in):
     assert "<script>alert(1)</script>" not in page
     assert "<img src=x" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_list_names_are_escaped_in_their_pages_labels(client, alice_in, alice, make_list):
+    """A list's name goes into its delete button's aria-label through |format
+    on markup: the name is escaped there, and the label's quotes are references."""
+    name = '"><img src=x onerror=alert(1)>'
+    found = make_list(alice, name)
+    for path in ("/lists", f"/lists/{found}"):
+        page = text(client.get(path))
+        assert "<img src=x" not in page
+        assert (
+            'aria-label="Delete list &ldquo;&#34;&gt;&lt;img src=x onerror=alert(1)&gt;&rdquo;'
+            " and its todos" in page
+        )
 
 
 class TestAdminTrash:

@@ -1,8 +1,12 @@
 """Headers, cookies, caching, key rotation, production switches and the last admin."""
 
 import re
+import time
+from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
+from itsdangerous import Signer, TimestampSigner
 from sqlalchemy import select
 
 from todoapp import ROOT, create_app, file_hash
@@ -97,6 +101,84 @@ def test_rotated_keys_keep_people_logged_in(database_url, monkeypatch):
         assert fresh.get("/todos").status_code == expected
     for app in (old, rotated, without):
         dispose(app)
+
+
+def flipped(text: str, i: int) -> str:
+    """``text`` with its character at ``i`` changed."""
+    i %= len(text)
+    return text[:i] + ("A" if text[i] != "A" else "B") + text[i + 1 :]
+
+
+class TestSessionCookie:
+    """The signed session cookie (web.SignedCookieSession): each cookie's
+    signature is checked once per process, and everything else about it
+    every time it is sent."""
+
+    @pytest.fixture
+    def clock(self, monkeypatch):
+        """itsdangerous's clock, for signing and for a signature's age."""
+        clock = SimpleNamespace(now=time.time())
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _signer: int(clock.now))
+        return clock
+
+    @pytest.fixture
+    def cookie(self, client, auth, alice):
+        auth.login("alice")
+        return client.get_cookie("session").value
+
+    @staticmethod
+    def sent(app, cookie, path="/todos"):
+        """A request from another client that holds ``cookie``."""
+        other = app.test_client()
+        other.set_cookie("session", cookie)
+        return other.get(path)
+
+    def test_a_cookie_is_verified_once_and_any_changed_byte_is_refused(
+        self, app, cookie, monkeypatch
+    ):
+        checks = []
+        verify = Signer.verify_signature
+        monkeypatch.setattr(Signer, "verify_signature", lambda *a: checks.append(1) or verify(*a))
+        for _ in range(3):
+            assert self.sent(app, cookie).status_code == 200
+        assert len(checks) == 1
+        payload, stamp, signature = cookie.rsplit(".", 2)
+        forged = [  # one character changed in each part
+            f"{payload}.{stamp}.{flipped(signature, 0)}",
+            f"{flipped(payload, -1)}.{stamp}.{signature}",
+            f"{payload}.{flipped(stamp, -1)}.{signature}",
+        ]
+        for changed in forged:
+            response = self.sent(app, changed)
+            assert response.status_code == 302
+            assert response.headers["Location"].startswith("/auth/login")
+        assert self.sent(app, cookie).status_code == 200
+
+    def test_a_kept_cookie_still_expires_after_the_session_lifetime(self, app, clock, cookie):
+        app.permanent_session_lifetime = timedelta(hours=1)
+        assert self.sent(app, cookie).status_code == 200  # verified and kept
+        clock.now += 3600
+        assert self.sent(app, cookie).status_code == 200  # an hour old: still good
+        clock.now += 1
+        assert self.sent(app, cookie).status_code == 302
+        clock.now -= 2 * 3600  # signed "in the future": refused as itsdangerous does
+        assert self.sent(app, cookie).status_code == 302
+
+    def test_a_new_secret_key_refuses_the_kept_cookies(self, app, cookie):
+        assert self.sent(app, cookie).status_code == 200
+        app.secret_key = "a new key, no fallback"
+        assert self.sent(app, cookie).status_code == 302
+
+    def test_each_request_decodes_its_own_session(self, app, client, cookie, make_todo, alice):
+        """A cookie holding a flash shows it on every request that sends it:
+        one request taking the flash out of its session leaves the next's
+        alone, as when each cookie was decoded from scratch."""
+        todo = make_todo(alice, "flash me")
+        client.submit(f"/todos/{todo}/delete")
+        with_flash = client.get_cookie("session").value
+        for _ in range(2):
+            page = self.sent(app, with_flash).get_data(as_text=True)
+            assert "flash me" in page and "to the trash." in page
 
 
 class TestLastAdmin:

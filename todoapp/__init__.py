@@ -18,7 +18,7 @@ from .database import close_read_connection, configure_engine
 from .extensions import CONTENT_SECURITY_POLICY, csrf, db, login_manager
 from .models import ID_DIGITS, parse_id
 from .services.errors import NotFoundError
-from .web import StreamedBodyLimit, csrf_token
+from .web import SignedCookieSession, StreamedBodyLimit, csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
@@ -74,6 +74,7 @@ def create_app(
 
 
 def register_extensions(app: Flask) -> None:
+    app.session_interface = SignedCookieSession()
     db.init_app(app)
     with app.app_context():
         configure_engine(db.engine)

@@ -5,8 +5,10 @@ import time
 from urllib.parse import urlsplit
 
 from flask import current_app, g, request, session, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
+from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
 
 
 class EmptyForm(FlaskForm):
@@ -82,6 +84,76 @@ def csrf_token() -> str:
         kept.clear()
     kept[(secret, session[field])] = (token, now)
     return token
+
+
+# Past this many cookies the verified ones are all forgotten (each is
+# verified again when next sent), so that the cache stays small.
+SESSION_KEPT_COOKIES = 4096
+
+
+class SignedCookieSession(SecureCookieSessionInterface):
+    """Flask's session in a signed cookie, with what is the same on every
+    request done once: the serializer built once per set of keys, and each
+    cookie's signature checked once.
+
+    Flask builds a serializer for every request (it tests its own JSON on
+    the way) and itsdangerous derives the key and checks the HMAC each time:
+    4 % of a list page's instructions. A browser sends the same cookie until
+    the session changes, so a cookie whose signature was found good, with
+    these keys, is remembered with the time it was signed. Sent again, the
+    byte-identical string is decoded as before, and its age is checked as
+    before (``PERMANENT_SESSION_LIFETIME``); a changed byte is a cookie of
+    its own, verified in full. A new secret key or fallback makes a new
+    serializer, with nothing verified. The payload is decoded on every
+    request, so each request's session is its own (flashes are lists it
+    changes in place). Saving is Flask's, unchanged.
+    """
+
+    def __init__(self):
+        self._serializers: dict[tuple, tuple] = {}
+
+    def _signing(self, app):
+        """(serializer, the cookies it verified: cookie -> signed at, Unix time)."""
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        found = self._serializers.get(keys)
+        if found is None:
+            if len(self._serializers) >= 8:  # keys changed at run time, as tests do
+                self._serializers.clear()
+            found = self._serializers[keys] = (super().get_signing_serializer(app), {})
+        return found
+
+    def get_signing_serializer(self, app):
+        return self._signing(app)[0] if app.secret_key else None
+
+    def open_session(self, app, request):
+        if not app.secret_key:
+            return None
+        serializer, verified = self._signing(app)
+        cookie = request.cookies.get(self.get_cookie_name(app))
+        if not cookie:
+            return self.session_class()
+        max_age = int(app.permanent_session_lifetime.total_seconds())
+        try:
+            return self.session_class(self._load(serializer, verified, cookie, max_age))
+        except BadSignature:
+            return self.session_class()
+
+    @staticmethod
+    def _load(serializer, verified: dict, cookie: str, max_age: int):
+        signed_at = verified.get(cookie)
+        if signed_at is None:
+            data, when = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
+            if len(verified) >= SESSION_KEPT_COOKIES:
+                verified.clear()
+            verified[cookie] = int(when.timestamp())
+            return data
+        # As itsdangerous's TimestampSigner checks an age, on its clock
+        # (get_timestamp reads no state of the signer): whole seconds.
+        age = TimestampSigner.get_timestamp(None) - signed_at
+        if age > max_age or age < 0:
+            raise SignatureExpired("session cookie expired")
+        # "payload.timestamp.signature"; a compressed payload starts with ".".
+        return serializer.load_payload(cookie.rsplit(".", 2)[0].encode())
 
 
 class StreamedBodyLimit:

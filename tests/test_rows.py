@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from todoapp.presentation import _escaped, todo_rows
+from todoapp.presentation import _escaped, time_ago, todo_rows
 
 # The loop todos/index.html had before the rows moved to todo_rows.
 JINJA_ROWS = (Path(__file__).parent / "rows" / "todos.html").read_text()
@@ -115,3 +115,25 @@ def test_a_rows_value_is_escaped_as_markupsafe_escapes_it(value):
     written = _escaped(value)
     assert written == str(escape(value)) and type(written) is str
     assert _escaped(None) == "None"  # as escape writes a missing value
+
+
+@pytest.mark.parametrize(
+    ("before", "says"),
+    [
+        (timedelta(seconds=-30), "just now"),  # a clock a little ahead
+        (timedelta(0), "just now"),
+        (timedelta(seconds=59, microseconds=999_999), "just now"),
+        (timedelta(minutes=1), "1 minute ago"),
+        (timedelta(minutes=2) - timedelta(microseconds=1), "1 minute ago"),
+        (timedelta(minutes=2), "2 minutes ago"),
+        (timedelta(hours=1) - timedelta(microseconds=1), "59 minutes ago"),
+        (timedelta(hours=1), "1 hour ago"),
+        (timedelta(hours=23, minutes=59), "23 hours ago"),
+        (timedelta(days=1), "1 day ago"),
+        (timedelta(days=2, hours=23), "2 days ago"),
+        (timedelta(days=400), "400 days ago"),
+    ],
+)
+def test_a_row_says_how_long_ago_in_whole_units(before, says):
+    now = datetime(2026, 12, 3, 8, 0, 0, 123_456, tzinfo=UTC)
+    assert time_ago(now - before, now) == says

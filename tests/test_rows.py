@@ -2,7 +2,7 @@
 escape per value, for speed. This holds them to the Jinja markup they
 replaced, byte for byte, over titles that need escaping, done and not done."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from todoapp.presentation import _escaped, time_ago, todo_rows
+from todoapp.presentation import _escaped, _isoformat, time_ago, todo_rows
 
 # The loop todos/index.html had before the rows moved to todo_rows.
 JINJA_ROWS = (Path(__file__).parent / "rows" / "todos.html").read_text()
@@ -137,3 +137,19 @@ def test_a_rows_value_is_escaped_as_markupsafe_escapes_it(value):
 def test_a_row_says_how_long_ago_in_whole_units(before, says):
     now = datetime(2026, 12, 3, 8, 0, 0, 123_456, tzinfo=UTC)
     assert time_ago(now - before, now) == says
+
+
+@given(
+    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])),
+    st.booleans(),
+)
+def test_a_rows_iso_time_is_isoformats_seen_once_or_again(moment, whole_second):
+    """presentation._isoformat keeps a UTC moment's text by its timestamp:
+    the same text as ``isoformat``, the first time and the next, for any
+    moment, in any zone, with or without microseconds."""
+    if whole_second:
+        moment = moment.replace(microsecond=0)
+    for _ in range(2):
+        assert _isoformat(moment) == moment.isoformat()
+    neighbour = moment + timedelta(microseconds=1) if moment.year < 9999 else moment
+    assert _isoformat(neighbour) == neighbour.isoformat()

@@ -3,7 +3,7 @@
 import math
 from collections import ChainMap
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from flask import Flask, current_app, has_request_context, request
@@ -93,11 +93,38 @@ def _escaped(value) -> str:
     return str(escape(value))
 
 
+# A UTC moment's ISO text, by its Unix time: the rows of a page write 50 to
+# 100 of them, and a page seen again writes the same ones. ``isoformat`` of an
+# aware datetime costs about 2 µs (it formats the zone through a Python-level
+# call); its timestamp and a dict lookup, a fifth of that. The text is a pure
+# function of the moment, so a kept one is never stale. Up to 2**32 s (2106)
+# a float timestamp is exact to better than a microsecond, so two moments
+# never share one; later ones are formatted each time. Past this many the
+# kept texts are all dropped.
+_ISO_KEPT = 8192
+_isoformats: dict[float, str] = {}
+
+
+def _isoformat(moment: datetime) -> str:
+    """``moment.isoformat()``."""
+    if moment.tzinfo is not UTC:
+        return moment.isoformat()
+    key = moment.timestamp()
+    iso = _isoformats.get(key)
+    if iso is None:
+        iso = moment.isoformat()
+        if 0 <= key < 2**32:
+            if len(_isoformats) >= _ISO_KEPT:
+                _isoformats.clear()
+            _isoformats[key] = iso
+    return iso
+
+
 def _time(moment: datetime, text: str) -> str:
     """``<time>`` with the ISO value and the exact time as a tooltip around
     ``text``. The tooltip is exact_time's, cut from the ISO text (UTC, so it
     needs no strftime)."""
-    iso = moment.isoformat()
+    iso = _isoformat(moment)
     return f'<time datetime="{iso}" title="{iso[:10]} {iso[11:16]} UTC">{text}</time>'
 
 

@@ -13,8 +13,9 @@ from todoapp import ROOT, create_app, file_hash
 from todoapp.config import ConfigError
 from todoapp.extensions import db
 from todoapp.models import User
+from todoapp.web import Bounded
 
-from .conftest import PASSWORD, dispose, make_app
+from .conftest import CSRF_INPUT, PASSWORD, dispose, make_app
 
 CSP = (
     "default-src 'self'; object-src 'none'; base-uri 'none'; "
@@ -109,6 +110,15 @@ def flipped(text: str, i: int) -> str:
     return text[:i] + ("A" if text[i] != "A" else "B") + text[i + 1 :]
 
 
+def test_what_a_process_keeps_stays_within_its_bound():
+    """web.Bounded, behind the kept CSRF tokens, session cookies and ISO times."""
+    kept = Bounded(2)
+    assert kept.put("a", 1) == 1 and kept.put("b", 2) == 2
+    assert kept == {"a": 1, "b": 2}
+    kept.put("c", 3)  # one past the bound: the rest go
+    assert kept == {"c": 3}
+
+
 class TestSessionCookie:
     """The signed session cookie (web.SignedCookieSession): each cookie's
     signature is checked once per process, and everything else about it
@@ -169,16 +179,26 @@ class TestSessionCookie:
         app.secret_key = "a new key, no fallback"
         assert self.sent(app, cookie).status_code == 302
 
-    def test_each_request_decodes_its_own_session(self, app, client, cookie, make_todo, alice):
-        """A cookie holding a flash shows it on every request that sends it:
-        one request taking the flash out of its session leaves the next's
-        alone, as when each cookie was decoded from scratch."""
-        todo = make_todo(alice, "flash me")
-        client.submit(f"/todos/{todo}/delete")
+    def test_each_request_gets_its_own_session(self, app, client, cookie, make_todo, alice):
+        """A cookie holding a flash shows it on every request that sends it,
+        and only it: one request taking the flash out of its session, or
+        adding one to the flashes' list, leaves the next one's alone, as
+        when each cookie was decoded from scratch."""
+        first, second = make_todo(alice, "flash me"), make_todo(alice, "and me")
+        client.submit(f"/todos/{first}/delete")
         with_flash = client.get_cookie("session").value
         for _ in range(2):
             page = self.sent(app, with_flash).get_data(as_text=True)
             assert "flash me" in page and "to the trash." in page
+        other = app.test_client()
+        other.set_cookie("session", with_flash)
+        token = CSRF_INPUT.search(self.sent(app, with_flash, "/trash").get_data(True))
+        assert (
+            other.post(f"/todos/{second}/delete", data={"csrf_token": token.group(1)}).status_code
+            == 302
+        )  # a second flash, added to the first's list
+        page = self.sent(app, with_flash).get_data(as_text=True)
+        assert page.count("to the trash.") == 1 and "and me" not in page
 
 
 class TestLastAdmin:

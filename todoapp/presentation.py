@@ -14,7 +14,7 @@ from markupsafe import Markup, escape
 
 from .models import utcnow
 from .services.todos import LIST_ENTRY
-from .web import here
+from .web import Bounded, here
 
 
 def todos_count(n: int) -> str:
@@ -99,10 +99,8 @@ def _escaped(value) -> str:
 # call); its timestamp and a dict lookup, a fifth of that. The text is a pure
 # function of the moment, so a kept one is never stale. Up to 2**32 s (2106)
 # a float timestamp is exact to better than a microsecond, so two moments
-# never share one; later ones are formatted each time. Past this many the
-# kept texts are all dropped.
-_ISO_KEPT = 8192
-_isoformats: dict[float, str] = {}
+# never share one; later ones are formatted each time.
+_isoformats = Bounded(8192)
 
 
 def _isoformat(moment: datetime) -> str:
@@ -114,9 +112,7 @@ def _isoformat(moment: datetime) -> str:
     if iso is None:
         iso = moment.isoformat()
         if 0 <= key < 2**32:
-            if len(_isoformats) >= _ISO_KEPT:
-                _isoformats.clear()
-            _isoformats[key] = iso
+            _isoformats.put(key, iso)
     return iso
 
 

@@ -40,6 +40,23 @@ def here() -> str:
     return request.full_path.rstrip("?")
 
 
+class Bounded(dict):
+    """A dict of at most ``size`` entries: ``put`` past that empties it first.
+    For what a process keeps to save itself work (signed tokens, verified
+    cookies, formatted times): losing all of it at once costs only that work
+    again, and the bound is what matters."""
+
+    def __init__(self, size: int):
+        super().__init__()
+        self.size = size
+
+    def put(self, key, value):
+        if len(self) >= self.size:
+            self.clear()
+        self[key] = value
+        return value
+
+
 # How long a session's signed CSRF token is written again rather than signed
 # anew: a minute, or a sixtieth of the token's lifetime if that is shorter.
 CSRF_REUSE_SECONDS = 60
@@ -71,7 +88,7 @@ def csrf_token() -> str:
         return token
     limit = config["WTF_CSRF_TIME_LIMIT"]
     reuse = CSRF_REUSE_SECONDS if limit is None else min(CSRF_REUSE_SECONDS, limit / 60)
-    kept = current_app.extensions.setdefault("todoapp.csrf_tokens", {})
+    kept = current_app.extensions.setdefault("todoapp.csrf_tokens", Bounded(CSRF_KEPT_SESSIONS))
     secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
     now = time.monotonic()
     if (raw := session.get(field)) is not None:
@@ -80,46 +97,61 @@ def csrf_token() -> str:
             setattr(g, field, signed[0])
             return signed[0]
     token = generate_csrf()  # signed, and on a session's first form its raw token made
-    if len(kept) >= CSRF_KEPT_SESSIONS:
-        kept.clear()
-    kept[(secret, session[field])] = (token, now)
+    kept.put((secret, session[field]), (token, now))
     return token
 
 
 # Past this many cookies the verified ones are all forgotten (each is
-# verified again when next sent), so that the cache stays small.
-SESSION_KEPT_COOKIES = 4096
+# verified again when next sent), so that the cache stays small (Bounded): a
+# cookie and its session are about 1.5 KB.
+SESSION_KEPT_COOKIES = 2048
+
+
+def _copied(value):
+    """A copy of decoded session data that shares nothing mutable with it:
+    dicts, lists and tuples are copied all the way down; what else Flask's
+    session JSON gives (str, numbers, bytes, Markup, UUID, datetime) cannot
+    change."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if kind is list:
+        return [_copied(item) for item in value]
+    if kind is tuple:
+        return tuple([_copied(item) for item in value])
+    return value
 
 
 class SignedCookieSession(SecureCookieSessionInterface):
     """Flask's session in a signed cookie, with what is the same on every
     request done once: the serializer built once per set of keys, and each
-    cookie's signature checked once.
+    cookie verified and decoded once.
 
     Flask builds a serializer for every request (it tests its own JSON on
-    the way) and itsdangerous derives the key and checks the HMAC each time:
-    4 % of a list page's instructions. A browser sends the same cookie until
-    the session changes, so a cookie whose signature was found good, with
-    these keys, is remembered with the time it was signed. Sent again, the
-    byte-identical string is decoded as before, and its age is checked as
-    before (``PERMANENT_SESSION_LIFETIME``); a changed byte is a cookie of
-    its own, verified in full. A new secret key or fallback makes a new
-    serializer, with nothing verified. The payload is decoded on every
-    request, so each request's session is its own (flashes are lists it
-    changes in place). Saving is Flask's, unchanged.
+    the way); itsdangerous derives the key and checks the HMAC, and the
+    payload is unzipped and parsed each time: some 40 µs, 2 % of a list
+    page. A browser sends the same cookie until the session changes, so a
+    cookie found good with these keys is remembered, with the time it was
+    signed and what it holds. Sent again, the byte-identical string has its
+    age checked as before (``PERMANENT_SESSION_LIFETIME``), and the request
+    gets a deep copy of what it holds (``_copied``): each request's session
+    is its own, since Flask changes the flashes' list in place. A changed
+    byte is a cookie of its own, verified in full. A new secret key or
+    fallback makes a new serializer, with nothing verified. Saving is
+    Flask's, unchanged.
     """
 
     def __init__(self):
-        self._serializers: dict[tuple, tuple] = {}
+        self._serializers = Bounded(8)  # more only when keys change at run time, as in tests
 
     def _signing(self, app):
-        """(serializer, the cookies it verified: cookie -> signed at, Unix time)."""
+        """(serializer, the cookies it verified: cookie -> (signed at, Unix
+        time; the data it holds))."""
         keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
         found = self._serializers.get(keys)
         if found is None:
-            if len(self._serializers) >= 8:  # keys changed at run time, as tests do
-                self._serializers.clear()
-            found = self._serializers[keys] = (super().get_signing_serializer(app), {})
+            serializer = super().get_signing_serializer(app)
+            found = self._serializers.put(keys, (serializer, Bounded(SESSION_KEPT_COOKIES)))
         return found
 
     def get_signing_serializer(self, app):
@@ -134,26 +166,25 @@ class SignedCookieSession(SecureCookieSessionInterface):
             return self.session_class()
         max_age = int(app.permanent_session_lifetime.total_seconds())
         try:
-            return self.session_class(self._load(serializer, verified, cookie, max_age))
+            return self.session_class(_copied(self._load(serializer, verified, cookie, max_age)))
         except BadSignature:
             return self.session_class()
 
     @staticmethod
     def _load(serializer, verified: dict, cookie: str, max_age: int):
-        signed_at = verified.get(cookie)
-        if signed_at is None:
+        """The data ``cookie`` holds, kept: the caller copies it."""
+        kept = verified.get(cookie)
+        if kept is None:
             data, when = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
-            if len(verified) >= SESSION_KEPT_COOKIES:
-                verified.clear()
-            verified[cookie] = int(when.timestamp())
+            verified.put(cookie, (int(when.timestamp()), data))
             return data
+        signed_at, data = kept
         # As itsdangerous's TimestampSigner checks an age, on its clock
         # (get_timestamp reads no state of the signer): whole seconds.
         age = TimestampSigner.get_timestamp(None) - signed_at
         if age > max_age or age < 0:
             raise SignatureExpired("session cookie expired")
-        # "payload.timestamp.signature"; a compressed payload starts with ".".
-        return serializer.load_payload(cookie.rsplit(".", 2)[0].encode())
+        return data
 
 
 class StreamedBodyLimit:

@@ -12,7 +12,7 @@ from jinja2 import Template
 from jinja2.runtime import new_context
 from markupsafe import Markup, escape
 
-from .models import utcnow
+from .models import USERNAME_PATTERN, utcnow
 from .services.todos import LIST_ENTRY
 from .web import Bounded, here
 
@@ -239,6 +239,16 @@ def _trash_row(item, page: _Page) -> str:
     )
 
 
+def _user_in_url(username: str) -> str:
+    """A username as a query value, escaped: ``quote`` and ``escape``. A
+    username as registration takes it (``models.USERNAME_PATTERN``) has no
+    character either would change, and is written as it is (a regular
+    expression costs a fifth of ``quote``)."""
+    if USERNAME_PATTERN.fullmatch(username):
+        return username
+    return _escaped(quote(username, safe="/"))
+
+
 def _admin_trash_row(item, page: _Page) -> str:
     """One entry of everyone's trash: as in a user's, with its owner and who deleted it."""
     name, box, label, url, what, gone = _entry(item, page)
@@ -253,7 +263,7 @@ def _admin_trash_row(item, page: _Page) -> str:
         f'          <label for="{box}" class="visually-hidden">Select {label}</label></td>\n'
         f"        <td>{what}</td>\n"
         f'        <td data-label="Owner"><a href="{page.by_owner}'
-        f'{_escaped(quote(item.owner, safe="/"))}">{owner}</a></td>\n'
+        f'{_user_in_url(item.owner)}">{owner}</a></td>\n'
         f'        <td data-label="Deleted">{_when(item.deleted_at, page.now)}{by}</td>\n'
         f'        <td data-label="Purge">{_purge_in(item.deleted_at, page.retention, page.now)}'
         "</td>\n"

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from todoapp.presentation import _escaped, _isoformat, time_ago, todo_rows
+from todoapp.presentation import _escaped, _time, time_ago, todo_rows
 
 # The loop todos/index.html had before the rows moved to todo_rows.
 JINJA_ROWS = (Path(__file__).parent / "rows" / "todos.html").read_text()
@@ -140,17 +140,31 @@ def test_a_row_says_how_long_ago_in_whole_units(before, says):
     assert time_ago(now - before, now) == says
 
 
-@given(
-    st.datetimes(timezones=st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])),
-    st.booleans(),
-)
-def test_a_rows_iso_time_is_isoformats_seen_once_or_again(moment, whole_second):
-    """presentation._isoformat keeps a UTC moment's text by its timestamp:
-    the same text as ``isoformat``, the first time and the next, for any
-    moment, in any zone, with or without microseconds."""
-    if whole_second:
-        moment = moment.replace(microsecond=0)
-    for _ in range(2):
-        assert _isoformat(moment) == moment.isoformat()
-    neighbour = moment + timedelta(microseconds=1) if moment.year < 9999 else moment
-    assert _isoformat(neighbour) == neighbour.isoformat()
+def test_a_rows_time_is_the_when_macros_seen_once_or_again(app):
+    """presentation._time keeps a UTC moment's tag by its timestamp: the
+    same tag as the ``when`` macro writes (``isoformat``, ``exact``), the
+    first time and the next, for any moment, in any zone, with or without
+    microseconds, and for the moment a microsecond later."""
+
+    zones = st.sampled_from([UTC, timezone(timedelta(hours=5, minutes=30))])
+
+    # Mostly the years whose tags are kept (1970 to 2106), and from the year
+    # 1000 on (strftime writes earlier years without a leading zero).
+    kept = st.datetimes(datetime(1970, 1, 1), datetime(2106, 1, 1), timezones=zones)
+    moments = kept | kept | st.datetimes(min_value=datetime(1000, 1, 1), timezones=zones)
+
+    @given(moments, st.booleans())
+    def check(moment, whole_second):
+        if whole_second:
+            moment = moment.replace(microsecond=0)
+        later = moment + timedelta(microseconds=1) if moment.year < 9999 else moment
+        for shown in (moment, moment, later):
+            macro = render_template_string(
+                '{% from "macros.html" import when %}{{ when(moment) }}', moment=shown
+            )
+            tag = macro[: macro.index(">") + 1]
+            assert tag.startswith("<time datetime=")
+            assert _time(shown, "some words") == f"{tag}some words</time>"
+
+    with app.test_request_context():
+        check()

@@ -93,35 +93,35 @@ def _escaped(value) -> str:
     return str(escape(value))
 
 
-# A UTC moment's ISO text, by its Unix time: the rows of a page write 50 to
-# 100 of them, and a page seen again writes the same ones. ``isoformat`` of an
-# aware datetime costs about 2 µs (it formats the zone through a Python-level
-# call); its timestamp and a dict lookup, a fifth of that. The text is a pure
-# function of the moment, so a kept one is never stale. Up to 2**32 s (2106)
-# a float timestamp is exact to better than a microsecond, so two moments
-# never share one; later ones are formatted each time.
-_isoformats = Bounded(8192)
+def _time_tag(moment: datetime) -> str:
+    """A ``<time>`` opening tag: the ISO value, and the exact time as a
+    tooltip. The tooltip is exact_time's, cut from the ISO text (UTC, so it
+    needs no strftime)."""
+    iso = moment.isoformat()
+    return f'<time datetime="{iso}" title="{iso[:10]} {iso[11:16]} UTC">'
 
 
-def _isoformat(moment: datetime) -> str:
-    """``moment.isoformat()``."""
-    if moment.tzinfo is not UTC:
-        return moment.isoformat()
-    key = moment.timestamp()
-    iso = _isoformats.get(key)
-    if iso is None:
-        iso = moment.isoformat()
-        if 0 <= key < 2**32:
-            _isoformats.put(key, iso)
-    return iso
+# A UTC moment's ``<time>`` tag, by its Unix time: the rows of a page write 50
+# to 100 of them, and a page seen again writes the same ones. ``isoformat`` of
+# an aware datetime costs about 2 µs (it formats the zone through a
+# Python-level call); the timestamp and a dict lookup, a fifth of that. The
+# tag is a pure function of the moment, so a kept one is never stale. Up to
+# 2**32 s (2106) a float timestamp is exact to better than a microsecond, so
+# two moments never share one; later ones are formatted each time.
+_time_tags = Bounded(8192)
 
 
 def _time(moment: datetime, text: str) -> str:
-    """``<time>`` with the ISO value and the exact time as a tooltip around
-    ``text``. The tooltip is exact_time's, cut from the ISO text (UTC, so it
-    needs no strftime)."""
-    iso = _isoformat(moment)
-    return f'<time datetime="{iso}" title="{iso[:10]} {iso[11:16]} UTC">{text}</time>'
+    """``text`` in a ``<time>`` of ``moment`` (``_time_tag``)."""
+    if moment.tzinfo is not UTC:
+        return f"{_time_tag(moment)}{text}</time>"
+    key = moment.timestamp()
+    tag = _time_tags.get(key)
+    if tag is None:
+        tag = _time_tag(moment)
+        if 0 <= key < 2**32:
+            _time_tags.put(key, tag)
+    return f"{tag}{text}</time>"
 
 
 def _when(moment: datetime, now: datetime) -> str:
@@ -178,9 +178,10 @@ def _todo_row(todo, page: _Page) -> str:
     )
 
 
-def _purge_in(deleted_at: datetime, retention: timedelta, now: datetime) -> str:
-    """``purge_in``, with the retention and the time looked up once per page."""
-    days = max(0, math.ceil((deleted_at + retention - now).total_seconds() / 86400))
+def _purge_in(purge: datetime, now: datetime) -> str:
+    """``purge_in``, from the moment the purge may take the row (its
+    ``deleted_at`` plus the retention, looked up once per page)."""
+    days = max(0, math.ceil((purge - now).total_seconds() / 86400))
     if days == 0:
         return "purged at the next clean-up"
     return f"purged in {days} day{'' if days == 1 else 's'}"
@@ -229,7 +230,7 @@ def _trash_row(item, page: _Page) -> str:
         f'      <label for="{box}" class="visually-hidden">Select {label}</label>\n'
         f'      <span class="title">{what}</span>\n'
         f'      <span class="meta">deleted {_when(item.deleted_at, page.now)} &middot;\n'
-        f"        {_time(purge, _purge_in(item.deleted_at, page.retention, page.now))}</span>\n"
+        f"        {_time(purge, _purge_in(purge, page.now))}</span>\n"
         '      <div class="row-actions">\n'
         f'      <a class="button-secondary" href="{url}/restore">Details'
         f'<span class="visually-hidden"> of {label}</span></a>\n'
@@ -265,7 +266,7 @@ def _admin_trash_row(item, page: _Page) -> str:
         f'        <td data-label="Owner"><a href="{page.by_owner}'
         f'{_user_in_url(item.owner)}">{owner}</a></td>\n'
         f'        <td data-label="Deleted">{_when(item.deleted_at, page.now)}{by}</td>\n'
-        f'        <td data-label="Purge">{_purge_in(item.deleted_at, page.retention, page.now)}'
+        f'        <td data-label="Purge">{_purge_in(item.deleted_at + page.retention, page.now)}'
         "</td>\n"
         '        <td class="row-actions">\n'
         f"{_restore_and_purge(url, label, gone, hidden, '          ')}"

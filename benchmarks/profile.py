@@ -33,7 +33,14 @@ PARTS = (
     ("list query: a Query on the driver, result rows", lambda f, p: p.endswith("pages.py")),
     ("CSRF token: made and signed", lambda f, p: f == "generate_csrf"),
     ("rest of the template: layout, nav, pager", lambda f, p: "jinja2" in p or "templates" in p),
-    ("session cookie: verified, loaded, saved", lambda f, p: "itsdangerous" in p),
+    (
+        "session cookie: verified, loaded, saved",
+        lambda f, p: (
+            "itsdangerous" in p
+            or "flask/sessions" in p
+            or (p.endswith("web.py") and f in ("open_session", "_load", "_copied"))
+        ),
+    ),
     ("read connection: pool checkout and return", lambda f, p: "sqlalchemy" in p),
     ("response headers: security, caching", lambda f, p: f.startswith("set_")),
     ("Flask and Werkzeug: request, routing, response", lambda f, p: True),

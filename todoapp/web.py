@@ -88,7 +88,9 @@ def csrf_token() -> str:
         return token
     limit = config["WTF_CSRF_TIME_LIMIT"]
     reuse = CSRF_REUSE_SECONDS if limit is None else min(CSRF_REUSE_SECONDS, limit / 60)
-    kept = current_app.extensions.setdefault("todoapp.csrf_tokens", Bounded(CSRF_KEPT_SESSIONS))
+    kept = current_app.extensions.get("todoapp.csrf_tokens")
+    if kept is None:  # the app's first form
+        kept = current_app.extensions.setdefault("todoapp.csrf_tokens", Bounded(CSRF_KEPT_SESSIONS))
     secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
     now = time.monotonic()
     if (raw := session.get(field)) is not None:

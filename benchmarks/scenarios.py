@@ -1,5 +1,6 @@
 """The measurements of issue #7 (targets 1-5) and of target 6, and the table that reports them."""
 
+import itertools
 import re
 import shutil
 import statistics
@@ -31,7 +32,7 @@ class Plan:
 FULL = Plan(
     small=1_000,
     large=1_000_000,
-    rounds=3,
+    rounds=5,
     seconds=3,
     migration_rows=1_000_000,
     baseline_seconds=5,
@@ -82,21 +83,26 @@ def throughput(plan: Plan, hello, server, flaskr=None) -> dict:
         if status != 302 or shown != 50:
             raise RuntimeError(f"flaskr reference: login {status}, {shown} posts shown, not 50")
         sides["flaskr"] = (flaskr.url, "/", reference)
-    hello_runs, runs = [], {name: [] for name in sides}
+    # Hello-world opens each round and closes it (the next round's opening
+    # run): a round's sides are divided by the mean of the two, so a machine
+    # that speeds up or slows down during a round does not favour the sides
+    # measured first.
+    args = {"seconds": plan.seconds * 2, "connections": THROUGHPUT_CONNECTIONS}
+    hello_runs, runs = [wrk(hello.url + "/", **args)["rps"]], {name: [] for name in sides}
     for _ in range(plan.rounds):
-        args = {"seconds": plan.seconds * 2, "connections": THROUGHPUT_CONNECTIONS}
-        hello_runs.append(wrk(hello.url + "/", **args)["rps"])
         for name, (base, path, client) in sides.items():
             cookie = fresh_cookie(client, path)
             runs[name].append(wrk(base + path, cookie=cookie, **args)["rps"])
+        hello_runs.append(wrk(hello.url + "/", **args)["rps"])
         print(
-            f"  hello {hello_runs[-1]:,.0f} req/s; "
+            f"  hello {hello_runs[-2]:,.0f} / {hello_runs[-1]:,.0f} req/s; "
             + ", ".join(f"{name} {runs[name][-1]:,.0f}" for name in sides),
             flush=True,
         )
+    brackets = [(a + b) / 2 for a, b in itertools.pairwise(hello_runs)]
     result = {"hello_rps": statistics.median(hello_runs), "rounds": plan.rounds, "pages": {}}
     for name in sides:
-        ratios = [r / h for r, h in zip(runs[name], hello_runs, strict=True)]
+        ratios = [r / h for r, h in zip(runs[name], brackets, strict=True)]
         result["pages"][name] = {
             "rps": statistics.median(runs[name]),
             "ratio": statistics.median(ratios),

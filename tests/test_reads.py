@@ -3,13 +3,15 @@ through ``Connection.execute``, give what SQLAlchemy would have given, on
 both databases, and fail the way it would."""
 
 import pytest
-from sqlalchemy import bindparam, column, select, table
+from sqlalchemy import bindparam, column, select, table, text
 from sqlalchemy.exc import DBAPIError
 
 from todoapp.database import Query, close_read_connection, observing_reads, read_connection
 from todoapp.extensions import db
 from todoapp.models import Todo, visible
 from todoapp.services import todos
+
+from .conftest import BACKEND
 
 _todos = Todo.__table__
 
@@ -64,6 +66,7 @@ def test_a_driver_error_comes_out_as_sqlalchemys(app, alice):
 def test_a_lost_connection_is_dropped_and_the_next_read_gets_another(app, alice, make_todo):
     make_todo(alice, "still there")
     with app.app_context():
+        todos.list_todos(alice, 10)  # the request's connection has served a read
         lost = read_connection()
         lost.driver_connection.close()  # as a restarted server would leave it
         with pytest.raises(DBAPIError) as raised:
@@ -71,6 +74,28 @@ def test_a_lost_connection_is_dropped_and_the_next_read_gets_another(app, alice,
         assert raised.value.connection_invalidated
         assert read_connection() is not lost
         assert [row.title for row in todos.list_todos(alice, 10).items] == ["still there"]
+        close_read_connection()
+
+
+def test_a_connection_lost_before_its_first_read_is_replaced_and_the_read_runs(
+    app, alice, make_todo
+):
+    """A connection the server dropped while it sat in the pool: the read
+    connection is not pinged when the pool hands it out, so its first
+    statement finds the loss, and runs again on a connection the pool checked."""
+    make_todo(alice, "still there")
+    with app.app_context():
+        lost = read_connection()
+        lost.driver_connection.close()
+        ran = []
+        with observing_reads(lambda query, params, _sql, _values: ran.append(query)):
+            assert [row.title for row in todos.list_todos(alice, 10).items] == ["still there"]
+        assert len(ran) == 1  # one read, which ran twice
+        assert read_connection() is not lost
+        # Now checked: losing it is an error, as in the test above.
+        read_connection().driver_connection.close()
+        with pytest.raises(DBAPIError):
+            todos.list_todos(alice, 10)
         close_read_connection()
 
 
@@ -96,3 +121,45 @@ def test_a_statement_rendered_per_call_is_refused(app):
     listed = Query(visible(select(_todos.c.id).where(_todos.c.id.in_(bindparam("ids")))))
     with app.app_context(), pytest.raises(ValueError, match="IN lists"):
         listed.all({"ids": [1, 2]})
+
+
+def _end_every_session_but_this_one(app):
+    """What a restarted PostgreSQL server leaves the app's pool with: every
+    pooled connection's server process gone (pg_terminate_backend ends it as
+    a fast shutdown does)."""
+    with app.app_context(), db.engine.connect() as connection:
+        ended = connection.execute(
+            text(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).scalar_one()
+        connection.invalidate()  # its own server process stays; the pool opens new ones
+    return ended
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="a database server restart is PostgreSQL's")
+def test_a_restarted_server_costs_a_reconnect_not_an_error_page(app, client, auth, alice):
+    """README: pooled connections are checked before use, so a database
+    restart costs a reconnect, not an error page. For a page that only
+    reads, a form that writes, and a login (no user to look up first)."""
+    auth.login("alice")
+    client.submit("/todos", {"title": "before the restart"})
+    assert "before the restart" in client.get("/todos").get_data(as_text=True)
+    with app.app_context():  # the pool holds several, as after a busy time
+        held = [db.engine.raw_connection() for _ in range(3)]
+        for connection in held:
+            connection.close()
+
+    assert _end_every_session_but_this_one(app) >= 2
+    page = client.get("/todos")
+    assert page.status_code == 200 and "before the restart" in page.get_data(as_text=True)
+
+    _end_every_session_but_this_one(app)
+    assert client.submit("/todos", {"title": "after the restart"}).status_code == 302
+    assert "after the restart" in client.get("/todos").get_data(as_text=True)
+
+    auth.logout()
+    _end_every_session_but_this_one(app)
+    assert auth.login("alice").status_code == 302
+    assert "after the restart" in client.get("/todos").get_data(as_text=True)

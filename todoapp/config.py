@@ -191,11 +191,10 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config.from_mapping(test_config)
 
     url = app.config["SQLALCHEMY_DATABASE_URI"] = with_driver(app.config["SQLALCHEMY_DATABASE_URI"])
-    if url.startswith("postgresql"):
-        # Several app servers share PostgreSQL: check a pooled connection before
-        # use, so a database restart costs a reconnect rather than an error page.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"pool_pre_ping": True})
-    elif url.startswith("sqlite"):
+    # On PostgreSQL a pooled connection is checked before use, so that a
+    # database restart costs a reconnect rather than an error page: the pool
+    # pings it, or a page's first read checks it (database.configure_engine).
+    if url.startswith("sqlite"):
         # The driver never begins a transaction by itself: database.py's
         # "begin" hook does. Saying so here lets the session's autocommit
         # reads (extensions.db) take a pooled connection as it is; only a

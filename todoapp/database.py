@@ -12,12 +12,13 @@ import time
 from collections import namedtuple
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from functools import cache
 
 from flask import g
 from sqlalchemy import Engine, delete, event, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, InvalidatePoolError
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -41,6 +42,34 @@ def configure_engine(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
+    elif engine.dialect.name == "postgresql":
+        event.listen(engine, "checkout", _pinger(engine.dialect))
+
+
+# Set while read_connection takes a connection from the pool: its first
+# statement is the check (Query.all), so the pool need not ping it.
+_first_read_checks = ContextVar("todoapp_first_read_checks", default=False)
+
+
+def _pinger(dialect):
+    """What ``pool_pre_ping`` does, at every checkout but the reads': a
+    server that restarted (or ended the session) costs a new connection, not
+    an error. Several app servers share PostgreSQL, so a pooled connection's
+    server process may be gone. Raising InvalidatePoolError has the pool
+    reconnect, and drop every connection older than this one (the restart
+    took them all)."""
+
+    def ping(dbapi_connection, _record, _proxy) -> None:
+        if _first_read_checks.get():
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except dialect.loaded_dbapi.Error as error:
+            if dialect.is_disconnect(error, dbapi_connection, None):
+                raise InvalidatePoolError(str(error)) from error
+            raise
+
+    return ping
 
 
 def _sqlite_on_connect(dbapi_connection, _record) -> None:
@@ -123,9 +152,12 @@ def write_transaction() -> Iterator[Session]:
 
 # flask.g key: the app context's driver connection for reads (read_connection).
 _READS = "todoapp_reads"
+# The read connections the pool handed out without a ping, until a statement
+# has run on one. A set, not a flask.g key: Query.all looks on every read.
+_untried: set = set()
 
 
-def read_connection():
+def read_connection(*, pinged: bool = False):
     """The driver connection (pool-proxied) for the list pages and the user lookup.
 
     Inside a write transaction, or once the ORM session holds a connection,
@@ -135,6 +167,11 @@ def read_connection():
     (``close_read_connection``): a request that only reads makes no ORM
     session, nor even a SQLAlchemy Connection, which cost more than its two
     queries' Python.
+
+    On PostgreSQL the pool does not ping this connection (``_pinger``)
+    unless ``pinged``: its first statement checks it instead, and if the
+    server had dropped it, ``Query.all`` takes a pinged one and runs the
+    statement again. That spares each page a round trip.
     """
     if db.session.registry.has():
         session = db.session()
@@ -142,7 +179,11 @@ def read_connection():
             return session.connection().connection
     connection = g.get(_READS)
     if connection is None:
-        connection = db.engine.raw_connection()
+        token = _first_read_checks.set(not pinged)
+        try:
+            connection = db.engine.raw_connection()
+        finally:
+            _first_read_checks.reset(token)
         if db.engine.dialect.name == "postgresql":
             # psycopg would send a BEGIN before the first SELECT, and the pool
             # a ROLLBACK at the end; in autocommit neither is sent. (SQLite's
@@ -153,6 +194,8 @@ def read_connection():
                 connection.invalidate()  # and back to the pool, which drops it
                 raise
         setattr(g, _READS, connection)
+        if not pinged:
+            _untried.add(connection)
     return connection
 
 
@@ -160,6 +203,7 @@ def close_read_connection(_error=None) -> None:
     connection = g.pop(_READS, None)
     if connection is None:
         return
+    _untried.discard(connection)
     try:
         if db.engine.dialect.name == "postgresql":
             connection.driver_connection.autocommit = False  # as the pool gave it
@@ -260,28 +304,39 @@ class Query:
         for observe in _read_observers:
             observe(self, params, compiled.sql, values)
         connection = read_connection()
-        cursor = None
-        try:
-            cursor = connection.cursor()
-            cursor.execute(compiled.sql, values)
-            raw = cursor.fetchall()
-            processors = self._convert(kind, dialect, cursor)
-            cursor.close()
-        except dialect.loaded_dbapi.Error as error:
-            lost = dialect.is_disconnect(error, connection, cursor)
-            if lost and g.get(_READS) is connection:
-                g.pop(_READS)
-                connection.invalidate()  # the pool opens a new one for the next read
-            elif cursor is not None:
+        while True:
+            cursor = None
+            try:
+                cursor = connection.cursor()
+                cursor.execute(compiled.sql, values)
+                raw = cursor.fetchall()
+                processors = self._convert(kind, dialect, cursor)
                 cursor.close()
-            raise DBAPIError.instance(
-                compiled.sql,
-                values,
-                error,
-                dialect.loaded_dbapi.Error,
-                connection_invalidated=lost,
-                dialect=dialect,
-            ) from error
+            except dialect.loaded_dbapi.Error as error:
+                lost = dialect.is_disconnect(error, connection, cursor)
+                if lost and g.get(_READS) is connection:
+                    g.pop(_READS)
+                    connection.invalidate()  # the pool opens a new one for the next read
+                    if connection in _untried:
+                        _untried.discard(connection)
+                        # Its first statement: a connection the server dropped
+                        # while it sat in the pool (a restart). Once more, on
+                        # one the pool has checked.
+                        connection = read_connection(pinged=True)
+                        continue
+                elif cursor is not None:
+                    cursor.close()
+                raise DBAPIError.instance(
+                    compiled.sql,
+                    values,
+                    error,
+                    dialect.loaded_dbapi.Error,
+                    connection_invalidated=lost,
+                    dialect=dialect,
+                ) from error
+            break
+        if _untried:
+            _untried.discard(connection)  # checked: a later loss is an error, as anywhere
         make = compiled.row._make
         if not processors:
             return list(map(make, raw))

@@ -3,7 +3,7 @@ through ``Connection.execute``, give what SQLAlchemy would have given, on
 both databases, and fail the way it would."""
 
 import pytest
-from sqlalchemy import bindparam, column, select, table, text
+from sqlalchemy import bindparam, column, event, select, table, text
 from sqlalchemy.exc import DBAPIError
 
 from todoapp.database import Query, close_read_connection, observing_reads, read_connection
@@ -11,7 +11,7 @@ from todoapp.extensions import db
 from todoapp.models import Todo, visible
 from todoapp.services import todos
 
-from .conftest import BACKEND
+from .conftest import BACKEND, dispose, make_app
 
 _todos = Todo.__table__
 
@@ -99,10 +99,32 @@ def test_a_connection_lost_before_its_first_read_is_replaced_and_the_read_runs(
         close_read_connection()
 
 
-def test_the_pool_gets_the_connection_back_as_it_gave_it(app, alice):
-    """The read connection runs in autocommit (no BEGIN, no ROLLBACK); when it
-    goes back, the pool's next user finds it as the pool made it: a write
-    transaction on PostgreSQL must not run in autocommit."""
+def _pool_checkouts(engine) -> list:
+    """Every connection the pool hands out from now on (until the test ends)."""
+    taken: list = []
+    event.listen(engine, "checkout", lambda *_: taken.append(1))
+    return taken
+
+
+def test_a_page_reads_on_the_connection_the_last_request_kept(app, client, auth, alice):
+    """A request that only reads takes no connection from the pool: it reads
+    on the one the process kept from its last request (in autocommit still)."""
+    auth.login("alice")
+    assert client.get("/todos").status_code == 200
+    with app.app_context():
+        taken = _pool_checkouts(db.engine)
+    ran = []
+    with observing_reads(lambda query, params, _sql, _values: ran.append(query)):
+        assert client.get("/todos").status_code == 200
+        assert client.get("/trash").status_code == 200
+    assert len(ran) >= 4 and taken == []  # the user lookup and a page each time
+
+
+def test_the_pool_gets_the_kept_connection_back_as_it_gave_it(app, alice):
+    """A kept connection goes back to its pool when another app's request in
+    the same process needs the slot (tests, a CLI command), and the pool's
+    next user finds it as the pool made it: a write transaction on
+    PostgreSQL must not run in autocommit."""
 
     def state(raw):
         return getattr(raw, "autocommit", None), getattr(raw, "isolation_level", None)
@@ -114,7 +136,42 @@ def test_the_pool_gets_the_connection_back_as_it_gave_it(app, alice):
         assert read_connection().driver_connection is raw  # the pool gives it back out
         todos.list_todos(alice, 10)
         close_read_connection()
+        assert db.engine.pool.checkedout() == 1  # kept, not back in the pool
+    another = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
+    with another.app_context():
+        read_connection()  # this app's: the kept one goes back to its own pool
+        close_read_connection()
+    with app.app_context():
+        assert db.engine.pool.checkedout() == 0
         assert state(raw) == before
+    dispose(another)
+
+
+def test_disposing_the_engine_closes_the_kept_connection(app, alice):
+    """After ``engine.dispose()`` nothing of the engine's holds the database:
+    PostgreSQL cannot copy or drop a database a session is on (the migration
+    round trip copies one)."""
+    with app.app_context():
+        todos.list_todos(alice, 10)
+        kept = read_connection().driver_connection
+        close_read_connection()
+        db.engine.dispose()
+        with pytest.raises(Exception, match="closed"):
+            kept.execute("SELECT 1")
+        # The next request reads on a new connection.
+        assert todos.list_todos(alice, 10).items == []
+        assert read_connection().driver_connection is not kept
+        close_read_connection()
+
+
+def test_a_connection_in_a_transaction_is_not_kept(app, alice):
+    with app.app_context():
+        todos.list_todos(alice, 10)
+        connection = read_connection()
+        connection.driver_connection.execute("BEGIN")
+        close_read_connection()
+        assert read_connection() is not connection
+        close_read_connection()
 
 
 def test_a_statement_rendered_per_call_is_refused(app):

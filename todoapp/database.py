@@ -8,6 +8,7 @@ timeout cannot help there); an IMMEDIATE one waits for the write lock up front.
 """
 
 import itertools
+import os
 import time
 from collections import namedtuple
 from collections.abc import Callable, Iterator
@@ -44,6 +45,7 @@ def configure_engine(engine: Engine) -> None:
         event.listen(engine, "begin", _sqlite_on_begin)
     elif engine.dialect.name == "postgresql":
         event.listen(engine, "checkout", _pinger(engine.dialect))
+    event.listen(engine, "engine_disposed", _close_kept)
 
 
 # Set while read_connection takes a connection from the pool: its first
@@ -152,6 +154,12 @@ def write_transaction() -> Iterator[Session]:
 
 # flask.g key: the app context's driver connection for reads (read_connection).
 _READS = "todoapp_reads"
+# The read connection a process keeps between requests, with its engine:
+# {process id: (engine, connection)}. One a process: a sync worker serves one
+# request at a time (in a threaded server, the other threads use the pool).
+# By process id, so a process forked from one that kept a connection never
+# uses (or closes) its parent's.
+_kept: dict[int, tuple[Engine, object]] = {}
 # The read connections the pool handed out without a ping, until a statement
 # has run on one. A set, not a flask.g key: Query.all looks on every read.
 _untried: set = set()
@@ -162,11 +170,11 @@ def read_connection(*, pinged: bool = False):
 
     Inside a write transaction, or once the ORM session holds a connection,
     the session's own, so a service sees what it has just written. Otherwise
-    one connection per app context (a request), in autocommit, taken from
-    the pool on first use and given back when the context ends
-    (``close_read_connection``): a request that only reads makes no ORM
-    session, nor even a SQLAlchemy Connection, which cost more than its two
-    queries' Python.
+    one connection per app context (a request), in autocommit: the one the
+    process kept from its last request, or one from the pool, on first use
+    (``close_read_connection`` keeps it at the end): a request that only
+    reads makes no ORM session, nor even a SQLAlchemy Connection, which cost
+    more than its two queries' Python.
 
     On PostgreSQL the pool does not ping this connection (``_pinger``)
     unless ``pinged``: its first statement checks it instead, and if the
@@ -179,20 +187,24 @@ def read_connection(*, pinged: bool = False):
             return session.connection().connection
     connection = g.get(_READS)
     if connection is None:
-        token = _first_read_checks.set(not pinged)
-        try:
-            connection = db.engine.raw_connection()
-        finally:
-            _first_read_checks.reset(token)
-        if db.engine.dialect.name == "postgresql":
-            # psycopg would send a BEGIN before the first SELECT, and the pool
-            # a ROLLBACK at the end; in autocommit neither is sent. (SQLite's
-            # connections are in autocommit already: _sqlite_on_connect.)
+        engine = db.engine
+        connection = None if pinged else _take_kept(engine)
+        if connection is None:
+            token = _first_read_checks.set(not pinged)
             try:
-                connection.driver_connection.autocommit = True
-            except BaseException:
-                connection.invalidate()  # and back to the pool, which drops it
-                raise
+                connection = engine.raw_connection()
+            finally:
+                _first_read_checks.reset(token)
+            if engine.dialect.name == "postgresql":
+                # psycopg would send a BEGIN before the first SELECT, and the
+                # pool a ROLLBACK at the end; in autocommit neither is sent.
+                # (SQLite's connections are in autocommit already:
+                # _sqlite_on_connect.)
+                try:
+                    connection.driver_connection.autocommit = True
+                except BaseException:
+                    connection.invalidate()  # and back to the pool, which drops it
+                    raise
         setattr(g, _READS, connection)
         if not pinged:
             _untried.add(connection)
@@ -200,17 +212,65 @@ def read_connection(*, pinged: bool = False):
 
 
 def close_read_connection(_error=None) -> None:
+    """The end of the app context: its read connection is kept for the
+    process's next request, as it is (in autocommit, with the statements
+    psycopg has prepared on it), if it is idle and none is kept yet;
+    otherwise it goes back to the pool. Taking a connection from the pool and
+    giving it back cost about 2 % of a page (the pool's bookkeeping and
+    events, autocommit switched on and off); a kept connection is as unchecked
+    as a pooled one, and its first statement checks it (``Query.all``)."""
     connection = g.pop(_READS, None)
     if connection is None:
         return
     _untried.discard(connection)
+    engine = db.engine
+    if _idle(engine, connection):
+        kept = _kept.setdefault(os.getpid(), (engine, connection))
+        if kept[1] is connection:
+            return
+    _give_back(engine, connection)
+
+
+def _idle(engine: Engine, connection) -> bool:
+    """Open, and in no transaction or statement: fit for the next request."""
+    raw = connection.driver_connection
+    if raw is None:  # invalidated
+        return False
+    if engine.dialect.name == "postgresql":
+        return not raw.closed and raw.info.transaction_status.name == "IDLE"
+    return not raw.in_transaction
+
+
+def _take_kept(engine: Engine):
+    """The connection this process kept from its last request, if it is
+    this engine's; one kept for another engine (another app in the same
+    process) goes back to that engine's pool."""
+    kept = _kept.pop(os.getpid(), None)
+    if kept is None:
+        return None
+    if kept[0] is engine:
+        return kept[1]
+    _give_back(*kept)
+    return None
+
+
+def _give_back(engine: Engine, connection) -> None:
     try:
-        if db.engine.dialect.name == "postgresql":
+        if engine.dialect.name == "postgresql":
             connection.driver_connection.autocommit = False  # as the pool gave it
     except Exception:
         connection.invalidate()  # broken: back to the pool, which opens a new one
         return
     connection.close()
+
+
+def _close_kept(engine: Engine) -> None:
+    """``engine.dispose()`` closes the connection kept for it too, as it
+    closes the pool's: after it, nothing of the engine's holds the database
+    (PostgreSQL will not drop or copy a database while a session is on it)."""
+    kept = _kept.get(os.getpid())
+    if kept is not None and kept[0] is engine and _kept.pop(os.getpid(), None) is kept:
+        kept[1].invalidate()  # closes it now; a disposed pool would keep it
 
 
 # Called with (query, its parameters, SQL, the driver's values) before each

@@ -164,6 +164,19 @@ def test_disposing_the_engine_closes_the_kept_connection(app, alice):
         close_read_connection()
 
 
+def test_disposing_another_engine_leaves_the_kept_connection(app, alice):
+    another = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
+    with app.app_context():
+        todos.list_todos(alice, 10)
+        kept = read_connection()
+        close_read_connection()
+    dispose(another)
+    with app.app_context():
+        assert read_connection() is kept  # still kept, and open
+        assert todos.list_todos(alice, 10).items == []
+        close_read_connection()
+
+
 def test_a_connection_in_a_transaction_is_not_kept(app, alice):
     with app.app_context():
         todos.list_todos(alice, 10)

@@ -216,8 +216,8 @@ def close_read_connection(_error=None) -> None:
     process's next request, as it is (in autocommit, with the statements
     psycopg has prepared on it), if it is idle and none is kept yet;
     otherwise it goes back to the pool. Taking a connection from the pool and
-    giving it back cost about 2 % of a page (the pool's bookkeeping and
-    events, autocommit switched on and off); a kept connection is as unchecked
+    giving it back cost 1-2 % of a page's instructions (the pool's bookkeeping
+    and events, autocommit switched on and off); a kept connection is as unchecked
     as a pooled one, and its first statement checks it (``Query.all``)."""
     connection = g.pop(_READS, None)
     if connection is None:
@@ -268,9 +268,13 @@ def _close_kept(engine: Engine) -> None:
     """``engine.dispose()`` closes the connection kept for it too, as it
     closes the pool's: after it, nothing of the engine's holds the database
     (PostgreSQL will not drop or copy a database while a session is on it)."""
-    kept = _kept.get(os.getpid())
-    if kept is not None and kept[0] is engine and _kept.pop(os.getpid(), None) is kept:
+    kept = _kept.pop(os.getpid(), None)
+    if kept is None:
+        return
+    if kept[0] is engine:
         kept[1].invalidate()  # closes it now; a disposed pool would keep it
+    elif _kept.setdefault(os.getpid(), kept) is not kept:
+        _give_back(*kept)  # another engine's, and a thread kept one meanwhile
 
 
 # Called with (query, its parameters, SQL, the driver's values) before each

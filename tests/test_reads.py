@@ -100,7 +100,7 @@ def test_a_connection_lost_before_its_first_read_is_replaced_and_the_read_runs(
 
 
 def _pool_checkouts(engine) -> list:
-    """Every connection the pool hands out from now on (until the test ends)."""
+    """Every connection the engine's pool hands out from now on."""
     taken: list = []
     event.listen(engine, "checkout", lambda *_: taken.append(1))
     return taken
@@ -156,7 +156,7 @@ def test_disposing_the_engine_closes_the_kept_connection(app, alice):
         kept = read_connection().driver_connection
         close_read_connection()
         db.engine.dispose()
-        with pytest.raises(Exception, match="closed"):
+        with pytest.raises(db.engine.dialect.loaded_dbapi.Error, match="closed"):
             kept.execute("SELECT 1")
         # The next request reads on a new connection.
         assert todos.list_todos(alice, 10).items == []

@@ -2,13 +2,22 @@
 through ``Connection.execute``, give what SQLAlchemy would have given, on
 both databases, and fail the way it would."""
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import bindparam, column, event, select, table, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.exc import DBAPIError
 
-from todoapp.database import Query, close_read_connection, observing_reads, read_connection
+from todoapp.database import (
+    Query,
+    close_read_connection,
+    observing_reads,
+    read_connection,
+)
 from todoapp.extensions import db
-from todoapp.models import Todo, visible
+from todoapp.models import Todo, UTCDateTime, visible
 from todoapp.services import todos
 
 from .conftest import BACKEND, dispose, make_app
@@ -51,6 +60,66 @@ def test_rows_come_as_named_tuples_with_processed_values(app, alice, make_todo):
         (row,) = todos.list_todos(alice, 10).items
         assert row.title == "first" and row.done is False
         assert row.created_at.utcoffset().total_seconds() == 0
+
+
+def test_postgresqls_reader_gives_utc_whatever_zone_a_value_comes_in():
+    """UTCDateTime on psycopg: a value already in UTC is kept as it is (the
+    sessions are in UTC); one in another zone, or without one, still comes
+    out as the same instant in UTC."""
+    dialect = postgresql.psycopg.dialect()
+    read = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    moment = datetime(2026, 1, 2, 3, 4, 5, 6, tzinfo=UTC)
+    assert read(moment) is moment
+    elsewhere = moment.astimezone(timezone(timedelta(hours=5, minutes=30)))
+    assert read(elsewhere) == moment and read(elsewhere).tzinfo is UTC
+    assert read(moment.replace(tzinfo=None)) == moment
+    assert read(None) is None
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="a server's TimeZone setting is PostgreSQL's")
+def test_a_server_in_another_zone_still_shows_times_in_utc(app, database_url, alice, make_todo):
+    """A server (or role, or URL) whose TimeZone is not UTC: the app's
+    sessions are put in UTC, so each timestamp is read in UTC, and the page
+    says the moment that was written."""
+    make_todo(alice, "first")
+    url = sa.make_url(str(database_url)).update_query_dict({"options": "-c TimeZone=Asia/Kolkata"})
+    elsewhere = make_app(url)
+    try:
+        with elsewhere.app_context():
+            with db.engine.connect() as connection:
+                assert connection.execute(text("SHOW TimeZone")).scalar() == "UTC"
+                stored = connection.execute(text("SELECT created_at::text FROM todos")).scalar()
+            (row,) = todos.list_todos(alice, 10).items
+            close_read_connection()
+        assert row.created_at.tzinfo is UTC
+        assert row.created_at == datetime.fromisoformat(stored)
+    finally:
+        dispose(elsewhere)
+
+
+def test_a_connections_reads_share_one_cursor_and_go_on_after_an_error(
+    app, alice, make_todo, monkeypatch
+):
+    make_todo(alice, "first")
+    refused = Query(select(column("id")).select_from(table("no_such_table")))
+    with app.app_context():
+        connection = read_connection()
+        made = []
+        new_cursor = type(connection).cursor
+
+        def counting(self, *args, **kwargs):
+            made.append(self)
+            return new_cursor(self, *args, **kwargs)
+
+        monkeypatch.setattr(type(connection), "cursor", counting)
+        for _ in range(3):
+            todos.list_todos(alice, 10)
+        assert len(made) <= 1  # none if the connection's cursor was made before
+        with pytest.raises(DBAPIError, match="no_such_table"):
+            refused.all({})
+        assert [row.title for row in todos.list_todos(alice, 10).items] == ["first"]
+        assert read_connection() is connection  # the same connection, a new cursor
+        close_read_connection()
 
 
 def test_a_driver_error_comes_out_as_sqlalchemys(app, alice):

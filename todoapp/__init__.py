@@ -4,6 +4,7 @@ import hashlib
 import logging
 import os
 from pathlib import Path
+from types import FunctionType
 
 from flask import Flask, Response, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -18,7 +19,7 @@ from .database import close_read_connection, configure_engine
 from .extensions import CONTENT_SECURITY_POLICY, csrf, db, login_manager
 from .models import ID_DIGITS, parse_id
 from .services.errors import NotFoundError
-from .web import SignedCookieSession, StreamedBodyLimit, csrf_token
+from .web import Bounded, SignedCookieSession, StreamedBodyLimit, csrf_token
 
 ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS = ROOT / "migrations"
@@ -42,17 +43,44 @@ class IdConverter(BaseConverter):
         return str(value)
 
 
+class TodoApp(Flask):
+    """Flask, keeping ``ensure_sync``'s answer for each plain function.
+
+    Flask asks, for every view, before- and after-request function and
+    teardown of every request, whether it is a coroutine function
+    (``inspect.iscoroutinefunction``): about fifteen times a page, for
+    functions that never change. The answer for a plain function is kept, at
+    most ``SYNCED_KEPT`` of them (past that all are dropped, and asked about
+    again): a function made for one request (``after_this_request``) is held
+    only until then. A bound method or a callable object is asked about each
+    time, as in Flask."""
+
+    SYNCED_KEPT = 256
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._synced = Bounded(self.SYNCED_KEPT)
+
+    def ensure_sync(self, func):
+        if type(func) is not FunctionType:
+            return super().ensure_sync(func)
+        synced = self._synced.get(func)
+        if synced is None:
+            synced = self._synced.put(func, super().ensure_sync(func))
+        return synced
+
+
 def create_app(
     test_config: dict | None = None,
     *,
     instance_path: str | None = None,
     migrations: bool | None = None,
-) -> Flask:
+) -> TodoApp:
     """The app. ``migrations``: register Flask-Migrate and the ``flask db``
     commands. By default only on the command line (``flask ...``) and in
     tests: Flask-Migrate brings Alembic, Mako and Pygments, 13 MB that every
     web worker would carry and never use."""
-    app = Flask(
+    app = TodoApp(
         __name__,
         instance_path=instance_path,
         instance_relative_config=True,

@@ -113,8 +113,15 @@ class UTCDateTime(TypeDecorator):
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
-        if value is None:
-            return None
+        return self._aware_result(value)
+
+    @staticmethod
+    def _aware_result(value):
+        """PostgreSQL's reader: psycopg gives each value in the session's time
+        zone, which is UTC (database.configure_engine sets it), so most
+        values are kept as they come; one in another zone is converted."""
+        if value is None or value.tzinfo is UTC:
+            return value
         if value.tzinfo is None:
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
@@ -128,7 +135,10 @@ class UTCDateTime(TypeDecorator):
         two equal)."""
         generic = super().result_processor(dialect, coltype)
         if dialect.name != "sqlite":
-            return generic
+            if self.impl_instance.result_processor(dialect, coltype) is not None:
+                return generic
+            return self._aware_result
+
         parse = datetime.fromisoformat
 
         def process(value):

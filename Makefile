@@ -16,7 +16,7 @@ PORT ?= 5000
 SERVE_PORT ?= 8000
 WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 
-.PHONY: help install run serve test test-postgres e2e bench bench-smoke profile lint format lock \
+.PHONY: help install run serve test test-postgres e2e bench bench-smoke bench-versus profile lint format lock \
 	db-init db-migrate db-upgrade db-downgrade db-history db-current db-reset db-test-migrations \
 	db-check db-freeze db-lint db-merge
 
@@ -72,6 +72,7 @@ DB ?= sqlite
 # The benchmarks drive load with wrk; PostgreSQL runs on a throwaway cluster.
 BENCH = $(if $(filter postgres,$(DB)),bash .ci/with-postgres )$(BIN)/python -m benchmarks --db $(DB)
 PROFILE = $(if $(filter postgres,$(DB)),bash .ci/with-postgres )$(BIN)/python -m benchmarks.profile --db $(DB)
+VERSUS = $(if $(filter postgres,$(DB)),bash .ci/with-postgres )$(BIN)/python -m benchmarks.versus --db $(DB)
 WRK = @command -v wrk >/dev/null || { echo "Installing Debian's wrk package"; \
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
@@ -85,6 +86,12 @@ bench-smoke: install ## every benchmark at tiny sizes, under a minute: proves th
 	$(SQLITE3_SHELL)
 	$(BENCH) --smoke
 	$(PROFILE) --requests 20
+	$(VERSUS) HEAD --size 2000 --rounds 1 --seconds 1
+
+bench-versus: install ## target 1 for BEFORE=<commit> and this checkout side by side, in one run (DB=postgres too)
+	@test -n "$(BEFORE)" || { echo "usage: make bench-versus BEFORE=<commit> [DB=postgres]"; exit 2; }
+	$(WRK)
+	$(VERSUS) $(BEFORE)
 
 profile: install ## where one request's time goes, per list page, in worker-ms (DB=postgres too)
 	$(PROFILE)

@@ -42,9 +42,13 @@ def gunicorn(
     app: str = "wsgi:app",
     options: tuple[str, ...] = (),
     env: dict[str, str] | None = None,
+    root: Path = ROOT,
 ):
     """Serve ``app`` (todoapp unless told otherwise) with gunicorn on a free
-    loopback port; yield a Server. ``env`` adds environment variables (settings)."""
+    loopback port; yield a Server. ``env`` adds environment variables
+    (settings); ``root``: the checkout to serve, by default this one; another
+    (an earlier commit's worktree) is served by the gunicorn of its own
+    ``.venv``."""
     log = log_dir / f"gunicorn-{time.monotonic_ns()}.log"
     env = os.environ | {
         "SECRET_KEY": "shared by every test server",
@@ -56,11 +60,12 @@ def gunicorn(
         env["DATABASE_URL"] = database_url
     with open(log, "w") as out:
         proc = subprocess.Popen(
-            [str(GUNICORN), "-c", "python:todoapp.gunicorn_conf"]
+            [str(GUNICORN if root == ROOT else root / ".venv" / "bin" / "gunicorn")]
+            + ["-c", "python:todoapp.gunicorn_conf"]
             + ["-w", str(workers), "-b", "127.0.0.1:0"]
             + list(options)
             + [app],
-            cwd=ROOT,
+            cwd=root,
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,

@@ -81,7 +81,7 @@ bench: install ## benchmarks at 1,000 and 1,000,000 todos (DB=postgres too); fig
 	$(SQLITE3_SHELL)
 	$(BENCH)
 
-bench-smoke: install ## every benchmark at tiny sizes, under a minute: proves the harness works (DB=postgres too)
+bench-smoke: install ## every benchmark at tiny sizes, about two minutes: proves the harness works (DB=postgres too)
 	$(WRK)
 	$(SQLITE3_SHELL)
 	$(BENCH) --smoke

@@ -65,16 +65,27 @@ THROUGHPUT_PAGES = {
 FLASKR_MARKER = '<article class="post">'
 
 
+def check_pages(browser, label: str = "") -> None:
+    """Each page of target 1 shows its 50 rows to this logged-in browser."""
+    for path, marker in THROUGHPUT_PAGES.items():
+        shown = browser.request(path)[2].count(marker)
+        if shown != 50:
+            raise RuntimeError(f"{label}{path} shows {shown} rows, not 50")
+
+
+def hello_brackets(hello_runs: list[float]) -> list[float]:
+    """What each round's runs are divided by: the mean of the hello-world
+    runs that open and close the round (the closing one opens the next)."""
+    return [(a + b) / 2 for a, b in itertools.pairwise(hello_runs)]
+
+
 def throughput(plan: Plan, hello, server, flaskr=None) -> dict:
     """Target 1: each page (50 rows) against hello-world, alternating, same
     settings; and the flaskr-like reference side (``flaskr``: its server),
     logged in too, for comparison."""
     print("Throughput: the list pages (50 rows) against hello-world", flush=True)
     browser = log_in(server.url)
-    for path, marker in THROUGHPUT_PAGES.items():
-        shown = browser.request(path)[2].count(marker)
-        if shown != 50:
-            raise RuntimeError(f"{path} shows {shown} rows, not 50")
+    check_pages(browser)
     sides = {path: (server.url, path, browser) for path in THROUGHPUT_PAGES}
     if flaskr is not None:
         reference = Browser(flaskr.url)
@@ -99,7 +110,7 @@ def throughput(plan: Plan, hello, server, flaskr=None) -> dict:
             + ", ".join(f"{name} {runs[name][-1]:,.0f}" for name in sides),
             flush=True,
         )
-    brackets = [(a + b) / 2 for a, b in itertools.pairwise(hello_runs)]
+    brackets = hello_brackets(hello_runs)
     result = {"hello_rps": statistics.median(hello_runs), "rounds": plan.rounds, "pages": {}}
     for name in sides:
         ratios = [r / h for r, h in zip(runs[name], brackets, strict=True)]

@@ -16,7 +16,6 @@ the result.
 """
 
 import argparse
-import itertools
 import os
 import shutil
 import statistics
@@ -30,7 +29,7 @@ from todoapp import ROOT
 
 from . import data
 from .load import fresh_cookie, log_in, wrk
-from .scenarios import THROUGHPUT_CONNECTIONS, THROUGHPUT_PAGES
+from .scenarios import THROUGHPUT_CONNECTIONS, THROUGHPUT_PAGES, check_pages, hello_brackets
 
 SIZE = 1_000_000
 ROUNDS = 5
@@ -65,10 +64,7 @@ def measure(servers: dict, hello, rounds: int, seconds: int) -> dict:
     """{(version, page): [ratio per round]}, each run ÷ its round's hello-world."""
     browsers = {version: log_in(server.url) for version, server in servers.items()}
     for version, browser in browsers.items():
-        for path, marker in THROUGHPUT_PAGES.items():
-            shown = browser.request(path)[2].count(marker)
-            if shown != 50:
-                raise RuntimeError(f"{version} {path} shows {shown} rows, not 50")
+        check_pages(browser, f"{version} ")
     args = {"seconds": seconds, "connections": THROUGHPUT_CONNECTIONS}
     hello_runs = [wrk(hello.url + "/", **args)["rps"]]
     runs: dict = {(version, path): [] for path in THROUGHPUT_PAGES for version in servers}
@@ -86,7 +82,7 @@ def measure(servers: dict, hello, rounds: int, seconds: int) -> dict:
             + ", ".join(f"{v} {p} {r[-1]:,.0f}" for (v, p), r in runs.items()),
             flush=True,
         )
-    brackets = [(a + b) / 2 for a, b in itertools.pairwise(hello_runs)]
+    brackets = hello_brackets(hello_runs)
     return {side: [r / h for r, h in zip(rps, brackets, strict=True)] for side, rps in runs.items()}
 
 

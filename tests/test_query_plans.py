@@ -2,12 +2,20 @@
 SQLite (EXPLAIN QUERY PLAN) and on PostgreSQL (EXPLAIN): a page costs the same
 at a thousand todos as at a million."""
 
+import importlib
+import pkgutil
+import re
+from itertools import product
+
 import pytest
 from sqlalchemy import event
+from sqlalchemy.dialects import postgresql
 
+from todoapp import services
 from todoapp.database import observing_reads
 from todoapp.extensions import db
 from todoapp.services import todos
+from todoapp.services.pages import Keyset, MergedKeyset
 
 from .conftest import BACKEND
 
@@ -142,3 +150,44 @@ def test_the_lists_half_of_a_trash_uses_its_index(app, owner, query, index):
     assert index in plan, plan
     if BACKEND == "sqlite":
         assert reads_a_page_through_the_index(plan, "lists"), plan
+
+
+def _every_keyset():
+    """Each list of the app read a page at a time: the Keysets and
+    MergedKeysets of the services' modules, also those kept in a dict."""
+    for info in pkgutil.iter_modules(services.__path__, services.__name__ + "."):
+        for name, value in vars(importlib.import_module(info.name)).items():
+            found = value.values() if isinstance(value, dict) else [value]
+            for i, keyset in enumerate(found):
+                if isinstance(keyset, (Keyset, MergedKeyset)):
+                    yield f"{info.name.rsplit('.', 1)[1]}.{name}[{i}]", keyset
+
+
+def _cursor_statements(keyset):
+    """Every statement ``keyset`` makes for a page beyond a cursor."""
+    if isinstance(keyset, Keyset):
+        return [keyset._query(shape, 50) for shape in ("older", "newer")]
+    hows = product(("tie", "with", "past"), repeat=len(keyset.branches))
+    return [keyset._query(how, older, 50) for how in hows for older in (True, False)]
+
+
+KEYSETS = dict(_every_keyset())
+
+
+def test_every_paged_list_is_found():
+    # The lists the app pages through, so that the test below cannot pass on none.
+    kinds = {type(keyset).__name__ for keyset in KEYSETS.values()}
+    assert kinds == {"Keyset", "MergedKeyset"} and len(KEYSETS) >= 8, sorted(KEYSETS)
+
+
+@pytest.mark.parametrize("name", sorted(KEYSETS))
+def test_the_planner_never_sees_a_cursor(name):
+    """A cursor's values reach PostgreSQL only as ``(SELECT $n)``, so each
+    page statement gets one plan for every cursor, which the server keeps.
+    Seen by the planner, a cursor near the end of a long list was planned
+    anew on every request (pages._cursor_value)."""
+    for query in _cursor_statements(KEYSETS[name]):
+        sql = str(query.stmt.compile(dialect=postgresql.dialect()))
+        every = re.findall(r"%\(key_\d+\)s", sql)
+        hidden = re.findall(r"\(SELECT %\(key_\d+\)s(?:::[A-Z ]+)? AS anon_\d+\)", sql)
+        assert every and len(hidden) == len(every), sql

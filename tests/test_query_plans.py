@@ -163,12 +163,15 @@ def _every_keyset():
                     yield f"{info.name.rsplit('.', 1)[1]}.{name}[{i}]", keyset
 
 
-def _cursor_statements(keyset):
-    """Every statement ``keyset`` makes for a page beyond a cursor."""
+def _page_statements(keyset):
+    """Every statement ``keyset`` makes: the first page, and beyond a cursor."""
     if isinstance(keyset, Keyset):
-        return [keyset._query(shape, 50) for shape in ("older", "newer")]
+        return [keyset._query(shape, 50) for shape in ("first", "older", "newer")]
     hows = product(("tie", "with", "past"), repeat=len(keyset.branches))
-    return [keyset._query(how, older, 50) for how in hows for older in (True, False)]
+    first = (None,) * len(keyset.branches)
+    return [keyset._query(first, True, 50)] + [
+        keyset._query(how, older, 50) for how in hows for older in (True, False)
+    ]
 
 
 KEYSETS = dict(_every_keyset())
@@ -180,14 +183,22 @@ def test_every_paged_list_is_found():
     assert kinds == {"Keyset", "MergedKeyset"} and len(KEYSETS) >= 8, sorted(KEYSETS)
 
 
+# The values that say whose rows a page shows and where it starts.
+HIDDEN = r"(?:key_\d+|owner_id)"
+
+
 @pytest.mark.parametrize("name", sorted(KEYSETS))
-def test_the_planner_never_sees_a_cursor(name):
-    """A cursor's values reach PostgreSQL only as ``(SELECT $n)``, so each
-    page statement gets one plan for every cursor, which the server keeps.
-    Seen by the planner, a cursor near the end of a long list was planned
-    anew on every request (pages._cursor_value)."""
-    for query in _cursor_statements(KEYSETS[name]):
+def test_the_planner_never_sees_an_owner_or_a_cursor(name):
+    """An owner and a cursor's values reach PostgreSQL only as
+    ``(SELECT $n)``, so each page statement gets one plan for every owner
+    and cursor, which the server keeps (pages.planned_once). Seen by the
+    planner, a cursor near the end of a long list, or the owner of most of
+    the trash, was planned anew on every request."""
+    seen = 0
+    for query in _page_statements(KEYSETS[name]):
         sql = str(query.stmt.compile(dialect=postgresql.dialect()))
-        every = re.findall(r"%\(key_\d+\)s", sql)
-        hidden = re.findall(r"\(SELECT %\(key_\d+\)s(?:::[A-Z ]+)? AS anon_\d+\)", sql)
-        assert every and len(hidden) == len(every), sql
+        every = re.findall(rf"%\({HIDDEN}\)s", sql)
+        hidden = re.findall(rf"\(SELECT %\({HIDDEN}\)s(?:::[A-Z ]+)? AS anon_\d+\)", sql)
+        assert len(hidden) == len(every), sql
+        seen += len(every)
+    assert seen  # every list has cursors

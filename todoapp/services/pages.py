@@ -58,17 +58,25 @@ def _decode(raw: str, key) -> list:
     return values
 
 
+def planned_once(name: str, type_):
+    """The bind parameter ``name`` read through a one-row subquery,
+    ``(SELECT :name)``, for the values that say whose rows a page shows and
+    where it starts (the owner, a cursor). PostgreSQL computes it once,
+    before the scan (an InitPlan), and the index still seeks to it; but the
+    planner does not see the value, so a statement gets the same plan for
+    every owner and cursor, and the prepared statement keeps that one
+    generic plan instead of being planned anew on each request. Seen by the
+    planner, a cursor near the end of a long list, or an owner with most of
+    the trashed rows, had a plan of its own that looked cheaper than the
+    shared one: at a million todos, those pages took about 0.3 ms to plan
+    for 0.2 ms to run, and at a thousand they did not. SQLite seeks the
+    index the same way (tests/test_query_plans.py)."""
+    return select(bindparam(name, type_=type_)).scalar_subquery()
+
+
 def _cursor_value(i: int, column):
-    """Value ``i`` of a cursor, bound as ``key_<i>`` and read through a
-    one-row subquery, ``(SELECT :key_0)``. PostgreSQL computes it once, before
-    the scan (an InitPlan), and the index still seeks to it; but the planner
-    does not see the value, so every cursor gets the same plan, and the
-    prepared statement keeps one generic plan instead of being planned anew
-    on each request. Seen by the planner, a cursor near the end of a long
-    list made every such page about 0.3 ms slower to plan than to run, at a
-    million todos (its plan for the few rows left looked cheaper than the
-    shared one, so it was never reused). SQLite seeks the index the same way."""
-    return select(bindparam(f"key_{i}", type_=column.type)).scalar_subquery()
+    """Value ``i`` of a cursor, bound as ``key_<i>`` (``planned_once``)."""
+    return planned_once(f"key_{i}", column.type)
 
 
 def _bound(key) -> list:

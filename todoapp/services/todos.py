@@ -19,7 +19,7 @@ from ..models import INBOX, TRASH_ROWS, List, Todo, User, clean_title, utcnow, v
 from ..models import in_trashed_list as todo_in_trashed_list
 from . import activity, lists
 from .errors import NotFoundError
-from .pages import Keyset, MergedKeyset, Page, cursor_of  # noqa: F401 (for callers)
+from .pages import Keyset, MergedKeyset, Page, cursor_of, planned_once  # noqa: F401 (for callers)
 
 PURGE_BATCH_SIZE = 1000
 # SQLite lets one writer in at a time, and a writer that finds the database
@@ -80,7 +80,8 @@ def get_todo(
 # form (models.visible), built once with bind parameters for what each
 # request fills in. The rows need no ORM objects.
 _todos, _lists, _users = Todo.__table__, List.__table__, User.__table__
-_OWNER = bindparam("owner_id")
+# Whose rows: unseen by the planner, so one plan serves every owner (pages.planned_once).
+_OWNER = planned_once("owner_id", Integer)
 
 # One owner's live todos, with the name of each one's list. A todo with no
 # list yet (before the backfill) is in the Inbox.

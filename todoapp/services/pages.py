@@ -129,7 +129,8 @@ class Keyset:
     """A list, newest first by ``key``, read a page at a time.
 
     ``stmt``: a Core SELECT with bind parameters for what the caller fills
-    in (``bindparam("owner_id")``), or a list of such statements over
+    in (``bindparam("list_id")``, or ``planned_once("owner_id", Integer)``
+    for the owner), or a list of such statements over
     disjoint rows of one table, each read through its own index and merged
     by the database (``_union``). The page statements (the first page, older
     and newer than a cursor) are built once, on first use, and kept: made at

@@ -163,10 +163,18 @@ def migrate_config(app, *x_args):
     return app.extensions["migrate"].migrate.get_config(x_arg=list(x_args))
 
 
-def write_revision(directory, message, upgrade, downgrade="pass", *, parents=None):
+def next_file_date(directory) -> str:
+    """The date for a new revision file in ``directory``: today, or the
+    newest revision's date if that is later, so the new file sorts last."""
+    dates = [path.name[:10] for path in (Path(directory) / "versions").glob("*.py")]
+    return max([f"{datetime.now(UTC):%Y_%m_%d}", *dates])
+
+
+def write_revision(directory, message, upgrade, downgrade="pass", *, parents=None, header=""):
     """Add a revision to the migrations directory ``directory``, on top of its
     head (or ``parents``), named the house way. ``upgrade`` and ``downgrade``
-    are function bodies. Returns the new revision's id."""
+    are function bodies; ``header`` is module-level source (declarations).
+    Returns the new revision's id."""
     script = ScriptDirectory(str(Path(directory)))
     parents = tuple(script.get_heads() if parents is None else parents)
     rev_id = naming.next_revision_id(script, message, parents)
@@ -174,11 +182,12 @@ def write_revision(directory, message, upgrade, downgrade="pass", *, parents=Non
     source = (
         f'"""{message}"""\n\nimport sqlalchemy as sa\nfrom alembic import op\n\n'
         f"revision = {rev_id!r}\ndown_revision = {down!r}\n"
-        "branch_labels = None\ndepends_on = None\n\n\n"
+        "branch_labels = None\ndepends_on = None\n"
+        f"{textwrap.dedent(header)}\n\n"
         f"def upgrade():\n{textwrap.indent(textwrap.dedent(upgrade).strip(), '    ')}\n\n\n"
         f"def downgrade():\n{textwrap.indent(textwrap.dedent(downgrade).strip(), '    ')}\n"
     )
-    path = Path(directory) / "versions" / f"{datetime.now(UTC):%Y_%m_%d}_{rev_id}.py"
+    path = Path(directory) / "versions" / f"{next_file_date(directory)}_{rev_id}.py"
     path.write_text(source, encoding="utf-8")
     return rev_id
 

@@ -21,6 +21,8 @@ from todoapp.migration_tools.lint import (
     reviewed_marker,
 )
 
+from .conftest import next_file_date
+
 REVISION = '''\
 """{message}
 
@@ -105,7 +107,9 @@ def scratch(app, scratch_migrations):
             down_revision = script_directory(app).get_current_head()
         parents = down_revision if isinstance(down_revision, tuple) else (down_revision,)
         revision = f"{1 + max(int(parent[:4]) for parent in parents):04d}_{slug}"
-        path = scratch_migrations / "versions" / f"2026_12_01_{revision}.py"
+        path = (
+            scratch_migrations / "versions" / f"{next_file_date(scratch_migrations)}_{revision}.py"
+        )
         source = REVISION.format(
             message=slug.replace("_", " "),
             revision=revision,

@@ -4,6 +4,7 @@ killed halfway, then run again."""
 
 import flask_migrate
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import bindparam, func, select, text
 
 from todoapp.extensions import db
@@ -58,8 +59,30 @@ def inboxes():
     ).all()
 
 
+def what_the_models_need_that_the_database_lacks():
+    """The model columns the database does not have, as "table.column"."""
+    inspector = sa.inspect(db.engine)
+    return sorted(
+        f"{table.name}.{column.name}"
+        for table in db.metadata.sorted_tables
+        if inspector.has_table(table.name)
+        for column in table.columns
+        if column.name not in {c["name"] for c in inspector.get_columns(table.name)}
+    )
+
+
 def test_the_app_between_expand_and_backfill_reads_no_list_as_the_inbox(empty_app):
+    """A deploy's window: servers of this version run on the schema of the
+    expand before the backfill has run. The rule holds for as long as the
+    app's models fit that schema; a later revision that the app needs
+    (a column it maps) closes the window, and then there is nothing to run."""
     flask_migrate.upgrade(revision=EXPAND)
+    needed = what_the_models_need_that_the_database_lacks()
+    if needed:
+        pytest.skip(
+            f"The app maps {', '.join(needed)}, which {EXPAND} lacks: its servers no longer "
+            "run between the lists expand and backfill (that deploy window is closed)."
+        )
     alice, bob = seed_without_lists()
 
     page = todos.list_todos(alice, 50)

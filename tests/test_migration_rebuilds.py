@@ -154,7 +154,7 @@ def test_only_tables_that_exist_get_online_operations():
         ),
         ops.DowngradeOps([]),
     )
-    prefer_online(script)
+    prefer_online(script, db.metadata)
     upgrade = script.upgrade_ops.ops
     assert isinstance(upgrade[1], ops.CreateIndexOp)  # tags is new: plain
     assert [type(o) for o in upgrade[2].ops] == [ops.AddColumnOp]

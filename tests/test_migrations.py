@@ -20,7 +20,7 @@ from todoapp.migration_tools import naming
 from todoapp.migration_tools.manifest import MANIFEST_NAME, check, freeze
 from todoapp.models import UTCDateTime
 
-from .conftest import BACKEND, migrate_config, write_revision
+from .conftest import BACKEND, migrate_config, next_file_date, write_revision
 
 MIGRATIONS = ROOT / "migrations"
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
@@ -101,9 +101,9 @@ def test_revisions_follow_the_naming_rules():
 @pytest.mark.parametrize(
     ("file_name", "revision", "down", "problem"),
     [
-        ("2026_12_01_a1b2c3d4e5f6_x.py", "a1b2c3d4e5f6", "HEAD", "is not NNNN_slug"),
-        ("2026_12_01_SKIP_skips_ahead.py", "SKIP_skips_ahead", "HEAD", "should be"),
-        ("2026_12_01_0005_misnamed.py", "0005_something_else", "HEAD", "is not named"),
+        ("DATE_a1b2c3d4e5f6_x.py", "a1b2c3d4e5f6", "HEAD", "is not NNNN_slug"),
+        ("DATE_SKIP_skips_ahead.py", "SKIP_skips_ahead", "HEAD", "should be"),
+        ("DATE_0005_misnamed.py", "0005_something_else", "HEAD", "is not named"),
         ("2000_01_01_0005_dated_too_early.py", "0005_dated_too_early", "HEAD", "sorts before"),
     ],
 )
@@ -116,6 +116,7 @@ def test_naming_problems_are_reported_by_file(
         x.replace("0005", f"{number:04d}").replace("SKIP", f"{number + 1:04d}")
         for x in (file_name, revision)
     )
+    file_name = file_name.replace("DATE", next_file_date(scratch_migrations))
     (scratch_migrations / "versions" / file_name).write_text(
         f'"""x"""\nrevision = {revision!r}\ndown_revision = {head!r}\n', encoding="utf-8"
     )

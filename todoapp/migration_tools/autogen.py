@@ -68,6 +68,24 @@ def render_sqlite_autoincrement(autogen_context, op: SetSQLiteAutoincrement) -> 
     )
 
 
+KEEP = {"sqlite_autoincrement": True}
+
+
+class AutoincrementBatch(ops.ModifyTableOps):
+    """A batch block on a table the app's model declares with AUTOINCREMENT:
+    written with ``table_kwargs={"sqlite_autoincrement": True}``, so that a
+    rebuild on SQLite keeps it (and the runner keeps the id sequence)."""
+
+
+@renderers.dispatch_for(AutoincrementBatch)
+def render_autoincrement_batch(autogen_context, op: AutoincrementBatch) -> list[str]:
+    plain = ops.ModifyTableOps(op.table_name, op.ops, schema=op.schema)
+    lines = renderers.dispatch(plain)(autogen_context, plain)
+    if lines and lines[0].endswith(") as batch_op:"):
+        lines[0] = lines[0][: -len(") as batch_op:")] + f", table_kwargs={KEEP!r}) as batch_op:"
+    return lines
+
+
 class OnlineCall(ops.MigrateOperation):
     """A call to one of ``online``'s helpers, in place of a plain operation."""
 
@@ -81,14 +99,29 @@ def render_online_call(autogen_context, op: OnlineCall) -> str:
     return op.source
 
 
-def prefer_online(script: ops.MigrationScript) -> None:
-    """Rewrite the generated operations in place (see the module docstring)."""
+def prefer_online(script: ops.MigrationScript, metadata) -> None:
+    """Rewrite the generated operations in place (see the module docstring).
+    ``metadata``: the app's models, which say which tables keep AUTOINCREMENT."""
+    autoincrement = {
+        table.name
+        for table in metadata.tables.values()
+        if table.dialect_options["sqlite"]["autoincrement"]
+    }
     for upgrade_ops in script.upgrade_ops_list:
         new = {o.table_name for o in upgrade_ops.ops if isinstance(o, ops.CreateTableOp)}
-        upgrade_ops.ops = _rewrite(upgrade_ops.ops, new)
+        upgrade_ops.ops = _keep_autoincrement(_rewrite(upgrade_ops.ops, new), autoincrement)
     for downgrade_ops in script.downgrade_ops_list:
         going = {o.table_name for o in downgrade_ops.ops if isinstance(o, ops.DropTableOp)}
-        downgrade_ops.ops = _rewrite(downgrade_ops.ops, going)
+        downgrade_ops.ops = _keep_autoincrement(_rewrite(downgrade_ops.ops, going), autoincrement)
+
+
+def _keep_autoincrement(operations: list, tables: set[str]) -> list:
+    return [
+        AutoincrementBatch(o.table_name, o.ops, schema=o.schema)
+        if type(o) is ops.ModifyTableOps and o.table_name in tables
+        else o
+        for o in operations
+    ]
 
 
 def _rewrite(operations: list, plain_tables: set[str]) -> list:

@@ -56,7 +56,7 @@ from sqlalchemy.exc import OperationalError
 
 from ..database import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS
 from ..models import UTCDateTime
-from . import autogen, naming
+from . import autogen, naming, sqlite
 
 # pg_advisory_lock key for migrations: any number no other code uses ("todo").
 MIGRATION_LOCK_KEY = 0x746F646F
@@ -109,7 +109,7 @@ def _configure_args(context) -> dict:
             logger.info("No changes in schema detected: no revision file written.")
             return
         script.rev_id = naming.next_revision_id(ScriptDirectory.from_config(config), script.message)
-        autogen.prefer_online(script)
+        autogen.prefer_online(script, current_app.extensions["migrate"].db.metadata)
 
     args = dict(current_app.extensions["migrate"].configure_args)
     args.setdefault("process_revision_directives", process_revision_directives)
@@ -189,15 +189,16 @@ def _run_online(context) -> None:
 def _configure_and_run(context, connection, *, before_commit=None, lock_waits=None) -> None:
     """Run the pending revisions, each in a transaction of its own that also
     records its version: a failure leaves the database at the last revision
-    that went through whole. ``before_commit(connection)`` runs inside each
-    revision's transaction, after its operations; raising there rolls that
-    revision back. With ``lock_waits`` (PostgreSQL), a revision that timed out
-    waiting for a table lock is tried again after a pause."""
+    that went through whole. ``before_commit(connection, step)`` runs inside
+    each revision's transaction, after its operations (``step``: Alembic's
+    MigrationInfo); raising there rolls that revision back. With
+    ``lock_waits`` (PostgreSQL), a revision that timed out waiting for a
+    table lock is tried again after a pause."""
     applied: list = []
 
     def on_version_apply(ctx, step, heads, run_args) -> None:
         if before_commit is not None:
-            before_commit(ctx.connection)
+            before_commit(ctx.connection, step)
         applied.append(step)
 
     args = dict(
@@ -265,18 +266,27 @@ def _run_sqlite(context, engine: Engine, timeout: int) -> None:
     """Each revision's transaction begins IMMEDIATE, taking SQLite's write
     lock before anything is read. Foreign keys are off for the run (the pragma
     is a no-op inside a transaction, so it is set before) and checked before
-    each revision commits."""
+    each revision commits. Table rebuilds keep AUTOINCREMENT and every id
+    sequence (``sqlite``)."""
     try:
         with engine.connect() as connection:
             raw = connection.connection.driver_connection
             raw.execute(f"PRAGMA busy_timeout = {timeout * 1000}")
             raw.execute("PRAGMA foreign_keys = OFF")
+            foreign_keys = ForeignKeyCheck(raw)
+            ids = sqlite.IdSequences(raw, wanted=_model_has_autoincrement)
+
+            def before_commit(connection: Connection, step) -> None:
+                foreign_keys(connection)
+                ids(", ".join(step.up_revision_ids), step.is_upgrade)
+
             try:
-                _configure_and_run(
-                    context,
-                    connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}),
-                    before_commit=ForeignKeyCheck(raw),
-                )
+                with sqlite.keep_autoincrement(lambda name: sqlite.table_sql(raw, name)):
+                    _configure_and_run(
+                        context,
+                        connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}),
+                        before_commit=before_commit,
+                    )
             finally:
                 # The connection goes back to the app's pool as the app set it up.
                 raw.execute("PRAGMA foreign_keys = ON")
@@ -445,6 +455,11 @@ def _where_it_stands(context) -> str:
 def _one_line(statement: str | None, width: int = 160) -> str:
     flat = " ".join((statement or "").split())
     return flat if len(flat) <= width else flat[: width - 1] + "…"
+
+
+def _model_has_autoincrement(table: str) -> bool:
+    model = current_app.extensions["migrate"].db.metadata.tables.get(table)
+    return model is not None and bool(model.dialect_options["sqlite"]["autoincrement"])
 
 
 class ForeignKeyCheck:

@@ -4,7 +4,7 @@ The shape, at every size: 100 users, half of all todos in the trash, every
 trashed todo deleted more than 30 days ago (so all of it is due for purging).
 User 1, "bench", is an administrator and owns ``max(200, size // 100)`` todos:
 enough for two full pages of 50 in the list and in the trash at 1,000 todos,
-and its fair 1 % share at 1,000,000.
+and its fair share, one todo in a hundred, at 1,000,000.
 """
 
 import os

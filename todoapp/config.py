@@ -133,7 +133,7 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         MIGRATION_TABLE_LOCK_TRIES=30,
         MIGRATION_STATEMENT_TIMEOUT=600,
         # Batches of 1,000 that one web request may purge ("Purge expired",
-        # "Empty trash"): about 1 s of work, far inside gunicorn's timeout.
+        # "Empty trash"): bounded work, far inside gunicorn's timeout.
         WEB_PURGE_BATCHES=20,
         # A login lasts until it has been idle this long, and at most this
         # long in all (OWASP ASVS level 2: 30 minutes idle, 12 hours).

@@ -466,8 +466,8 @@ class ForeignKeyCheck:
     """``check_sqlite_foreign_keys`` before a revision commits, when the
     revision could have left a key dangling: it wrote rows (besides its
     version stamp) with foreign keys off, or it dropped or rebuilt a table. A revision that only
-    adds (a column, an index, a table) cannot, and at a million rows the check
-    would hold the write lock for some 200 ms for nothing."""
+    adds (a column, an index, a table) cannot, and on a large table the check
+    would hold the write lock for nothing."""
 
     def __init__(self, raw):
         self.raw = raw

@@ -101,9 +101,8 @@ def _ordered(stmt, key, *, older: bool, per_page: int):
     """The statement in key order, a page and one row more (whether there is
     another page). The limit is written into the SQL, not bound: with it as
     a parameter, PostgreSQL planned the prepared statement anew on every
-    request (its generic plan, for an unknown limit, costs more), which took
-    about 0.4 ms a page. A page size is a constant of the app's settings, so
-    each gets its statement."""
+    request (its generic plan, for an unknown limit, costs more). A page size
+    is a constant of the app's settings, so each gets its statement."""
     order = [column.desc() if older else column.asc() for column in key]
     return stmt.order_by(*order).limit(literal_column(str(int(per_page) + 1)))
 

@@ -32,11 +32,11 @@ from pytest_alembic.tests import (  # noqa: F401 - collected as tests here
 
 from todoapp import ROOT
 from todoapp.extensions import db
-from todoapp.migration_tools import snapshot, stairway
+from todoapp.migration_tools import compare, snapshot, stairway
 from todoapp.migration_tools.naming import revision_parents
 from todoapp.models import Todo, User
 
-from .conftest import dispose, make_app
+from .conftest import dispose, make_app, next_file_date
 
 MIGRATIONS = ROOT / "migrations"
 REVISIONS = [
@@ -101,15 +101,28 @@ def listed(found):
 # --- The stairway --------------------------------------------------------------
 
 
+def differences(before, fates, may_lose=None):
+    """Table -> what the database now lost or changed against ``before`` (a
+    snapshot), as ``fates`` carry it."""
+    with db.engine.connect() as conn:
+        found = compare.compare(before, snapshot.Database(conn), fates, may_lose=may_lose)
+        return {diff.table: diff.describe() for diff in found if diff.problems()}
+
+
 def climb(directory, revision):
     """Up to ``revision`` with data, one step down, and up again, checking
-    every row, in the current app's database (which starts empty)."""
+    every row against the rows before each step, in the current app's
+    database (which starts empty)."""
     script = ScriptDirectory(str(directory))
     top = script.get_revision(revision)
+    writes = stairway.upgrade_declaration(top)
     seeder = stairway.Seeder()
-    for step in stairway.path_to(script, revision):
+    *below, _ = stairway.path_to(script, revision)
+    for step in below:
         seed(seeder)  # before the first step there are no tables, so no rows
         command.upgrade(alembic(directory), step.revision)
+    seed(seeder)
+    check_upgrade(directory, revision, writes)
     seed(seeder)
     at_top = take_snapshot()
 
@@ -118,7 +131,8 @@ def climb(directory, revision):
     assert versions() == set(revision_parents(top))
     if target == "base":
         assert stepped_down == {}, "back at base, no table may be left behind"
-    lost = snapshot.differences(at_top, stepped_down, doomed)
+    fates = compare.downgrade_fates(at_top.columns(), stepped_down.columns(), [writes])
+    lost = differences(at_top, fates, may_lose=doomed)
     assert not lost, (
         f"The downgrade of {revision} to {target} lost or changed rows it does not "
         f"declare:{listed(lost)}\nIf it deletes rows on purpose, declare them in the "
@@ -126,38 +140,49 @@ def climb(directory, revision):
         'and DOWNGRADE_REFUSES_UNLESS = ["<name>=yes"] if it should refuse unless told. '
         "Values of the rows it keeps must never change."
     )
-
-    writes = stairway.upgrade_declaration(top)
-    command.upgrade(alembic(directory), revision)
-    back_up = take_snapshot()
-    assert versions() == {revision}
+    back_up = check_upgrade(directory, revision, writes, before=stepped_down)
     assert columns(back_up) == columns(at_top), (
         f"upgrading to {revision} again built another schema"
     )
-    added = take_snapshot(writes.adds) if writes.adds else {}
-    lost = snapshot.differences(stepped_down, back_up, added=added, ignored=writes.fills)
+
+
+def check_upgrade(directory, revision, writes, before=None):
+    """Upgrade to ``revision`` and check that every row and value of the
+    tables before it is still there, as its declarations carry them."""
+    before = take_snapshot() if before is None else before
+    command.upgrade(alembic(directory), revision)
+    assert versions() == {revision}
+    lost = differences(before, compare.fates(before.columns(), [writes]))
     assert not lost, (
-        f"Upgrading to {revision} again lost or changed rows:{listed(lost)}\n"
-        "An upgrade must keep every row and value, except what it declares it writes: "
+        f"Upgrading to {revision} lost or changed rows:{listed(lost)}\n"
+        "An upgrade must keep every row and value, except what it declares: "
+        'UPGRADE_RENAMES = {"<table>.<old>": "<table>.<new>"}, '
+        'UPGRADE_DROPS = ["<table>.<column>"], '
         'UPGRADE_FILLS = {"<table>": ["<column whose NULLs it fills>"]}, '
+        'UPGRADE_REWRITES = {"<table>": ["<column whose values it rewrites>"]}, '
         'UPGRADE_ADDS = {"<table>": "<SQL condition matching the rows it adds>"}.'
     )
+    after = take_snapshot()
     for table, filled in writes.fills.items():
         for column in filled:
-            unfilled = back_up[table].project([column])[(None,)]
+            unfilled = after[table].project([column]).count((None,))
             assert not unfilled, (
                 f"{revision} declares that it fills {table}.{column}, but {unfilled} "
                 "row(s) are still NULL there"
             )
+    return after
 
 
 def step_down(directory, top, at_top):
     """Undo revision ``top`` alone, as its declaration says: if it declares a
     refusal, see it refuse, say why and change nothing, then go on as the
-    refusal says. Return the target and a snapshot of the rows it declares
-    it deletes (taken before they go)."""
+    refusal says. Return the target and, per table, the primary keys of the
+    rows it declares it deletes (read before they go)."""
     revision, declared = top.revision, stairway.declaration(top)
-    doomed = take_snapshot(declared.deletes) if declared.deletes else {}
+    doomed = {
+        table: set(rows.project(rows.key))
+        for table, rows in (take_snapshot(declared.deletes) if declared.deletes else {}).items()
+    }
     target = stairway.one_step_down(top)
     refusal = downgrade(directory, target)
     if declared.refuses_unless:
@@ -213,7 +238,8 @@ def add_revision(directory, name, upgrade="pass", downgrade="pass", *, parents=N
     body += textwrap.dedent(header)
     for function, code in (("upgrade", upgrade), ("downgrade", downgrade)):
         body += f"\n\ndef {function}():\n" + textwrap.indent(textwrap.dedent(code).strip(), "    ")
-    (directory / "versions" / f"2026_11_25_{name}.py").write_text(body + "\n", encoding="utf-8")
+    path = directory / "versions" / f"{next_file_date(directory)}_{name}.py"
+    path.write_text(body + "\n", encoding="utf-8")
     return name
 
 
@@ -280,7 +306,8 @@ def test_a_downgrade_that_loses_rows_it_does_not_declare_fails(empty_app, scratc
     with pytest.raises(AssertionError) as failed:
         climb(scratch_migrations, revision)
     message = str(failed.value)
-    assert f"The downgrade of {revision}" in message and "todos: over columns" in message
+    assert f"The downgrade of {revision}" in message and "rows LOST" in message
+    assert "todos:" in message
     assert "DOWNGRADE_DELETES" in message
 
 
@@ -326,7 +353,7 @@ def test_a_revision_declares_its_own_refusal_and_purge(
     if passes:
         climb(scratch_migrations, revision)
     else:
-        with pytest.raises(AssertionError, match="todos: over columns.*missing or changed"):
+        with pytest.raises(AssertionError, match="todos:.*rows LOST"):
             climb(scratch_migrations, revision)
 
 
@@ -335,21 +362,25 @@ UPGRADE_FILLS = {"todos": ["scratch_rank"]}
 """
 
 
+NULLS = "WHERE scratch_rank IS NULL"
+
+
 @pytest.mark.parametrize(
     "filled, header, failure",
     [
-        ("scratch_rank = id", DECLARES_A_BACKFILL, None),
-        ("scratch_rank = id", "", "UPGRADE_FILLS"),
-        ("scratch_rank = id, done = NOT done", DECLARES_A_BACKFILL, "todos: over columns"),
-        ("scratch_rank = NULL", DECLARES_A_BACKFILL, "are still NULL"),
+        (f"scratch_rank = id {NULLS}", DECLARES_A_BACKFILL, None),
+        (f"scratch_rank = id {NULLS}", "", "UPGRADE_FILLS"),
+        (f"scratch_rank = id, done = NOT done {NULLS}", DECLARES_A_BACKFILL, "of done CHANGED"),
+        ("scratch_rank = -id", DECLARES_A_BACKFILL, "of scratch_rank CHANGED"),
+        (f"scratch_rank = id {NULLS} AND done", DECLARES_A_BACKFILL, "are still NULL"),
     ],
-    ids=["fills what it declares", "undeclared", "changes more", "leaves NULLs"],
+    ids=["fills what it declares", "undeclared", "changes more", "overwrites", "leaves NULLs"],
 )
 def test_a_backfill_writes_only_what_it_declares(
     empty_app, scratch_migrations, filled, header, failure
 ):
-    # The upgrade fills a new column; run again after the no-op downgrade
-    # below it rewrites what the seeder put there, as a rerun backfill would.
+    # The upgrade fills a new column's NULLs: a value the seeder put there
+    # is kept, as a backfill that is run again must keep what it wrote.
     base = add_revision(
         scratch_migrations,
         "0098_scratch_rank",
@@ -409,3 +440,77 @@ def test_a_table_that_refuses_every_row_fails_naming_it(empty_app, scratch_migra
     command.upgrade(alembic(scratch_migrations), revision)
     with pytest.raises(stairway.SeedingError, match="Table picky: only 0 of the 4 rows"):
         seed(stairway.Seeder())
+
+
+NOTE_COLUMN = 'op.add_column("todos", sa.Column("scratch_note", sa.String(40)))'
+# How autogenerate writes a renamed column: a new one, and the old one dropped.
+ADDED_AND_DROPPED = """
+with op.batch_alter_table("todos") as batch_op:
+    batch_op.add_column(sa.Column("scratch_text", sa.String(40), server_default=""))
+    batch_op.drop_column("scratch_note")
+"""
+ADDED_AND_DROPPED_BACK = """
+with op.batch_alter_table("todos") as batch_op:
+    batch_op.add_column(sa.Column("scratch_note", sa.String(40)))
+    batch_op.drop_column("scratch_text")
+"""
+RENAMED = """
+with op.batch_alter_table("todos") as batch_op:
+    batch_op.alter_column("scratch_note", new_column_name="scratch_text")
+"""
+RENAMED_BACK = """
+with op.batch_alter_table("todos") as batch_op:
+    batch_op.alter_column("scratch_text", new_column_name="scratch_note")
+"""
+DECLARES_THE_RENAME = 'UPGRADE_RENAMES = {"todos.scratch_note": "todos.scratch_text"}\n'
+
+
+@pytest.mark.parametrize(
+    "upgrade, downgrade, header, failure",
+    [
+        (ADDED_AND_DROPPED, ADDED_AND_DROPPED_BACK, "", "column scratch_note GONE"),
+        (
+            ADDED_AND_DROPPED,
+            ADDED_AND_DROPPED_BACK,
+            DECLARES_THE_RENAME,
+            "of scratch_note -> scratch_text CHANGED",
+        ),
+        (RENAMED, RENAMED_BACK, "", "column scratch_note GONE"),
+        (RENAMED, RENAMED_BACK, DECLARES_THE_RENAME, None),
+        (
+            'op.drop_column("todos", "scratch_note")',
+            NOTE_COLUMN,
+            'UPGRADE_DROPS = ["todos.scratch_note"]\n',
+            None,
+        ),
+    ],
+    ids=[
+        "added and dropped",
+        "added and dropped, declared a rename",
+        "renamed, undeclared",
+        "renamed, declared",
+        "dropped, declared",
+    ],
+)
+def test_a_column_that_goes_is_a_loss_unless_declared(
+    empty_app, scratch_migrations, upgrade, downgrade, header, failure
+):
+    base = add_revision(
+        scratch_migrations,
+        "0098_scratch_note",
+        NOTE_COLUMN,
+        'op.drop_column("todos", "scratch_note")',
+    )
+    revision = add_revision(
+        scratch_migrations,
+        "0099_scratch_rename",
+        upgrade,
+        downgrade,
+        parents=[base],
+        header=header,
+    )
+    if failure is None:
+        climb(scratch_migrations, revision)
+    else:
+        with pytest.raises(AssertionError, match=f"(?s)Upgrading to {revision} lost.*{failure}"):
+            climb(scratch_migrations, revision)

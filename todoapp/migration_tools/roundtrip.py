@@ -1,19 +1,24 @@
-"""The guide's migration check, upgrade -> downgrade one step -> upgrade, run
-on a temporary copy of the configured database, so real data is never at risk.
-The step down undoes the head revision alone (for a merge revision: the
-merge, back to its first parent, where Alembic's "-1" would be ambiguous).
+"""The guide's migration check, run on temporary copies of the configured
+database, so real data is never at risk::
 
     python -m todoapp.migration_tools.roundtrip      (what `make db-test-migrations` runs)
 
-After the first upgrade and after the last, every table is counted and its
-rows hashed (``snapshot.summarize``, streamed, so any size of database will
-do), and the two are compared table by table: the check fails, naming the
-table, if a row was lost or a value changed on the way down and up again.
+1. The copy is taken where the database stands. If nothing is pending, it
+   first steps down one revision (a merge: to its first parent), so the head
+   revision's upgrade is the one tried on the data.
+2. A second copy keeps the data as it was before the upgrade.
+3. Upgrade to head, then compare every table with the data before it: a
+   table, a column, a row or a value that is gone or changed is a loss,
+   unless a revision run declares it (renames, drops, fills, rewrites, added
+   rows: ``stairway``). A rename written as "add a column, drop a column"
+   fails here, naming the column and how many values it held.
+4. Downgrade to where the copy started, and compare with the data before
+   the upgrade: it must be the same.
+5. Upgrade again, and compare with the data after the first upgrade.
 
-What is compared is what exists throughout: the tables and columns the
-schema has one step down too (read off an empty scratch database migrated
-there). A table or column the head revision creates is dropped by the step
-down, so its rows cannot survive it; it is named, counted, and left out.
+Tables are read in primary-key order from both sides and merged
+(``compare``), so memory stays flat at any size; each table's line is
+printed as it is done.
 """
 
 import sqlite3
@@ -26,12 +31,14 @@ from pathlib import Path
 
 import flask_migrate
 import sqlalchemy as sa
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from flask import current_app
 
 from .. import create_app
 from ..extensions import db
-from . import snapshot, stairway
+from . import compare, snapshot, stairway
 
 
 @contextmanager
@@ -57,7 +64,7 @@ def temporary_copy(url: sa.URL, *, empty: bool = False):
             yield url.set(database=str(copy))
         return
     if url.get_backend_name() == "postgresql":
-        name = f"{url.database}_migration_test_{uuid.uuid4().hex[:8]}"
+        name = f"{url.database.split('_migration_test_')[0]}_migration_test_{uuid.uuid4().hex[:8]}"
         admin = sa.create_engine(url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool)
         with admin.connect() as conn:
             try:
@@ -79,172 +86,176 @@ def temporary_copy(url: sa.URL, *, empty: bool = False):
     raise SystemExit(f"Don't know how to copy a {url.get_backend_name()} database.")
 
 
+class Failed(Exception):
+    """The round trip found a problem; its message says what."""
+
+
 def round_trip(app, out=sys.stdout, directory: str | Path | None = None) -> int:
-    """Run the check on a copy of ``app``'s database, with the revisions in
+    """Run the check on copies of ``app``'s database, with the revisions in
     ``directory`` (default: the app's migrations). 0 if it passed, else 1."""
     source = sa.make_url(app.config["SQLALCHEMY_DATABASE_URI"])
     print(
         f"Testing migrations on a temporary copy of {source.render_as_string()}: "
         "the database itself is not touched.",
         file=out,
+        flush=True,
     )
     with app.app_context():
         db.engine.dispose()  # our own pooled connections would block a PostgreSQL copy
-    with temporary_copy(source) as copy_url:
-        copy_url = copy_url.render_as_string(hide_password=False)
-        copy_app = create_app({**app.config, "SQLALCHEMY_DATABASE_URI": copy_url}, migrations=True)
-        try:
-            with copy_app.app_context():
-                return _check_the_copy(out, None if directory is None else str(directory))
-        finally:
-            with copy_app.app_context():
-                db.engine.dispose()
-
-
-def _check_the_copy(out, directory: str | None) -> int:
-    if not _migrate(out, directory, ("upgrade", "head")):
-        return 1
-    script = ScriptDirectory.from_config(
-        current_app.extensions["migrate"].migrate.get_config(directory)
-    )
-    down = stairway.one_step_down(script.get_revision(script.get_current_head()))
-    below = _columns_at(down, directory)
-    print(
-        f"  Counting and hashing every table at head, over what {down} has too:",
-        file=out,
-        flush=True,
-    )
-    with db.engine.connect() as conn:
-        before = _hash_every_table(conn, out, below)
-    if not _migrate(out, directory, ("downgrade", down), ("upgrade", "head")):
-        return 1
-    print("  The same again, after the round trip:", file=out, flush=True)
-    with db.engine.connect() as conn:
-        problems = _compare_every_table(conn, out, before)
-    if problems:
+    trip = RoundTrip(app.config, out, None if directory is None else str(directory))
+    try:
+        with temporary_copy(source) as work:
+            trip.run(work)
+    except Failed as failure:
         print(
-            "Migration round trip FAILED on the copy, rows were lost or changed: "
-            + "; ".join(problems)
-            + ". The database itself was not touched.",
+            f"Migration round trip FAILED on the copy: {failure} "
+            "The database itself was not touched.",
             file=out,
         )
         return 1
     print(
-        "Migration round trip passed: upgrade -> downgrade one step -> upgrade, and every "
-        "table has the same rows as before.",
+        "Migration round trip passed: upgrade, downgrade and upgrade again, and every "
+        "table kept its rows and values against the data before each step.",
         file=out,
     )
     return 0
 
 
-def _migrate(out, directory: str | None, *steps) -> bool:
-    for step, target in steps:
-        print(f"  {step} {target}", file=out, flush=True)
-        try:
-            getattr(flask_migrate, step)(directory=directory, revision=target)
-        except SystemExit:  # Flask-Migrate has already said what went wrong
-            print("Migration round trip FAILED on the copy; nothing else changed.", file=out)
-            return False
-    return True
+class RoundTrip:
+    def __init__(self, config, out, directory: str | None):
+        self.config, self.out, self.directory = config, out, directory
 
+    def say(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
 
-def _columns_at(revision: str, directory: str | None) -> dict[str, tuple[str, ...]]:
-    """The tables and their columns at ``revision``, read off an empty scratch
-    database migrated there: the schema does not depend on the data."""
-    source = sa.make_url(current_app.config["SQLALCHEMY_DATABASE_URI"])
-    with temporary_copy(source, empty=True) as url:
-        url = url.render_as_string(hide_password=False)
-        scratch = create_app(
-            {**current_app.config, "SQLALCHEMY_DATABASE_URI": url}, migrations=True
-        )
+    @contextmanager
+    def app_on(self, url: sa.URL):
+        """An app context on the database at ``url``; its connections closed after."""
+        rendered = url.render_as_string(hide_password=False)
+        app = create_app({**self.config, "SQLALCHEMY_DATABASE_URI": rendered}, migrations=True)
         try:
-            with scratch.app_context():
-                flask_migrate.upgrade(directory=directory, revision=revision)
-                with db.engine.connect() as conn:
-                    return snapshot.table_columns(conn)
+            with app.app_context():
+                yield app
         finally:
-            with scratch.app_context():
+            with app.app_context():
                 db.engine.dispose()
 
-
-def _hash_every_table(
-    conn: sa.Connection, out, below: dict[str, tuple[str, ...]]
-) -> dict[str, snapshot.TableSummary]:
-    """Count and hash every table over the columns it has ``below`` too, a
-    line as each is done; the tables and columns new at head are named."""
-    present = snapshot.table_columns(conn)
-    columns = {
-        name: [column for column in present[name] if column in below[name]]
-        for name in present.keys() & below.keys()
-    }
-    found = {}
-    for progress, summary in _with_progress(conn, columns):
-        if summary.table not in below:
-            print(
-                f"{progress} {_rows(summary.rows)}, a table new at head: the step down drops "
-                "it, so its rows are not compared",
-                file=out,
-                flush=True,
+    def run(self, work: sa.URL) -> None:
+        with self.app_on(work):
+            script = ScriptDirectory.from_config(
+                current_app.extensions["migrate"].migrate.get_config(self.directory)
             )
-            continue
-        new = [column for column in present[summary.table] if column not in below[summary.table]]
-        also = f" (new at head, not compared: {', '.join(new)})" if new else ""
-        print(
-            f"{progress} {_rows(summary.rows)}, sha256 {summary.sha256[:12]}{also}",
-            file=out,
-            flush=True,
-        )
-        found[summary.table] = summary
-    return found
+            start = self.starting_point(script)
+            pending = [
+                stairway.upgrade_declaration(revision)
+                for revision in stairway.revisions_between(script, start, "heads")
+            ]
+        with temporary_copy(work) as before_url:
+            self.migrate(work, "upgrade", "heads")
+            with self.connected(before_url) as before, self.connected(work) as after:
+                upgraded = compare.fates(before.columns(), pending)
+                self.check("Compared with the data before the upgrade:", before, after, upgraded)
+            with temporary_copy(work) as first_url:
+                self.migrate(work, "downgrade", start or "base")
+                with self.connected(before_url) as before, self.connected(work) as after:
+                    # Rows an upgrade adds (an Inbox per user) may stay after the step down.
+                    same = compare.fates(before.columns())
+                    for fate in same.values():
+                        fate.adds = upgraded[fate.table].adds
+                    self.check("Compared with the data before the upgrade:", before, after, same)
+                self.migrate(work, "upgrade", "heads")
+                with self.connected(first_url) as first, self.connected(work) as after:
+                    again = compare.fates(first.columns())
+                    self.leave_out_what_is_new(again, upgraded)
+                    self.check(
+                        "Compared with the data after the first upgrade:", first, after, again
+                    )
 
+    def leave_out_what_is_new(self, fates, upgraded) -> None:
+        """Columns and tables the upgrade made, with no data carried into
+        them, hold what their defaults gave (a time, say): not compared."""
+        carried = {
+            (fate.after, column)
+            for fate in upgraded.values()
+            for column in (*fate.columns.values(), *fate.filled, *fate.rewritten)
+            if column is not None
+        }
+        for fate in fates.values():
+            new = [c for c in fate.columns if (fate.table, c) not in carried]
+            if len(new) == len(fate.columns):
+                self.say(f"    {fate.table}: new at head, not compared")
+                fate.after = None
+                continue
+            if new:
+                self.say(f"    {fate.table}: new at head, not compared: {', '.join(new)}")
+            for column in new:
+                fate.columns[column] = None
 
-def _compare_every_table(conn: sa.Connection, out, before) -> list[str]:
-    """Count and hash every table again, over the columns it had ``before``,
-    a line as each is done; return what is wrong, a sentence per table."""
-    problems = []
-    present = snapshot.table_columns(conn)
-    for name in sorted(before.keys() - present.keys()):
-        problems.append(f"{name}: {_rows(before[name].rows)} before, the table is GONE")
-        print(f"  {problems[-1]}", file=out, flush=True)
-    columns = {
-        name: [column for column in before[name].columns if column in present[name]]
-        for name in before.keys() & present.keys()
-    }
-    for progress, summary in _with_progress(conn, columns):
-        if summary.table not in before:
-            print(f"{progress} {_rows(summary.rows)}, new at head: not compared", file=out)
-            continue
-        problem = _compare(before[summary.table], summary)
-        print(f"{progress} {problem or _rows(summary.rows) + ', the same'}", file=out, flush=True)
-        if problem:
-            problems.append(f"{summary.table}: {problem}")
-    return problems
+    def starting_point(self, script: ScriptDirectory) -> str | None:
+        """Where the upgrade starts: the copy's revision, or one step below
+        the head if nothing is pending (the copy is stepped down there)."""
+        with db.engine.connect() as conn:
+            heads = set(MigrationContext.configure(conn).get_current_heads())
+        at = ", ".join(sorted(heads)) or "no revision (empty)"
+        if heads and heads == set(script.get_heads()):
+            [head] = script.get_heads() if len(script.get_heads()) == 1 else [None]
+            if head is None:
+                raise Failed("the migrations have several heads: merge them first (make db-merge).")
+            start = stairway.one_step_down(script.get_revision(head))
+            self.say(
+                f"  The copy is at the head, {at}: first down to {start}, so that the "
+                "head's upgrade meets the data."
+            )
+            self.migrate(None, "downgrade", start)
+            return None if start == "base" else start
+        if len(heads) > 1:
+            raise Failed(f"the database has several heads ({at}): upgrade it first.")
+        self.say(f"  The copy is at {at}.")
+        return next(iter(heads), None)
 
+    def migrate(self, url: sa.URL | None, step: str, target: str) -> None:
+        """``flask db upgrade|downgrade target`` on the database at ``url``
+        (None: the current app's)."""
+        if url is not None:
+            with self.app_on(url):
+                self.migrate(None, step, target)
+            return
+        self.say(f"  {step} {target}")
+        try:
+            getattr(flask_migrate, step)(directory=self.directory, revision=target)
+        except SystemExit:  # Flask-Migrate has already said what went wrong
+            raise Failed(f"`{step} {target}` stopped with the error above.") from None
+        except (sa.exc.DBAPIError, CommandError) as exc:
+            raise Failed(f"`{step} {target}` stopped: {_one_line(exc)}") from None
 
-def _with_progress(conn: sa.Connection, columns):
-    """``snapshot.summaries``, each with a "[n/tables, seconds] table:" prefix."""
-    total = len(snapshot.table_names(conn))
-    started = time.monotonic()
-    for number, summary in enumerate(snapshot.summaries(conn, columns), 1):
-        yield f"  [{number}/{total}, {time.monotonic() - started:.1f} s] {summary.table}:", summary
+    @contextmanager
+    def connected(self, url: sa.URL):
+        engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            with engine.connect() as conn:
+                yield snapshot.Database(conn)
+        finally:
+            engine.dispose()
+
+    def check(self, title: str, before, after, fates) -> None:
+        self.say(f"  {title}")
+        problems = []
+        total = len(fates)
         started = time.monotonic()
+        for number, diff in enumerate(compare.compare(before, after, fates), 1):
+            seconds = time.monotonic() - started
+            self.say(f"    [{number}/{total}, {seconds:.1f} s] {diff.table}: {diff.describe()}")
+            problems += [f"{diff.table}: {problem}" for problem in diff.problems()]
+            started = time.monotonic()
+        for name in sorted(set(after.columns()) - {f.after for f in fates.values()}):
+            self.say(f"    {name}: a table new here, not compared")
+        if problems:
+            raise Failed("; ".join(problems) + ".")
 
 
-def _compare(before: snapshot.TableSummary, after: snapshot.TableSummary) -> str | None:
-    """What is wrong with a table after the round trip, or None."""
-    counts = f"{_rows(before.rows)} before, {after.rows:,} after"
-    gone = sorted(set(before.columns) - set(after.columns))
-    if gone:
-        return f"{counts}, column(s) {', '.join(gone)} GONE"
-    if after.rows < before.rows:
-        return f"{counts}, rows LOST"
-    if after.rows != before.rows or after.sha256 != before.sha256:
-        return f"{counts}, values CHANGED"
-    return None
-
-
-def _rows(count: int) -> str:
-    return f"{count:,} row{'' if count == 1 else 's'}"
+def _one_line(exc: Exception) -> str:
+    text = str(getattr(exc, "orig", None) or exc)
+    return " ".join(text.split())
 
 
 def main() -> int:

@@ -1,57 +1,27 @@
-"""Every table's rows, to prove that a migration kept them.
+"""Every table's rows, read the same way from a live database or from a copy
+of them kept in memory, so that ``compare`` can set one against the other.
 
-Two ways to look at the same data, both over every table except Alembic's
-``alembic_version``, and both reading values as the database driver returns
-them (no column types applied), so a change in how a value is stored shows up:
+Values are read as the database driver returns them (no column types
+applied), so a change in how a value is stored shows up. Rows come in
+primary-key order: on PostgreSQL a text key is ordered ``COLLATE "C"``, by
+code point as Python orders strings and as SQLite does by default, so two
+sides can be merged in Python whatever the database's collation.
 
-- ``snapshot``: all rows of every table, held in memory, for tests that
-  compare row by row and want to say which rows went missing;
-- ``summarize``: per table, the row count and a SHA-256 of the rows over
-  chosen columns, streamed, for a database of any size (the round trip).
-
-Rows are read ordered by all their columns, so two reads of the same data
-give the same rows in the same order, whatever order the database keeps them in.
+- ``Database(conn)``: a live database, streamed (any size will do);
+- ``snapshot(conn)``: all rows of every table, held in memory, for the test
+  that climbs every revision with a few rows in every table.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import Counter
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
-from decimal import Decimal
-from uuid import UUID
 
 import sqlalchemy as sa
 
 VERSION_TABLE = "alembic_version"
 # Rows fetched at a time when streaming: memory stays flat on a large table.
 STREAM_BATCH = 5000
-
-
-@dataclass(frozen=True)
-class TableRows:
-    """One table's columns, and all its rows as tuples in that column order."""
-
-    columns: tuple[str, ...]
-    rows: tuple[tuple, ...]
-
-    def project(self, columns: Iterable[str]) -> Counter:
-        """The rows cut down to ``columns`` (in the order given), as a multiset."""
-        positions = [self.columns.index(name) for name in columns]
-        return Counter(tuple(row[i] for i in positions) for row in self.rows)
-
-
-@dataclass(frozen=True)
-class TableSummary:
-    """A table's row count and the SHA-256 of its rows over ``columns``."""
-
-    table: str
-    columns: tuple[str, ...]
-    rows: int
-    sha256: str
 
 
 def table_names(conn: sa.Connection) -> list[str]:
@@ -68,113 +38,105 @@ def table_columns(conn: sa.Connection) -> dict[str, tuple[str, ...]]:
     }
 
 
-def select_rows(table: str, columns: Sequence[str], where: str | None = None) -> sa.Select:
-    """``SELECT columns FROM table [WHERE where] ORDER BY columns``, values untyped."""
-    target = sa.table(table, *(sa.column(name) for name in columns))
-    query = sa.select(*target.c).order_by(*target.c)
-    return query if where is None else query.where(sa.text(where))
+def primary_key(conn: sa.Connection, table: str) -> tuple[str, ...]:
+    return tuple(sa.inspect(conn).get_pk_constraint(table)["constrained_columns"] or ())
 
 
-def snapshot(conn: sa.Connection, where: Mapping[str, str] | None = None) -> dict[str, TableRows]:
+class Database:
+    """A live database, read a table at a time, streaming."""
+
+    def __init__(self, conn: sa.Connection):
+        self.conn = conn
+        self._columns = table_columns(conn)
+
+    def columns(self) -> dict[str, tuple[str, ...]]:
+        return self._columns
+
+    def primary_key(self, table: str) -> tuple[str, ...]:
+        return primary_key(self.conn, table)
+
+    def rows(self, table: str, key: Sequence[str], values: Sequence[str]) -> Iterator[tuple]:
+        """(key..., values...) for every row, in key order."""
+        ordered = _ordered_by_code_point(self.conn, table, key)
+        target = sa.table(table, *(sa.column(name) for name in (*key, *values)))
+        query = sa.select(*target.c).order_by(*ordered)
+        streamed = self.conn.execution_options(yield_per=STREAM_BATCH)
+        for row in streamed.execute(query):
+            yield tuple(row)
+
+    def count(self, table: str, column: str | None = None) -> int:
+        """The table's rows, or the values (not NULL) of one column."""
+        target = sa.table(table, *([sa.column(column)] if column else []))
+        what = sa.func.count(target.c[column]) if column else sa.func.count()
+        return self.conn.scalar(sa.select(what).select_from(target))
+
+    def keys_where(self, table: str, key: Sequence[str], conditions: Sequence[str]) -> set:
+        """The keys of the rows that match any of ``conditions`` (SQL)."""
+        if not conditions:
+            return set()
+        target = sa.table(table, *(sa.column(name) for name in key))
+        where = sa.or_(*(sa.text(f"({condition})") for condition in conditions))
+        return {tuple(row) for row in self.conn.execute(sa.select(*target.c).where(where))}
+
+
+def _ordered_by_code_point(conn: sa.Connection, table: str, key: Sequence[str]) -> list:
+    """ORDER BY terms for ``key``: text columns ``COLLATE "C"`` on PostgreSQL."""
+    if conn.dialect.name != "postgresql":
+        return [sa.column(name) for name in key]
+    kinds = {c["name"]: c["type"] for c in sa.inspect(conn).get_columns(table)}
+    return [
+        sa.column(name).collate("C")
+        if isinstance(kinds.get(name), sa.String | sa.Text)
+        else sa.column(name)
+        for name in key
+    ]
+
+
+@dataclass(frozen=True)
+class TableRows:
+    """One table's columns, primary key, and all its rows as tuples in column order."""
+
+    columns: tuple[str, ...]
+    key: tuple[str, ...]
+    rows: tuple[tuple, ...]
+
+    def project(self, columns: Sequence[str]) -> list[tuple]:
+        positions = [self.columns.index(name) for name in columns]
+        return [tuple(row[i] for i in positions) for row in self.rows]
+
+
+class Snapshot(dict):
+    """Table name -> ``TableRows``: a copy of some tables' rows, in memory,
+    readable as ``Database`` reads a live one."""
+
+    def columns(self) -> dict[str, tuple[str, ...]]:
+        return {name: table.columns for name, table in self.items()}
+
+    def primary_key(self, table: str) -> tuple[str, ...]:
+        return self[table].key
+
+    def rows(self, table: str, key: Sequence[str], values: Sequence[str]) -> Iterator[tuple]:
+        return iter(sorted(self[table].project([*key, *values]), key=lambda r: r[: len(key)]))
+
+    def count(self, table: str, column: str | None = None) -> int:
+        if column is None:
+            return len(self[table].rows)
+        return sum(value is not None for (value,) in self[table].project([column]))
+
+
+def snapshot(conn: sa.Connection, where: Mapping[str, str] | None = None) -> Snapshot:
     """Every row of every table. With ``where`` (table -> SQL condition), only
     those tables, and in each only the rows that match its condition."""
     columns = table_columns(conn)
     tables = sorted(where) if where is not None else list(columns)
-    found = {}
+    found = Snapshot()
     for name in tables:
         if name not in columns:
             raise LookupError(f"table {name!r} does not exist here")
-        condition = where[name] if where is not None else None
-        rows = conn.execute(select_rows(name, columns[name], condition)).all()
-        found[name] = TableRows(columns[name], tuple(tuple(row) for row in rows))
+        target = sa.table(name, *(sa.column(column) for column in columns[name]))
+        query = sa.select(*target.c).order_by(*target.c)
+        if where is not None:
+            query = query.where(sa.text(where[name]))
+        rows = tuple(tuple(row) for row in conn.execute(query))
+        found[name] = TableRows(columns[name], primary_key(conn, name), rows)
     return found
-
-
-def summarize(conn: sa.Connection, table: str, columns: Iterable[str]) -> TableSummary:
-    """Count ``table``'s rows and hash them over ``columns``, streaming.
-
-    The columns are taken in name order, so a rebuild that moves a column
-    changes nothing; each row is hashed as one line of JSON."""
-    columns = tuple(sorted(columns))
-    digest = hashlib.sha256(json.dumps(columns).encode())
-    count = 0
-    streamed = conn.execution_options(yield_per=STREAM_BATCH)
-    for row in streamed.execute(select_rows(table, columns)):
-        digest.update(json.dumps(tuple(row), default=_plain, ensure_ascii=False).encode())
-        digest.update(b"\n")
-        count += 1
-    return TableSummary(table, columns, count, digest.hexdigest())
-
-
-def summaries(
-    conn: sa.Connection, columns: Mapping[str, Iterable[str]] | None = None
-) -> Iterator[TableSummary]:
-    """``summarize`` each table in turn, over all its columns or, for a table
-    named in ``columns``, over those; each is yielded as soon as it is done."""
-    present = table_columns(conn)
-    columns = columns or {}
-    for name in present:
-        yield summarize(conn, name, columns.get(name, present[name]))
-
-
-def _plain(value):
-    """A JSON-able stand-in for a value JSON has no type for, tagged with
-    its kind, so that a datetime and a string of the same text differ."""
-    if isinstance(value, datetime):
-        if value.tzinfo is not None:
-            value = value.astimezone(UTC)
-        return {"datetime": value.isoformat()}
-    if isinstance(value, date | time):
-        return {type(value).__name__: value.isoformat()}
-    if isinstance(value, Decimal | UUID):
-        return {type(value).__name__: str(value)}
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"bytes": bytes(value).hex()}
-    return {"repr": repr(value)}
-
-
-def differences(
-    before: Mapping[str, TableRows],
-    after: Mapping[str, TableRows],
-    removed: Mapping[str, TableRows] | None = None,
-    *,
-    added: Mapping[str, TableRows] | None = None,
-    ignored: Mapping[str, Iterable[str]] | None = None,
-    shown: int = 3,
-) -> dict[str, str]:
-    """Table -> what changed between two snapshots, for every table that is
-    in both and whose rows differ over the columns both have. Rows in
-    ``removed`` (a snapshot of some of ``before``'s rows) are expected gone;
-    rows in ``added`` (a snapshot of some of ``after``'s) may be new; columns
-    in ``ignored`` (per table) are not compared."""
-    found = {}
-    for name in sorted(before.keys() & after.keys()):
-        skip = set((ignored or {}).get(name, ()))
-        common = [
-            column
-            for column in after[name].columns
-            if column in before[name].columns and column not in skip
-        ]
-        expected = before[name].project(common)
-        if removed and name in removed:
-            expected -= removed[name].project(common)
-        actual = after[name].project(common)
-        gone, new = expected - actual, actual - expected
-        if added and name in added:
-            new -= added[name].project(common)
-        if not gone and not new:
-            continue
-        parts = [f"over columns ({', '.join(common)}):"]
-        for label, rows in (
-            ("missing or changed", gone),
-            ("not expected (changed, added, or declared deleted but kept)", new),
-        ):
-            if rows:
-                examples = "; ".join(_clip(repr(row)) for row in list(rows.elements())[:shown])
-                parts.append(f"{rows.total()} row(s) {label}, e.g. {examples}")
-        found[name] = " ".join(parts)
-    return found
-
-
-def _clip(text: str, width: int = 160) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"

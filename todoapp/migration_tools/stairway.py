@@ -18,17 +18,27 @@ revision says so, with two module-level constants::
 Dropping a table or a column is not a loss to declare: the schema below no
 longer holds it.
 
-An upgrade must keep every row and value too, except what a data revision
-(a backfill) writes on purpose, declared the same way::
+An upgrade must keep every row and value too. What it changes in the data
+on purpose, it declares the same way::
 
-    # Columns whose NULLs the upgrade fills in: compared without them, and
-    # none of them may be NULL afterwards.
+    # Tables and columns it renames, old name to new ("table.column" for a column).
+    UPGRADE_RENAMES = {"todos.title": "todos.text"}
+    # Tables and columns it drops, data and all.
+    UPGRADE_DROPS = ["todos.legacy_flag"]
+    # Columns whose NULLs the upgrade fills in: a NULL may get a value, any
+    # other value must stay, and none of them may be NULL afterwards.
     UPGRADE_FILLS = {"todos": ["list_id"]}
+    # Columns whose values the upgrade rewrites (by their names after it).
+    UPGRADE_REWRITES = {"lists": ["name_key"]}
     # Rows the upgrade may add, per table, as an SQL condition on them.
     UPGRADE_ADDS = {"lists": "is_inbox"}
- Revisions committed before these constants existed cannot
-be edited (``manifest.sha256``), so theirs live in ``COMMITTED_DECLARATIONS``
-below, the one place for them; a new revision declares its own.
+
+``make db-test-migrations`` and the stairway test both compare the data
+after the upgrade with the data before it, through these declarations
+(``compare.fates``): anything else that is gone or changed is a loss.
+Revisions committed before these constants existed cannot be edited
+(``manifest.sha256``), so theirs live in ``COMMITTED_DECLARATIONS`` below,
+the one place for them; a new revision declares its own.
 """
 
 from __future__ import annotations
@@ -53,6 +63,9 @@ REFUSES_UNLESS = "DOWNGRADE_REFUSES_UNLESS"
 DELETES = "DOWNGRADE_DELETES"
 FILLS = "UPGRADE_FILLS"
 ADDS = "UPGRADE_ADDS"
+RENAMES = "UPGRADE_RENAMES"
+DROPS = "UPGRADE_DROPS"
+REWRITES = "UPGRADE_REWRITES"
 # What a refusal says first; the command that gets past it follows.
 REFUSAL = "Refusing to downgrade"
 
@@ -70,6 +83,12 @@ def path_to(script: ScriptDirectory, revision: str) -> list[Script]:
     """``revision`` and its ancestors, oldest first: the upgrades, one at a
     time, that take an empty database to it."""
     return list(script.iterate_revisions(revision, "base"))[::-1]
+
+
+def revisions_between(script: ScriptDirectory, lower: str | None, upper: str) -> list[Script]:
+    """The revisions an upgrade from ``lower`` (None: an empty database) to
+    ``upper`` runs, oldest first."""
+    return list(script.iterate_revisions(upper, lower or "base"))[::-1]
 
 
 def one_step_down(revision: Script) -> str:
@@ -143,30 +162,55 @@ def declaration(revision: Script) -> DowngradeDeclaration:
 class UpgradeDeclaration:
     fills: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     adds: Mapping[str, str] = field(default_factory=dict)
+    renames: Mapping[str, str] = field(default_factory=dict)
+    drops: frozenset[str] = frozenset()
+    rewrites: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
 
 def upgrade_declaration(revision: Script) -> UpgradeDeclaration:
-    """What ``revision``'s upgrade declares it writes (see the module's doc)."""
-    fills = getattr(revision.module, FILLS, {})
-    adds = getattr(revision.module, ADDS, {})
-    if not isinstance(fills, Mapping) or not all(
-        isinstance(table, str)
-        and not isinstance(cols, str)
-        and all(isinstance(c, str) for c in cols)
-        for table, cols in fills.items()
-    ):
-        raise DeclarationError(
-            f"Revision {revision.revision}: {FILLS} must map table names to lists of "
-            f'columns, such as {{"todos": ["list_id"]}}, not {fills!r}.'
-        )
+    """What ``revision``'s upgrade declares it does to the data (see the module's doc)."""
+    module, name = revision.module, revision.revision
+    fills = _columns_per_table(name, FILLS, getattr(module, FILLS, {}))
+    rewrites = _columns_per_table(name, REWRITES, getattr(module, REWRITES, {}))
+    adds = getattr(module, ADDS, {})
     if not isinstance(adds, Mapping) or not all(
         isinstance(table, str) and isinstance(where, str) for table, where in adds.items()
     ):
         raise DeclarationError(
-            f"Revision {revision.revision}: {ADDS} must map table names to SQL "
+            f"Revision {name}: {ADDS} must map table names to SQL "
             f'conditions, such as {{"lists": "is_inbox"}}, not {adds!r}.'
         )
-    return UpgradeDeclaration({t: tuple(c) for t, c in fills.items()}, dict(adds))
+    renames = getattr(module, RENAMES, {})
+    if not isinstance(renames, Mapping) or not all(
+        isinstance(old, str) and isinstance(new, str) and old.count(".") == new.count(".") <= 1
+        for old, new in renames.items()
+    ):
+        raise DeclarationError(
+            f"Revision {name}: {RENAMES} must map old names to new ones, tables as "
+            f'"table" and columns as "table.column", such as {{"todos.title": '
+            f'"todos.text"}}, not {renames!r}.'
+        )
+    drops = getattr(module, DROPS, [])
+    if isinstance(drops, str) or not all(isinstance(d, str) and d.count(".") <= 1 for d in drops):
+        raise DeclarationError(
+            f"Revision {name}: {DROPS} must list tables and columns, such as "
+            f'["todos.legacy_flag"], not {drops!r}.'
+        )
+    return UpgradeDeclaration(fills, dict(adds), dict(renames), frozenset(drops), rewrites)
+
+
+def _columns_per_table(revision: str, constant: str, value) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, Mapping) or not all(
+        isinstance(table, str)
+        and not isinstance(cols, str)
+        and all(isinstance(c, str) for c in cols)
+        for table, cols in value.items()
+    ):
+        raise DeclarationError(
+            f"Revision {revision}: {constant} must map table names to lists of "
+            f'columns, such as {{"todos": ["list_id"]}}, not {value!r}.'
+        )
+    return {table: tuple(cols) for table, cols in value.items()}
 
 
 # --- Rows for every table ------------------------------------------------------

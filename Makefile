@@ -21,7 +21,7 @@ WORKERS ?= $(shell nproc 2>/dev/null || echo 2)
 	db-check db-freeze db-lint db-merge
 
 help: ## list the targets
-	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
+	@grep -hE '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-20s %s\n", $$1, $$2}'
 
 .tools/bin/uv:
 	@echo "uv not found: installing it with pip into .tools/"

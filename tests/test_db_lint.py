@@ -47,8 +47,9 @@ def upgrade():
 def downgrade():
 {downgrade}
 '''
-DROP_DONE = """\
-with op.batch_alter_table("todos") as batch_op:
+KEEP = '{"sqlite_autoincrement": True}'
+DROP_DONE = f"""\
+with op.batch_alter_table("todos", table_kwargs={KEEP}) as batch_op:
     batch_op.drop_column("done")
 op.alter_column("todos", "title", type_=sa.String(300))
 op.alter_column("users", "username", new_column_name="login")
@@ -659,7 +660,7 @@ ONLINE = "from todoapp.migration_tools import online\n"
         (
             'op.alter_column("todos", "updated_at", nullable=False, existing_type=sa.DateTime())',
             "scans todos while its reads and writes wait",
-            'online.set_not_null("todos", "updated_at")',
+            f'online.set_not_null("todos", "updated_at", sqlite_table_kwargs={KEEP})',
             ("Medium", "contract: todos.updated_at NOT NULL through a validated CHECK"),
         ),
     ],
@@ -690,7 +691,7 @@ def test_expand_backfill_and_contract_are_named(lint, scratch):
         """\
         online.add_column("todos", sa.Column("priority", sa.Integer()))
         online.backfill("todos", "priority = 0", "priority IS NULL")
-        online.set_not_null("todos", "priority")
+        online.set_not_null("todos", "priority", sqlite_table_kwargs={"sqlite_autoincrement": True})
         """,
         top=ONLINE,
     )
@@ -729,3 +730,85 @@ def test_a_reviewed_high_passes(lint, scratch):
     result = lint(revision.id)
     assert result.exit_code == 0, result.output
     assert "Risks reviewed: dana, 2026-12-01" in result.output
+
+
+# --- renames and ids ---------------------------------------------------------------
+
+# PostgreSQL's view cannot render a forced rebuild (it needs the live table).
+SQLITE_ONLY = 'if op.get_context().dialect.name == "sqlite":\n'
+# How autogenerate writes todos.title renamed to text in the model, with the
+# old advice for the new NOT NULL column followed (a server_default) or not.
+RENAMED_AS_GENERATED = f"""\
+with op.batch_alter_table("todos", table_kwargs={KEEP}) as batch_op:
+    batch_op.add_column(sa.Column("text", sa.String(200), nullable=False DEFAULT))
+    batch_op.drop_column("title")
+"""
+
+
+@pytest.mark.parametrize("default", ["", ', server_default=""'], ids=["as generated", "defaulted"])
+def test_an_added_and_a_dropped_column_are_a_probable_rename(lint, scratch, default):
+    revision = scratch(RENAMED_AS_GENERATED.replace(" DEFAULT", default), slug="rename_title")
+    result = lint()
+    assert result.exit_code == 1, result.output
+    upgrade = group(revision_blocks(result.output)[revision.id], "upgrade")
+    assert has_line(upgrade, "High", "probable rename of todos.title to todos.text")
+    assert "new_column_name" in result.stderr and "UPGRADE_RENAMES" in result.stderr
+    assert "expand/contract" in result.stderr
+    # Its Fails advice never suggests the default that would blank every title.
+    assert "Give the Column a server_default" not in result.stderr
+
+
+def test_a_not_null_column_alone_is_told_to_take_a_default(lint, scratch):
+    scratch(
+        f"""\
+        with op.batch_alter_table("todos", table_kwargs={KEEP}) as batch_op:
+            batch_op.add_column(sa.Column("rank", sa.Integer(), nullable=False))
+        """,
+        slug="rank",
+    )
+    result = lint()
+    assert result.exit_code == 1
+    assert "Give the Column a server_default" in result.stderr
+    assert "probable rename" not in result.output
+
+
+@pytest.mark.parametrize(
+    "body, fails",
+    [
+        (
+            SQLITE_ONLY + 'with op.batch_alter_table("todos", recreate="always") as b:\n    pass',
+            True,
+        ),
+        (
+            'with op.batch_alter_table("lists") as batch_op:\n'
+            '    batch_op.alter_column("name", type_=sa.String(70))',
+            True,
+        ),
+        (
+            SQLITE_ONLY
+            + f'with op.batch_alter_table("todos", recreate="always", table_kwargs={KEEP}) as b:'
+            + "\n    pass",
+            False,
+        ),
+        ('online.set_not_null("todos", "title")', True),
+        (f'online.set_not_null("todos", "title", sqlite_table_kwargs={KEEP})', False),
+        # login_throttle has no AUTOINCREMENT to keep.
+        (
+            SQLITE_ONLY
+            + 'with op.batch_alter_table("login_throttle", recreate="always") as b:\n    pass',
+            False,
+        ),
+    ],
+    ids=["todos", "lists", "todos kept", "set_not_null", "set_not_null kept", "login_throttle"],
+)
+def test_a_rebuild_that_would_drop_autoincrement_fails(lint, scratch, body, fails):
+    revision = scratch(
+        body.replace("\n", "\n    ") if body.startswith("if") else body, top=ONLINE, slug="rebuild"
+    )
+    result = lint()
+    upgrade = group(revision_blocks(result.output)[revision.id], "upgrade")
+    assert has_line(upgrade, "Fails", "without sqlite_autoincrement") is fails
+    assert (result.exit_code == 1) is fails, result.output
+    if fails:
+        assert "purged ids could be handed out again" in result.stderr
+        assert "RISKS_REVIEWED does not excuse it" in result.stderr

@@ -24,6 +24,8 @@ from alembic.autogenerate import comparators, renderers
 from alembic.operations import ops
 from sqlalchemy import Column
 
+from .lint.reader import autoincrement_tables
+
 AUTOINCREMENT = re.compile(r"\bAUTOINCREMENT\b", re.IGNORECASE)
 
 
@@ -102,11 +104,7 @@ def render_online_call(autogen_context, op: OnlineCall) -> str:
 def prefer_online(script: ops.MigrationScript, metadata) -> None:
     """Rewrite the generated operations in place (see the module docstring).
     ``metadata``: the app's models, which say which tables keep AUTOINCREMENT."""
-    autoincrement = {
-        table.name
-        for table in metadata.tables.values()
-        if table.dialect_options["sqlite"]["autoincrement"]
-    }
+    autoincrement = autoincrement_tables(metadata)
     for upgrade_ops in script.upgrade_ops_list:
         new = {o.table_name for o in upgrade_ops.ops if isinstance(o, ops.CreateTableOp)}
         upgrade_ops.ops = _keep_autoincrement(_rewrite(upgrade_ops.ops, new), autoincrement)

@@ -6,9 +6,11 @@ import subprocess
 import sys
 
 import pytest
+import sqlalchemy as sa
 
 from todoapp import ROOT
 from todoapp.migration_tools.manifest import (
+    HELPERS_NAME,
     MANIFEST_NAME,
     check,
     digest,
@@ -182,3 +184,122 @@ def test_command_line_freeze(migrations):
     assert result.returncode == 1
     assert f"{NEW} changed since it was committed" in result.stderr
     assert (migrations / MANIFEST_NAME).read_bytes() == original
+
+
+# --- the code the revisions run ---------------------------------------------------
+
+REACHES_ONLINE = '''"""uses online"""
+
+from todoapp.migration_tools import online
+
+revision = "9999"
+down_revision = "0003"
+
+
+def upgrade():
+    online.set_not_null("todos", "title")
+'''
+
+
+@pytest.fixture
+def project(tmp_path, migrations):
+    """A copy of the project's migration helpers to edit, and the scratch
+    migrations frozen against it, with a revision that runs one of them."""
+    root = tmp_path / "project"
+    package = root / "todoapp" / "migration_tools"
+    package.mkdir(parents=True)
+    for name in ("__init__.py", "online.py"):
+        (package / name).write_bytes((ROOT / "todoapp" / "migration_tools" / name).read_bytes())
+    (root / "todoapp" / "__init__.py").write_text("", encoding="utf-8")
+    (migrations / "versions" / NEW).write_text(REACHES_ONLINE, encoding="utf-8")
+    freeze(*paths(migrations), root=root)
+    assert check(*paths(migrations), root=root) == []
+    return root, package / "online.py"
+
+
+def test_the_code_a_committed_revision_runs_is_recorded(migrations, project):
+    helpers = (migrations / HELPERS_NAME).read_text(encoding="utf-8")
+    for name in ("set_not_null", "_postgres", "_constraint_exists"):  # and what it calls
+        assert f"  todoapp.migration_tools.online.{name}\n" in helpers
+
+
+@pytest.mark.parametrize(
+    "edit, refused",
+    [
+        (lambda s: s.replace("batch.alter_column(column, nullable=False)", "pass"), True),
+        (lambda s: s.replace('check = f"ck_{table}_{column}_not_null"[:63]', 'check = "ck"'), True),
+        (lambda s: s.replace("Make a column NOT NULL", "Make the column NOT NULL"), False),
+        (lambda s: s.replace("# One process builds it.", "# One process, one build."), False),
+        (lambda s: s + "\n\ndef set_not_null_v2():\n    pass\n", False),
+    ],
+    ids=["its body", "a line of it", "its docstring", "a comment", "a new function"],
+)
+def test_changing_what_a_committed_revision_runs_is_refused(migrations, project, edit, refused):
+    root, online = project
+    source = online.read_text(encoding="utf-8")
+    assert edit(source) != source, "the edit must change the file"
+    online.write_text(edit(source), encoding="utf-8")
+    problems = check(*paths(migrations), root=root)
+    assert bool(problems) is refused, problems
+    if refused:
+        assert "todoapp.migration_tools.online.set_not_null changed" in problems[0]
+        assert NEW in problems[0]
+        with pytest.raises(ValueError, match="set_not_null changed"):
+            freeze(*paths(migrations), root=root)
+
+
+def use(app, migrations):
+    """Make ``flask db`` take its revisions from ``migrations``."""
+    app.extensions["migrate"].directory = str(migrations)
+    app.extensions["migrate"].migrate.directory = str(migrations)
+
+
+def _edit_helpers_record(migrations, name):
+    """Record another digest for ``name``, as if the code had changed since."""
+    path = migrations / HELPERS_NAME
+    text = path.read_text(encoding="utf-8")
+    assert f"  {name}\n" in text
+    lines = [
+        ("0" * 64 + f"  {name}") if line.endswith(f"  {name}") else line
+        for line in text.splitlines()
+    ]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@pytest.mark.parametrize("what", ["revision", "helper"])
+def test_upgrade_and_lint_refuse_what_is_not_as_committed(
+    app, runner, scratch_migrations, caplog, what
+):
+    use(app, scratch_migrations)
+    if what == "revision":
+        name = revisions(scratch_migrations / "versions")[0]
+        with open(scratch_migrations / "versions" / name, "a", encoding="utf-8") as file:
+            file.write("# a small fix\n")
+        expected = f"{name} changed since it was committed"
+    else:
+        name = "todoapp.migration_tools.online.set_not_null"
+        _edit_helpers_record(scratch_migrations, name)
+        expected = f"{name} changed since the revisions that run it were committed"
+    for command in (["db", "upgrade"], ["db", "lint"], ["db", "upgrade", "--sql"]):
+        caplog.clear()
+        result = runner.invoke(args=command)
+        assert result.exit_code != 0, (command, result.output)
+        # Flask-Migrate logs the refusal; the lint prints it.
+        assert expected in result.output + caplog.text, command
+
+
+def test_a_new_revision_not_yet_frozen_is_welcome(app, runner, scratch_migrations):
+    from .conftest import write_revision
+
+    use(app, scratch_migrations)
+    new = write_revision(
+        scratch_migrations,
+        "scratch column",
+        'op.add_column("todos", sa.Column("scratch", sa.Integer()))',
+    )
+    result = runner.invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        from todoapp.extensions import db
+
+        assert db.session.scalar(sa.text("SELECT version_num FROM alembic_version")) == new

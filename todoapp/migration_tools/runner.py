@@ -42,12 +42,14 @@ import fcntl
 import itertools
 import logging
 import re
+import sys
 import time
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass
 from logging.config import fileConfig
 
+from alembic.operations import Operations
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from flask import current_app
@@ -56,15 +58,13 @@ from sqlalchemy.exc import OperationalError
 
 from ..database import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS
 from ..models import UTCDateTime
-from . import autogen, naming, sqlite
+from . import autogen, manifest, naming, offline, sqlite
 
 # pg_advisory_lock key for migrations: any number no other code uses ("todo").
 MIGRATION_LOCK_KEY = 0x746F646F
 FIND_LOCK_HOLDER = (
     f"SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND objid = {MIGRATION_LOCK_KEY}"  # noqa: S608
 )
-# First line of an offline SQLite script: the sqlite3 shell stops at the first error.
-SQLITE_BAIL = ".bail on"
 DANGLING_SHOWN = 5
 # PostgreSQL's SQLSTATEs for "canceling statement due to lock timeout" and
 # "... due to statement timeout" (the latter shares its code with a cancel).
@@ -83,6 +83,7 @@ def run(context) -> None:
     # Tests keep their own log capture; fileConfig would replace the root handlers.
     if config.config_file_name is not None and not current_app.testing:
         fileConfig(config.config_file_name, disable_existing_loggers=False)
+    refuse_edited_revisions(ScriptDirectory.from_config(config).dir)
     try:
         if context.is_offline_mode():
             _run_offline(context)
@@ -97,6 +98,18 @@ def run(context) -> None:
             "branch and `make db-downgrade` to a revision both branches share, or use a fresh "
             "database."
         ) from None
+
+
+def refuse_edited_revisions(migrations: str) -> None:
+    """Stop before anything runs if a committed revision, or the code it
+    runs, is not what was committed (``manifest``): two databases that both
+    say "head" must have the same schema."""
+    problems = manifest.refusals(migrations)
+    if problems:
+        raise CommandError(
+            "Refusing to run: the migrations are not the ones committed.\n"
+            + "\n".join(f"  {problem}" for problem in problems)
+        )
 
 
 def _configure_args(context) -> dict:
@@ -130,7 +143,8 @@ def _run_offline(context) -> None:
     db = current_app.extensions["migrate"].db
     # The lint asks for PostgreSQL's SQL whatever the app's database is.
     url = make_url(context.config.attributes.get("offline_url") or db.engine.url)
-    context.configure(
+    backend = url.get_backend_name()
+    args = dict(
         url=url.render_as_string(hide_password=False),
         target_metadata=db.metadata,
         literal_binds=True,
@@ -138,14 +152,30 @@ def _run_offline(context) -> None:
         transactional_ddl=True,
         **_configure_args(context),
     )
-    if url.get_backend_name() == "sqlite":
-        context.get_context().impl.static_output(
-            f"{SQLITE_BAIL}\n-- For the sqlite3 shell: stop at the first error, so a "
+    shadow = None
+    if backend == "sqlite":
+        script = ScriptDirectory.from_config(context.config)
+        heads = offline.starting_heads(script, context.get_starting_revision_argument())
+        shadow = offline.shadow_at(script, heads)
+        out = context.config.output_buffer or sys.stdout
+        args.update(output_buffer=offline.Tee(out, shadow))
+    elif backend == "postgresql":
+        # The online helpers commit steps of their own: a revision per transaction.
+        args.update(transaction_per_migration=True)
+    context.configure(**args)
+    impl = context.get_context().impl
+    if backend == "sqlite":
+        impl.static_output(
+            f"{offline.SQLITE_BAIL}\n-- For the sqlite3 shell: stop at the first error, so a "
             "refusal or a failure commits nothing."
         )
-    elif url.get_backend_name() == "postgresql":
+        impl.static_output(offline.SAVE_SEQUENCES)
+        context.configure(**args, on_version_apply=offline.restore_sequences(impl.static_output))
+    elif backend == "postgresql":
         config = current_app.config
-        context.get_context().impl.static_output(
+        impl.static_output(
+            f"{offline.POSTGRES_STOP}\n"
+            "-- For psql: stop at the first error, so a revision that fails is never stamped.\n"
             "-- The bounds `flask db upgrade` sets: a statement waits this long for a lock\n"
             "-- (the app's queries queue behind it meanwhile), then fails; run the script again.\n"
             f"SET lock_timeout = {int(config['MIGRATION_TABLE_LOCK_TIMEOUT_MS'])};\n"
@@ -153,7 +183,11 @@ def _run_offline(context) -> None:
         )
     try:
         with context.begin_transaction():
-            context.run_migrations()
+            if shadow is None:
+                context.run_migrations()
+            else:
+                with Operations.context(context.get_context()), offline.copies_from(shadow):
+                    context.get_context().run_migrations()
     except CommandError as exc:
         if "--sql mode" not in str(exc):
             raise
@@ -164,6 +198,9 @@ def _run_offline(context) -> None:
             "(the log line above names it); apply this one with `flask db upgrade` "
             "against the database."
         ) from None
+    finally:
+        if shadow is not None:
+            shadow.close()
 
 
 def _run_online(context) -> None:

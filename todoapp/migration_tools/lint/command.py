@@ -13,7 +13,7 @@ from flask import current_app
 from flask.cli import with_appcontext
 
 from ...extensions import db
-from .. import naming, pglocks
+from .. import manifest, naming, pglocks
 from .postgres import join_postgres
 from .reader import analyse_source, autoincrement_tables, referencing_columns, reviewed_marker
 from .report import LintReport, RevisionReport, format_failure, format_report
@@ -123,6 +123,12 @@ def lint_command(revision_range: str | None) -> None:
     excuses. What downgrade() does is listed, and never fails it.
     """
     script_directory = _script_directory()
+    problems = manifest.refusals(script_directory.dir)
+    if problems:
+        raise click.ClickException(
+            "The migrations are not the ones committed, so they are not linted:\n"
+            + "\n".join(f"  {problem}" for problem in problems)
+        )
     if revision_range is None:
         revisions = _pending_on_database(script_directory)
         if not revisions:

@@ -123,8 +123,8 @@ db-merge: install ## after a git merge left two heads: write the merge revision 
 db-upgrade: install ## apply every pending revision
 	$(DEV) $(FLASK) db upgrade
 
-db-downgrade: install ## revert the newest revision (ARGS="-x purge_trash=yes" to pass options)
-	$(DEV) $(FLASK) db downgrade $(ARGS)
+db-downgrade: install ## revert the newest revision, a merge too (ARGS="-x purge_trash=yes" to pass options)
+	$(DEV) $(FLASK) db step-down $(ARGS)
 
 db-history: install ## list the revisions
 	$(DEV) $(FLASK) db history --indicate-current

@@ -812,3 +812,25 @@ def test_a_rebuild_that_would_drop_autoincrement_fails(lint, scratch, body, fail
     if fails:
         assert "purged ids could be handed out again" in result.stderr
         assert "RISKS_REVIEWED does not excuse it" in result.stderr
+
+
+def test_postgresql_findings_in_a_batch_go_with_the_operation_that_wrote_them(lint, scratch):
+    """Both operations name the same constraint and share the block's line:
+    what PostgreSQL says of ADD CONSTRAINT goes with the add, not the drop."""
+    revision = scratch(
+        """\
+        with op.batch_alter_table("users") as batch_op:
+            batch_op.drop_constraint("uq_users_username", type_="unique")
+            batch_op.create_unique_constraint("uq_users_username", ["username"])
+        """,
+        slug="unique_again",
+    )
+    result = lint()
+    upgrade = group(revision_blocks(result.output)[revision.id], "upgrade")
+    assert has_line(upgrade, "Medium", "drop constraint uq_users_username")
+    assert has_line(upgrade, "High", "add unique constraint uq_users_username")
+    add = next(i for i, line in enumerate(upgrade) if "add unique constraint" in line)
+    drop = next(i for i, line in enumerate(upgrade) if "drop constraint" in line)
+    assert "ban-drop-constraint" in "\n".join(upgrade[drop:add])
+    assert "disallowed-unique-constraint" in "\n".join(upgrade[add:])
+    assert "disallowed-unique-constraint" not in "\n".join(upgrade[drop:add])

@@ -4,6 +4,7 @@ and the purges. Through the pages, the services, relationships, joins and
 counts."""
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import func, select, text
 
 from todoapp.extensions import db
@@ -251,6 +252,20 @@ def test_a_race_for_a_name_is_a_clear_refusal_not_an_integrity_error(app, alice,
             lists._name_free = real
         assert taken.value.suggestion == "Groceries (2)"
         assert get_any(List, old).is_trashed
+
+
+def test_a_refusal_for_another_rule_is_not_called_a_taken_name(app, alice, monkeypatch):
+    """The database's own limit on a name (a CHECK narrower than the model,
+    as after a model change with no revision yet) is not "You already have a
+    list named ...": it is the error it is."""
+    from todoapp import models
+
+    monkeypatch.setattr(models, "LIST_NAME_MAX", models.LIST_NAME_MAX + 20)
+    longer = "x" * (models.LIST_NAME_MAX - 5)
+    with app.app_context():
+        with pytest.raises(sa.exc.DBAPIError) as refused:
+            lists.create_list(alice, longer, actor_id=alice)
+        assert not isinstance(refused.value, lists.NameTaken)
 
 
 def test_names_fold_beyond_ascii(app, alice, make_list):

@@ -15,7 +15,7 @@ from alembic.script import ScriptDirectory
 
 from todoapp.extensions import db
 from todoapp.migration_tools import naming
-from todoapp.models import Todo, User
+from todoapp.models import LIST_NAME_MAX, Todo, User
 
 from .conftest import BACKEND, write_revision
 
@@ -214,7 +214,7 @@ def test_a_revision_that_only_adds_skips_the_whole_database_check(scratch, monke
 
 
 @sqlite_only
-def test_a_backfill_that_points_nowhere_stops_at_its_first_batch(scratch):
+def test_a_backfill_that_points_nowhere_stops_at_its_first_batch(scratch, caplog):
     # Foreign keys are on for online's backfills: SQLite refuses the batch
     # itself, as the whole-database check no longer runs after them.
     write_revision(
@@ -224,8 +224,9 @@ def test_a_backfill_that_points_nowhere_stops_at_its_first_batch(scratch):
         'online.backfill("todos", "deleted_by = 999", "deleted_by IS NULL")',
     )
     before = every_row()
-    with pytest.raises(sa.exc.IntegrityError, match="FOREIGN KEY"):
+    with pytest.raises(SystemExit):  # Flask-Migrate prints the error and exits 1
         flask_migrate.upgrade(directory=str(scratch))
+    assert "A revision did not complete: FOREIGN KEY constraint failed" in caplog.text
     db.session.rollback()
     assert every_row() == before
 
@@ -296,3 +297,71 @@ def test_a_database_from_another_branch_gets_a_hint(app, scratch_migrations, cap
             flask_migrate.upgrade()
     assert f"Can't locate revision identified by '{other_branch}'" in caplog.text
     assert "most often one applied on another git branch" in caplog.text
+
+
+def generated(scratch):
+    script = ScriptDirectory(str(scratch))
+    return Path(script.get_revision(script.get_current_head()).path).read_text(encoding="utf-8")
+
+
+def test_a_changed_check_constraint_gets_a_revision(scratch, monkeypatch):
+    """Widen a list name's limit in the model: `make db-migrate` writes the
+    CHECK again (Alembic alone would not see it), and after the upgrade the
+    database takes a name the old limit refused."""
+    from todoapp.models import List
+
+    [check] = [c for c in List.__table__.constraints if str(c.name) == "ck_lists_list_name_length"]
+    wider = str(check.sqltext).replace(str(LIST_NAME_MAX), str(LIST_NAME_MAX + 20))
+    monkeypatch.setattr(check, "sqltext", sa.text(wider))
+    flask_migrate.migrate(directory=str(scratch), message="longer list names")
+    source = "".join(generated(scratch).replace('"', "'").split())  # whitespace aside
+    # f(): the name is final, the naming convention is not applied to it again.
+    name = "batch_op.f('ck_lists_list_name_length')"
+    assert f".drop_constraint({name},type_='check')" in source
+    assert f".create_check_constraint({name},'{''.join(wider.split())}')" in source
+    flask_migrate.upgrade(directory=str(scratch))
+    owner = db.session.scalar(sa.text("SELECT min(id) FROM users"))
+    db.session.execute(
+        sa.text(
+            "INSERT INTO lists (user_id, name, name_key, is_inbox, created_at, trashed_todos) "
+            "VALUES (:u, :n, :n, false, '2026-01-01 00:00:00', 0)"
+        ),
+        {"u": owner, "n": "x" * (LIST_NAME_MAX + 10)},
+    )
+    db.session.commit()
+    # Now the models and the database agree: nothing more to generate.
+    before = set(Path(scratch, "versions").iterdir())
+    flask_migrate.migrate(directory=str(scratch), message="nothing")
+    assert set(Path(scratch, "versions").iterdir()) == before
+
+
+def test_a_partial_unique_index_is_generated_online_with_its_where(scratch):
+    index = sa.Index(
+        "ux_todos_scratch_live_title",
+        Todo.__table__.c.user_id,
+        Todo.__table__.c.title,
+        unique=True,
+        sqlite_where=sa.text("deleted_at IS NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL"),
+    )
+    try:
+        flask_migrate.migrate(directory=str(scratch), message="unique live titles")
+    finally:
+        Todo.__table__.indexes.discard(index)
+    source = "".join(generated(scratch).replace('"', "'").split())
+    assert (
+        "online.create_index('ux_todos_scratch_live_title','todos',['user_id','title'],"
+        "unique=True,where='deleted_atISNULL',)"
+    ) in source
+    assert "online.drop_index('ux_todos_scratch_live_title','todos')" in source
+
+
+def test_generating_a_revision_prints_no_lint_warning(app, scratch_migrations, monkeypatch, capfd):
+    """The post-write hooks lint and format the new file; the lint must not
+    complain about a long line that the formatter is about to wrap."""
+    monkeypatch.setattr(User.__table__.c.password_hash, "type", sa.String(300))
+    with app.app_context():
+        flask_migrate.migrate(directory=str(scratch_migrations), message="a long enough message")
+    printed = capfd.readouterr()
+    assert "E501" not in printed.out + printed.err
+    assert "Running post write hook 'ruff_format'" in printed.out + printed.err

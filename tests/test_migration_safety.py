@@ -133,3 +133,40 @@ def test_a_migration_that_cannot_get_the_lock_gives_up_clearly(empty_database_ur
         assert not sa.inspect(db.engine).has_table("todos")
     dispose(app)
     holder.dispose()
+
+
+def test_a_downgrade_that_fails_halfway_says_where_it_stands_and_finishes_when_run_again(
+    app, scratch_migrations
+):
+    """An online step (DROP INDEX CONCURRENTLY on PostgreSQL) commits on its
+    own before the statement that fails: the revision stays recorded, the
+    error says so in words, and the same command finishes it once fixed."""
+    head = ScriptDirectory(str(scratch_migrations)).get_current_head()
+    failing = 'op.execute("UPDATE no_such_table SET x = 1")'
+    scratch = write_revision(
+        scratch_migrations,
+        "scratch index",
+        'online.create_index("ix_todos_scratch_title", "todos", ["title"])',
+        f'online.drop_index("ix_todos_scratch_title", "todos")\n{failing}',
+        header="from todoapp.migration_tools import online\n",
+    )
+    with app.app_context():
+        flask_migrate.upgrade(directory=str(scratch_migrations))
+        with pytest.raises(CommandError) as stopped:
+            command.downgrade(migrate_config_for(app, scratch_migrations), head)
+        message = str(stopped.value)
+        assert "A revision did not complete" in message and "no_such_table" in message
+        assert f"the database is at {scratch}" in message
+        assert "the same command finishes the revision" in message
+        db.session.rollback()
+        assert version() == scratch
+        path = next((scratch_migrations / "versions").glob(f"*_{scratch}.py"))
+        path.write_text(path.read_text().replace(failing, ""), encoding="utf-8")
+        command.downgrade(migrate_config_for(app, scratch_migrations), head)
+        assert version() == head
+        indexes = {i["name"] for i in sa.inspect(db.engine).get_indexes("todos")}
+        assert "ix_todos_scratch_title" not in indexes
+
+
+def migrate_config_for(app, directory):
+    return app.extensions["migrate"].migrate.get_config(directory=str(directory))

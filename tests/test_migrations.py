@@ -1,6 +1,7 @@
 """The revisions themselves: naming, numbering, drift, and the soft-delete
 revision 0002 going up and down with data in the tables."""
 
+import re
 import shutil
 import subprocess
 import sys
@@ -334,3 +335,17 @@ def test_two_branches_each_add_a_revision_and_merge(app, alice, make_todo, tmp_p
         columns = {c["name"] for c in inspect(db.engine).get_columns("todos")}
         assert {"scratch_priority", "scratch_estimate"} <= columns
         assert rows("SELECT title FROM todos") == [("kept through it all",)]
+
+        # `make db-downgrade` at the merge undoes the merge alone (-1 is an ambiguous walk).
+        parents = set(script.get_revision(merge).down_revision)
+        result = runner.invoke(args=["db", "step-down", "-d", str(directory)])
+        assert result.exit_code == 0, result.output
+        assert set(rows("SELECT version_num FROM alembic_version")) == {(p,) for p in parents}
+        # Two heads now: it says which command undoes one of them, and that command works.
+        result = runner.invoke(args=["db", "step-down", "-d", str(directory)])
+        assert result.exit_code == 1
+        suggested = re.search(r"flask db downgrade (\S+@-1)", result.output)
+        assert suggested, result.output
+        flask_migrate.downgrade(directory=str(directory), revision=suggested.group(1))
+        [(left,)] = rows("SELECT version_num FROM alembic_version")
+        assert left in parents

@@ -22,7 +22,7 @@ import re
 
 from alembic.autogenerate import comparators, renderers
 from alembic.operations import ops
-from sqlalchemy import Column
+from sqlalchemy import CheckConstraint, Column
 
 from .lint.reader import autoincrement_tables
 
@@ -88,6 +88,41 @@ def render_autoincrement_batch(autogen_context, op: AutoincrementBatch) -> list[
     return lines
 
 
+# A CHECK constraint's literals: what a change of a limit in the model
+# (LIST_NAME_MAX 60 -> 80) changes, however the database spells the rest
+# (PostgreSQL writes BETWEEN as >= AND <=, with casts).
+LITERAL = re.compile(r"'(?:[^']|'')*'|(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
+
+
+@comparators.dispatch_for("table")
+def compare_check_constraints(
+    autogen_context, modify_ops, schemaname, tablename, conn_table, metadata_table
+) -> None:
+    """Alembic does not compare CHECK constraints: a model whose limit changed
+    would never get a revision. Each named CHECK of the model whose literals
+    differ from the database's is dropped and made again."""
+    if conn_table is None or metadata_table is None:
+        return
+    found = {
+        str(c.name): c for c in conn_table.constraints if isinstance(c, CheckConstraint) and c.name
+    }
+    for constraint in sorted(metadata_table.constraints, key=lambda c: str(c.name)):
+        if not isinstance(constraint, CheckConstraint) or not constraint.name:
+            continue
+        there = found.get(str(constraint.name))
+        if there is not None and _literals(str(there.sqltext)) != _literals(
+            str(constraint.sqltext)
+        ):
+            modify_ops.ops += [
+                ops.DropConstraintOp.from_constraint(there),
+                ops.CreateCheckConstraintOp.from_constraint(constraint),
+            ]
+
+
+def _literals(sql: str) -> list[str]:
+    return sorted(LITERAL.findall(sql))
+
+
 class OnlineCall(ops.MigrateOperation):
     """A call to one of ``online``'s helpers, in place of a plain operation."""
 
@@ -143,6 +178,20 @@ def _rewrite(operations: list, plain_tables: set[str]) -> list:
     return result
 
 
+DROP_IGNORES = {"unique", "sqlite_where", "postgresql_where"}
+
+
+def _partial(kw: dict) -> str | None | bool:
+    """The WHERE of a partial index, given the same for both databases (as
+    the models write it); None for a plain index; False for options the
+    helper does not take."""
+    given = {k: v for k, v in kw.items() if v is not None}
+    wheres = [str(given.pop(k)) for k in ("sqlite_where", "postgresql_where") if k in given]
+    if given or len(wheres) == 1 or len(set(wheres)) > 1:
+        return False
+    return wheres[0] if wheres else None
+
+
 def _online_call(operation) -> OnlineCall | None:
     """The online form of an operation, or None when it has none (or has
     options the helper does not take, such as an expression index)."""
@@ -152,15 +201,18 @@ def _online_call(operation) -> OnlineCall | None:
             for c in operation.columns
             if isinstance(c, str | Column)
         ]
-        if len(columns) != len(operation.columns) or operation.kw:
+        where = _partial(operation.kw)
+        if len(columns) != len(operation.columns) or where is False:
             return None
         unique = ", unique=True" if operation.unique else ""
+        partial = f", where={where!r}" if where else ""
         return OnlineCall(
             f"online.create_index({str(operation.index_name)!r}, {operation.table_name!r}, "
-            f"{columns!r}{unique})"
+            f"{columns!r}{unique}{partial})"
         )
     if isinstance(operation, ops.DropIndexOp):
-        if {k: v for k, v in operation.kw.items() if k != "unique"}:
+        # A partial index's WHERE plays no part in dropping it.
+        if {k: v for k, v in operation.kw.items() if k not in DROP_IGNORES}:
             return None
         return OnlineCall(
             f"online.drop_index({str(operation.index_name)!r}, {operation.table_name!r})"

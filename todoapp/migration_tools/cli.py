@@ -2,11 +2,13 @@
 
 import click
 import flask_migrate
+from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask.cli import with_appcontext
 
-from . import naming
+from ..extensions import db
+from . import naming, stairway
 from .lint import lint_command
 
 DEFAULT_MERGE_MESSAGE = "merge heads"
@@ -34,8 +36,36 @@ def merge_heads_command(message: str, directory: str | None) -> None:
     )
 
 
+@click.command("step-down")
+@click.option(
+    "-x", "x_arg", multiple=True, help="An argument for the revision, e.g. purge_trash=yes."
+)
+@click.option("-d", "--directory", default=None, help="The migrations directory.")
+@with_appcontext
+def step_down_command(x_arg: tuple[str, ...], directory: str | None) -> None:
+    """Undo the newest revision the database has: at a merge revision, the
+    merge alone, back to its first parent (where ``flask db downgrade -1``
+    stops with Alembic's "Ambiguous walk")."""
+    config = current_app.extensions["migrate"].migrate.get_config(directory)
+    script = ScriptDirectory.from_config(config)
+    with db.engine.connect() as connection:
+        heads = sorted(MigrationContext.configure(connection).get_current_heads())
+    if not heads:
+        click.echo("Nothing to undo: the database has no revision applied.")
+        return
+    if len(heads) > 1:
+        raise click.ClickException(
+            f"The database is at {len(heads)} revisions at once ({', '.join(heads)}), two "
+            "branches not merged: say which to undo, e.g. flask db downgrade "
+            f"{heads[0]}@-1, or upgrade to the merge first (make db-upgrade)."
+        )
+    target = stairway.one_step_down(script.get_revision(heads[0]))
+    click.echo(f"Undoing {heads[0]}: downgrade to {target}.")
+    flask_migrate.downgrade(directory, revision=target, x_arg=list(x_arg))
+
+
 def register(db_commands: click.Group) -> None:
-    """Add ``flask db lint`` and ``flask db merge-heads``, once per process."""
-    for command in (lint_command, merge_heads_command):
+    """Add ``flask db lint``, ``merge-heads`` and ``step-down``, once per process."""
+    for command in (lint_command, merge_heads_command, step_down_command):
         if command.name not in db_commands.commands:
             db_commands.add_command(command)

@@ -29,8 +29,8 @@ import uuid
 from contextlib import contextmanager
 from pathlib import Path
 
-import flask_migrate
 import sqlalchemy as sa
+from alembic import command
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
@@ -221,10 +221,9 @@ class RoundTrip:
                 self.migrate(None, step, target)
             return
         self.say(f"  {step} {target}")
+        config = current_app.extensions["migrate"].migrate.get_config(self.directory)
         try:
-            getattr(flask_migrate, step)(directory=self.directory, revision=target)
-        except SystemExit:  # Flask-Migrate has already said what went wrong
-            raise Failed(f"`{step} {target}` stopped with the error above.") from None
+            getattr(command, step)(config, target)
         except (sa.exc.DBAPIError, CommandError) as exc:
             raise Failed(f"`{step} {target}` stopped: {_one_line(exc)}") from None
 

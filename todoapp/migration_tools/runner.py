@@ -54,7 +54,7 @@ from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 from flask import current_app
 from sqlalchemy import Connection, Engine, make_url, text
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..database import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS
 from ..models import UTCDateTime
@@ -266,10 +266,33 @@ def _configure_and_run(context, connection, *, before_commit=None, lock_waits=No
             with context.begin_transaction():
                 context.run_migrations()
             return
-        except OperationalError as exc:
-            if lock_waits is None:
-                raise
-            lock_waits.handle(context, connection, exc, attempt)
+        except DBAPIError as exc:
+            if lock_waits is not None and isinstance(exc, OperationalError):
+                try:
+                    lock_waits.handle(context, connection, exc, attempt)
+                    continue
+                except OperationalError:
+                    pass  # not a lock wait: the revision failed
+            if "database is locked" in str(exc.orig):
+                raise  # SQLite's write lock: _run_sqlite says what to do
+            raise _did_not_complete(context, exc) from None
+
+
+def _did_not_complete(context, exc: DBAPIError) -> CommandError:
+    """What a revision that the database refused leaves behind, in words."""
+    migration = context.get_context()
+    migration.connection.rollback()
+    heads = migration.get_current_heads()
+    migration.connection.rollback()
+    at = ", ".join(heads) if heads else "no revision (empty)"
+    return CommandError(
+        f"A revision did not complete: {_one_line(str(exc.orig))}\n"
+        f"  The statement: {_one_line(exc.statement)}\n"
+        f"  The revisions before it are committed and the one that failed is not recorded: the "
+        f"database is at {at}. Steps it committed on its own (the online helpers' index "
+        "builds and backfill batches) stay done; they look first and skip what is there, so "
+        "once the cause is fixed the same command finishes the revision."
+    )
 
 
 def _run_postgres(context, connection: Connection) -> None:

@@ -150,9 +150,23 @@ def _unique_name(owner_id: int, name: str, change):
     try:
         return change()
     except IntegrityError as refused:
-        if "name" not in str(refused.orig):
+        if not _name_taken(refused):
             raise
         raise NameTaken(name, suggest_name(owner_id, name)) from None
+
+
+# The unique index that keeps a user's live list names apart.
+LIVE_NAME_INDEX = "ux_lists_live_name"
+
+
+def _name_taken(refused: IntegrityError) -> bool:
+    """Whether the database refused a write because the live-name index
+    already holds the name, and not for any other rule (a CHECK, a key)."""
+    diag = getattr(refused.orig, "diag", None)
+    if diag is not None:  # PostgreSQL names the constraint
+        return diag.constraint_name == LIVE_NAME_INDEX
+    message = str(refused.orig)
+    return message.startswith("UNIQUE constraint failed") and "lists.name_key" in message
 
 
 def create_list(owner_id: int, name: str, *, actor_id: int) -> List:
@@ -266,7 +280,7 @@ def restore_list(
     try:
         return change()
     except IntegrityError as refused:
-        if "name" not in str(refused.orig):
+        if not _name_taken(refused):
             raise
         found = get_list(list_id, owner_id=owner_id, trashed=True)
         name = new_name or found.name

@@ -48,13 +48,29 @@ def _operation_of(findings: list[Finding], hit) -> int | None:
         names += re.findall(r"\w+\.(\w+)", finding.description)
         return max((len(w) for w in names if w in words), default=0)
 
+    verb = _verb(hit.sql)
+
     candidates = [
-        (named(f), f.line == hit.line, -i, i)
+        (named(f), f.line == hit.line, _verb(f.description) == verb, -i, i)
         for i, f in enumerate(findings)
         if f.function == hit.function
     ]
     candidates = [c for c in candidates if c[0] or c[1]]
-    return max(candidates)[3] if candidates else None
+    return max(candidates)[-1] if candidates else None
+
+
+# What a statement does, as the operations' descriptions say it: an ADD or a
+# DROP of the same constraint in one batch block is told apart by this.
+VERBS = {"add": "add", "create": "add", "drop": "drop", "alter": "alter", "rename": "rename"}
+
+
+def _verb(text: str) -> str:
+    """``add`` for "ALTER TABLE t ADD CONSTRAINT ..." and for "add unique
+    constraint ..."; ``drop`` for DROP; else the first such word."""
+    words = [w.lower() for w in re.findall(r"[A-Za-z]+", text)]
+    if words[:1] == ["alter"] and len(words) > 3 and words[1] == "table":
+        words = words[3:]  # ALTER TABLE name <verb> ...
+    return next((VERBS[w] for w in words if w in VERBS), "")
 
 
 def _with_note(finding: Finding, level: str, note: str) -> Finding:

@@ -166,30 +166,37 @@ class RoundTrip:
                 self.migrate(work, "upgrade", "heads")
                 with self.connected(first_url) as first, self.connected(work) as after:
                     again = compare.fates(first.columns())
-                    self.leave_out_what_is_new(again, upgraded)
+                    left_out = self.leave_out_what_is_new(again, upgraded)
                     self.check(
-                        "Compared with the data after the first upgrade:", first, after, again
+                        "Compared with the data after the first upgrade:",
+                        first,
+                        after,
+                        again,
+                        notes=left_out,
                     )
 
-    def leave_out_what_is_new(self, fates, upgraded) -> None:
+    def leave_out_what_is_new(self, fates, upgraded) -> list[str]:
         """Columns and tables the upgrade made, with no data carried into
-        them, hold what their defaults gave (a time, say): not compared."""
+        them, hold what their defaults gave (a time, say): not compared.
+        Returns a line for each."""
         carried = {
             (fate.after, column)
             for fate in upgraded.values()
             for column in (*fate.columns.values(), *fate.filled, *fate.rewritten)
             if column is not None
         }
+        notes = []
         for fate in fates.values():
             new = [c for c in fate.columns if (fate.table, c) not in carried]
             if len(new) == len(fate.columns):
-                self.say(f"    {fate.table}: new at head, not compared")
+                notes.append(f"    {fate.table}: new at head, not compared")
                 fate.after = None
                 continue
             if new:
-                self.say(f"    {fate.table}: new at head, not compared: {', '.join(new)}")
+                notes.append(f"    {fate.table}: new at head, not compared: {', '.join(new)}")
             for column in new:
                 fate.columns[column] = None
+        return notes
 
     def starting_point(self, script: ScriptDirectory) -> str | None:
         """Where the upgrade starts: the copy's revision, or one step below
@@ -236,8 +243,10 @@ class RoundTrip:
         finally:
             engine.dispose()
 
-    def check(self, title: str, before, after, fates) -> None:
+    def check(self, title: str, before, after, fates, notes=()) -> None:
         self.say(f"  {title}")
+        for note in notes:
+            self.say(note)
         problems = []
         total = len(fates)
         started = time.monotonic()
@@ -246,7 +255,8 @@ class RoundTrip:
             self.say(f"    [{number}/{total}, {seconds:.1f} s] {diff.table}: {diff.describe()}")
             problems += [f"{diff.table}: {problem}" for problem in diff.problems()]
             started = time.monotonic()
-        for name in sorted(set(after.columns()) - {f.after for f in fates.values()}):
+        known = {f.after for f in fates.values()} | set(fates)
+        for name in sorted(set(after.columns()) - known):
             self.say(f"    {name}: a table new here, not compared")
         if problems:
             raise Failed("; ".join(problems) + ".")

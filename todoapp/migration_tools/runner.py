@@ -24,10 +24,14 @@
   must find nothing dangling, or the revision rolls back, naming the rows
   (skipped for a revision that only adds: no rows written, no table dropped
   or rebuilt).
-- Offline (``--sql``) scripts for SQLite begin with ``.bail on``, so the
-  sqlite3 shell stops at the first error instead of carrying on and
-  committing the rest; a revision that needs the live database (a batch
-  rebuild reads the table's definition) is refused with a message.
+- Table rebuilds on SQLite keep AUTOINCREMENT and every id sequence
+  (``sqlite``).
+- Offline (``--sql``) scripts stop at their first error (``.bail on`` for the
+  sqlite3 shell, ``\\set ON_ERROR_STOP on`` for psql) and cover every
+  revision (``offline``).
+- Nothing runs while a committed revision, or the project code it runs, is
+  not as committed (``manifest``); a revision the database refuses is
+  reported in words, with where the database stands.
 - New revisions get house ids (``naming``), and an autogenerate run that
   finds no change writes no file.
 - Autogenerate renders batch operations, for SQLite, compares what Alembic

@@ -175,7 +175,7 @@ def test_a_failing_script_through_plain_psql_stops_and_stamps_nothing(
         'online.drop_index("ux_scratch_titles", "todos")',
         header="from todoapp.migration_tools import online\n",
     )
-    app.extensions["migrate"].directory = str(scratch_migrations)
+    app.extensions["migrate"].migrate.directory = str(scratch_migrations)
     with app.app_context():
         before = version()
         db.session.commit()

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -76,11 +76,22 @@ def authenticate(username: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password or ""):
         return None
     if not user.password_hash.startswith(current_app.config["PASSWORD_HASH_METHOD"] + "$"):
-        # Hashed with other parameters (an older default): redo it while the
-        # password is at hand.
-        with write_transaction():
-            user.password_hash = _hash_password(password)
+        _redo_hash(user.id, user.password_hash, password)
     return user
+
+
+def _redo_hash(user_id: int, old_hash: str, password: str) -> None:
+    """Hash the password again with the configured parameters (it was hashed
+    with older ones). The hash is made outside any transaction, so no lock is
+    held for its time, and stored only if the old one is still there: a
+    password changed meanwhile is never overwritten."""
+    new_hash = _hash_password(password)
+    with write_transaction() as session:
+        session.execute(
+            update(User)
+            .where(User.id == user_id, User.password_hash == old_hash)
+            .values(password_hash=new_hash)
+        )
 
 
 class LastAdminError(ValueError):

@@ -99,6 +99,26 @@ def test_changing_the_password_ends_every_other_session(app, alice):
     assert "password_changed" in actions(app, "alice")
 
 
+def test_changing_the_password_gives_this_session_a_new_token(app, client, auth, alice):
+    """A copy of this browser's cookie taken before the change (a stolen one)
+    opens nothing after it; the browser itself stays logged in."""
+    auth.login("alice")
+    copied = with_cookie(app, saved_cookie(client))
+    assert is_logged_in(copied)
+    logged_in_at = utcnow() - timedelta(hours=1)
+    with app.app_context():
+        db.session.execute(update(UserSession).values(created_at=logged_in_at))
+        db.session.commit()
+    client.submit(
+        "/account/password", {"current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert is_logged_in(client)
+    response = copied.get("/todos")
+    assert response.status_code == 302 and "/auth/login" in response.location
+    with app.app_context():  # one session left, the renewed one, as old as the login
+        assert db.session.scalars(select(UserSession.created_at)).all() == [logged_in_at]
+
+
 @pytest.mark.parametrize(
     ("current", "new", "error"),
     [

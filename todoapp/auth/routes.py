@@ -60,6 +60,15 @@ def session_token() -> str | None:
     return session.get(TOKEN)
 
 
+def renew_session(token: str | None) -> None:
+    """This session goes on under ``token`` (None: it has ended, log out)."""
+    if token is None:
+        logout_user()
+        session.clear()
+    else:
+        session[TOKEN] = token
+
+
 def send_to_login():
     """Anonymous visitors go to the login page, which brings them back after."""
     target = request.full_path.rstrip("?") if request.method == "GET" else None

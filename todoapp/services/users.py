@@ -174,9 +174,13 @@ class WrongPassword(ValueError):
         super().__init__("Your current password is not that.")
 
 
-def change_password(user_id: int, current: str, new: str, *, keep_session: str | None) -> None:
-    """Change one's own password, given the current one. Every other session
-    of the account ends; ``keep_session`` (this one's token) stays.
+def change_password(
+    user_id: int, current: str, new: str, *, session_token: str | None
+) -> str | None:
+    """Change one's own password, given the current one. Every session of the
+    account ends; the one of ``session_token`` (this one) goes on under a new
+    token, which is returned (None: it had ended), so a copy of its cookie
+    taken before the change opens nothing.
     :raise WrongPassword: ``current`` is wrong. :raise ValueError: ``new``
     breaks a rule, or is the current one."""
     user = db.session.get(User, user_id)
@@ -190,8 +194,10 @@ def change_password(user_id: int, current: str, new: str, *, keep_session: str |
         user = db.session.get(User, user_id)
         user.password_hash = password_hash
         user.must_change_password = False
-        sessions.end_all(user.id, keep=keep_session)
+        renewed = sessions.renew(user.id, session_token) if session_token else None
+        sessions.end_all(user.id, keep=renewed)
         activity.record("password_changed", actor_id=user.id, user_id=user.id)
+    return renewed
 
 
 def log_out_everywhere(user_id: int) -> int:

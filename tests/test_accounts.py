@@ -297,6 +297,22 @@ def test_an_admin_cannot_disable_their_own_account_from_the_page(app, client, au
         assert users.get_user_by_username("root").disabled_at is None
 
 
+@pytest.mark.parametrize("action", ["disable", "revoke-admin"])
+@pytest.mark.parametrize("written", ["root", "ROOT", "Root", "root%20", "%20root"])
+def test_an_admin_cannot_act_on_their_own_account_however_the_name_is_written(
+    app, client, auth, admin, alice, action, written
+):
+    with app.app_context():
+        users.set_admin("alice", True)  # another admin: the last-admin rule does not apply
+    auth.login("root")
+    page = client.submit(f"/admin/users/{written}/{action}", follow_redirects=True)
+    assert "You cannot do that to your own account" in page.get_data(as_text=True)
+    with app.app_context():
+        root = users.get_user_by_username("root")
+        assert root.is_admin and root.disabled_at is None
+    assert actions(app, "root") == ["register", "login"]
+
+
 # --- the activity log ----------------------------------------------------------------
 
 

@@ -101,6 +101,11 @@ class LastAdminError(ValueError):
         )
 
 
+class OwnAccountError(ValueError):
+    def __init__(self):
+        super().__init__("You cannot do that to your own account: ask another administrator.")
+
+
 def _account(username: str, *, for_update: bool = True) -> User:
     """:raise NotFoundError: no such user."""
     user = get_user_by_username(username)
@@ -124,9 +129,12 @@ def _refuse_losing_the_last_admin(user: User) -> None:
 
 def set_admin(username: str, is_admin: bool, *, actor_id: int | None = None) -> User:
     """Grant or revoke admin rights. :raise NotFoundError: no such user.
+    :raise OwnAccountError: the actor revoking their own.
     :raise LastAdminError: revoking would leave nobody to look after the trash."""
     with write_transaction():
         user = _account(username)
+        if not is_admin and user.id == actor_id:
+            raise OwnAccountError()
         if user.is_admin and not is_admin:
             _refuse_losing_the_last_admin(user)
         if user.is_admin != is_admin:
@@ -139,9 +147,12 @@ def set_admin(username: str, is_admin: bool, *, actor_id: int | None = None) -> 
 def set_disabled(username: str, disabled: bool, *, actor_id: int | None = None) -> User:
     """Disable an account (it cannot log in, and its sessions end at their
     next request) or enable it again. :raise NotFoundError: no such user.
+    :raise OwnAccountError: the actor disabling their own.
     :raise LastAdminError: it is the last enabled administrator."""
     with write_transaction():
         user = _account(username)
+        if disabled and user.id == actor_id:
+            raise OwnAccountError()
         if disabled and user.disabled_at is None:
             if user.is_admin:
                 _refuse_losing_the_last_admin(user)

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -106,25 +106,27 @@ class OwnAccountError(ValueError):
         super().__init__("You cannot do that to your own account: ask another administrator.")
 
 
-def _account(username: str, *, for_update: bool = True) -> User:
-    """:raise NotFoundError: no such user."""
+def _locked(username: str, *, with_admins: bool = False) -> tuple[User, list[int]]:
+    """The account, read with its row locked, and with ``with_admins`` the ids
+    of every enabled administrator, their rows locked too (PostgreSQL; SQLite
+    already holds the write lock). All in one statement, in id order: two
+    changes at once then lock in the same order and never deadlock.
+    :raise NotFoundError: no such user."""
     user = get_user_by_username(username)
     if user is None:
         raise NotFoundError(f"There is no user named '{username}'.")
-    if for_update and db.session.get_bind().dialect.name == "postgresql":
-        db.session.refresh(user, with_for_update=True)
-    return user
-
-
-def _refuse_losing_the_last_admin(user: User) -> None:
-    """:raise LastAdminError: ``user`` is the only enabled administrator."""
-    # Lock the admin rows (PostgreSQL; SQLite already holds the write lock) so
-    # two changes at once cannot both see "another admin left".
-    admins = db.session.scalars(
-        select(User.id).where(User.is_admin.is_(True), User.disabled_at.is_(None)).with_for_update()
+    rows = User.id == user.id
+    if with_admins:
+        rows = or_(rows, and_(User.is_admin.is_(True), User.disabled_at.is_(None)))
+    locked = db.session.scalars(
+        select(User)
+        .where(rows)
+        .order_by(User.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).all()
-    if admins == [user.id]:
-        raise LastAdminError(user.username)
+    admins = [row.id for row in locked if row.is_admin and row.disabled_at is None]
+    return user, admins
 
 
 def set_admin(username: str, is_admin: bool, *, actor_id: int | None = None) -> User:
@@ -132,11 +134,11 @@ def set_admin(username: str, is_admin: bool, *, actor_id: int | None = None) -> 
     :raise OwnAccountError: the actor revoking their own.
     :raise LastAdminError: revoking would leave nobody to look after the trash."""
     with write_transaction():
-        user = _account(username)
+        user, admins = _locked(username, with_admins=not is_admin)
         if not is_admin and user.id == actor_id:
             raise OwnAccountError()
-        if user.is_admin and not is_admin:
-            _refuse_losing_the_last_admin(user)
+        if user.is_admin and not is_admin and admins == [user.id]:
+            raise LastAdminError(user.username)
         if user.is_admin != is_admin:
             user.is_admin = is_admin
             action = "admin_granted" if is_admin else "admin_revoked"
@@ -150,12 +152,12 @@ def set_disabled(username: str, disabled: bool, *, actor_id: int | None = None) 
     :raise OwnAccountError: the actor disabling their own.
     :raise LastAdminError: it is the last enabled administrator."""
     with write_transaction():
-        user = _account(username)
+        user, admins = _locked(username, with_admins=disabled)
         if disabled and user.id == actor_id:
             raise OwnAccountError()
         if disabled and user.disabled_at is None:
-            if user.is_admin:
-                _refuse_losing_the_last_admin(user)
+            if admins == [user.id]:
+                raise LastAdminError(user.username)
             user.disabled_at = utcnow()
             sessions.end_all(user.id)
             activity.record("user_disabled", actor_id=actor_id, user_id=user.id)
@@ -172,7 +174,7 @@ def set_temporary_password(username: str, *, actor_id: int | None = None) -> str
     password = secrets.token_urlsafe(12)
     password_hash = _hash_password(password)
     with write_transaction():
-        user = _account(username)
+        user, _ = _locked(username)
         user.password_hash = password_hash
         user.must_change_password = True
         sessions.end_all(user.id)

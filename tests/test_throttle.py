@@ -175,12 +175,30 @@ def test_registrations_are_limited_per_address(app, clock):
     refused = register(visitor, "one.more")
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= window
-    assert "Too many new accounts from your address." in refused.get_data(as_text=True)
+    assert "Too many attempts to create an account from your address." in refused.get_data(
+        as_text=True
+    )
     assert count_users(app) == limit
 
     assert register(auth_from(app, OWNER), "elsewhere").status_code == 302
     clock.advance(window)
     assert register(visitor, "one.more").status_code == 302
+
+
+def test_past_its_registration_limit_an_address_learns_nothing_of_taken_names(app, alice):
+    app.config["REGISTRATIONS_PER_IP"] = 2
+    visitor = auth_from(app, ATTACKER)
+    taken = register(visitor, "alice")  # within the limit: said, and counted
+    assert taken.status_code == 422
+    assert "That username is taken." in taken.get_data(as_text=True)
+    assert register(visitor, "new0").status_code == 302
+    for name in ("alice", "ALICE", "not.yet.taken"):
+        refused = register(visitor, name)
+        assert refused.status_code == 429
+        page = refused.get_data(as_text=True)
+        assert "Too many attempts to create an account from your address." in page
+        assert "taken" not in page
+    assert count_users(app) == 2
 
 
 @pytest.fixture

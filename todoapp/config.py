@@ -158,7 +158,8 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         LOGIN_FAILURES_PER_IP=50,
         LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,
         LOGIN_DELAY_SECONDS=1,
-        # New accounts per client address per window: past them, none until it ends.
+        # Attempts to create an account (a taken name too) per client address
+        # per window: past them, none until it ends.
         REGISTRATIONS_PER_IP=5,
         REGISTRATION_WINDOW_SECONDS=60 * 60,
     )

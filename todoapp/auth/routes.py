@@ -137,16 +137,18 @@ def register():
         return redirect(url_for("todos.index"))
     form = RegisterForm()
     if form.validate_on_submit():
+        # Counted before anything is said about the name, taken or not.
         if wait := throttle.attempt(throttle.registration_keys(request.remote_addr)):
             raise TooManyRequests(
-                f"Too many new accounts from your address. Try again in {_in_words(wait)}.",
+                "Too many attempts to create an account from your address. "
+                f"Try again in {_in_words(wait)}.",
                 retry_after=wait,
             )
         try:
             user = users.create_user(
                 form.username.data, form.password.data, address=request.remote_addr
             )
-        except users.UsernameTaken:  # registered by someone else a moment ago
+        except users.UsernameTaken:
             form.username.errors.append("That username is taken.")
         else:
             _start_session(user)

@@ -12,7 +12,9 @@ Each key counts attempts in a fixed window that starts with its first one:
   account's owner. A right password forgets the pair and gives the address
   back the attempt it took.
 - Registrations count per address, "register:ADDRESS": REGISTRATIONS_PER_IP
-  per REGISTRATION_WINDOW_SECONDS, a hard limit until the window ends.
+  per REGISTRATION_WINDOW_SECONDS, a hard limit until the window ends. Every
+  attempt that passes the form's checks counts, a taken name too: it is
+  counted before the page says the name is taken.
 
 An attempt is counted before the work it guards (the password check, the new
 account) in one write transaction that holds the keys' rows, so requests in

@@ -38,10 +38,6 @@ def get_user_by_username(username: str) -> User | None:
     return db.session.scalar(select(User).where(User.username == username))
 
 
-def username_taken(username: str) -> bool:
-    return get_user_by_username(username) is not None
-
-
 def create_user(
     username: str, password: str, *, is_admin: bool = False, address: str | None = None
 ) -> User:

@@ -17,6 +17,7 @@ from werkzeug.exceptions import TooManyRequests
 from ..models import User, parse_id, utcnow
 from ..services import activity, sessions, throttle, users
 from ..web import safe_next
+from . import devices
 from .forms import LoginForm, RegisterForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -92,12 +93,11 @@ def login():
         return redirect(next_url)
     form = LoginForm()
     if form.validate_on_submit():
-        keys = throttle.keys_for(form.username.data, request.remote_addr)
+        device = devices.recognised(form.username.data)
+        keys = throttle.keys_for(form.username.data, request.remote_addr, device=device)
         # Counted before the password check, so parallel guesses cannot outrun it.
         if wait := throttle.attempt(keys):
-            raise TooManyRequests(
-                f"Too many failed logins. Try again in {_in_words(wait)}.", retry_after=wait
-            )
+            raise TooManyRequests(_too_many_logins(wait), retry_after=wait.seconds)
         user = users.authenticate(form.username.data, form.password.data)
         if user is not None and not user.is_active:
             form.form_errors.append(
@@ -108,8 +108,11 @@ def login():
             _start_session(user)
             if user.must_change_password:
                 flash("Choose a new password before you go on.", "info")
-                return redirect(url_for("account.password", next=next_url))
-            return redirect(next_url)
+                response = redirect(url_for("account.password", next=next_url))
+            else:
+                response = redirect(next_url)
+            devices.remember(response, user.username)
+            return response
         else:
             known = users.get_user_by_username(form.username.data)
             activity.record(
@@ -121,6 +124,16 @@ def login():
             form.form_errors.append("Wrong username or password.")
     status = 422 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _too_many_logins(wait: throttle.Wait) -> str:
+    if wait.on_account:
+        return (
+            "Too many failed logins to this account from browsers it has not been "
+            f"used on. Try again in {_in_words(wait.seconds)}, or log in from a "
+            "browser you have used for this account before."
+        )
+    return f"Too many failed logins. Try again in {_in_words(wait.seconds)}."
 
 
 def _in_words(seconds: int) -> str:
@@ -141,8 +154,8 @@ def register():
         if wait := throttle.attempt(throttle.registration_keys(request.remote_addr)):
             raise TooManyRequests(
                 "Too many attempts to create an account from your address. "
-                f"Try again in {_in_words(wait)}.",
-                retry_after=wait,
+                f"Try again in {_in_words(wait.seconds)}.",
+                retry_after=wait.seconds,
             )
         try:
             user = users.create_user(

@@ -99,6 +99,26 @@ def test_changing_the_password_ends_every_other_session(app, alice):
     assert "password_changed" in actions(app, "alice")
 
 
+def test_changing_the_password_gives_this_session_a_new_token(app, client, auth, alice):
+    """A copy of this browser's cookie taken before the change (a stolen one)
+    opens nothing after it; the browser itself stays logged in."""
+    auth.login("alice")
+    copied = with_cookie(app, saved_cookie(client))
+    assert is_logged_in(copied)
+    logged_in_at = utcnow() - timedelta(hours=1)
+    with app.app_context():
+        db.session.execute(update(UserSession).values(created_at=logged_in_at))
+        db.session.commit()
+    client.submit(
+        "/account/password", {"current": PASSWORD, "new": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    )
+    assert is_logged_in(client)
+    response = copied.get("/todos")
+    assert response.status_code == 302 and "/auth/login" in response.location
+    with app.app_context():  # one session left, the renewed one, as old as the login
+        assert db.session.scalars(select(UserSession.created_at)).all() == [logged_in_at]
+
+
 @pytest.mark.parametrize(
     ("current", "new", "error"),
     [
@@ -275,6 +295,22 @@ def test_an_admin_cannot_disable_their_own_account_from_the_page(app, client, au
     assert "You cannot do that to your own account" in page.get_data(as_text=True)
     with app.app_context():
         assert users.get_user_by_username("root").disabled_at is None
+
+
+@pytest.mark.parametrize("action", ["disable", "revoke-admin"])
+@pytest.mark.parametrize("written", ["root", "ROOT", "Root", "root%20", "%20root"])
+def test_an_admin_cannot_act_on_their_own_account_however_the_name_is_written(
+    app, client, auth, admin, alice, action, written
+):
+    with app.app_context():
+        users.set_admin("alice", True)  # another admin: the last-admin rule does not apply
+    auth.login("root")
+    page = client.submit(f"/admin/users/{written}/{action}", follow_redirects=True)
+    assert "You cannot do that to your own account" in page.get_data(as_text=True)
+    with app.app_context():
+        root = users.get_user_by_username("root")
+        assert root.is_admin and root.disabled_at is None
+    assert actions(app, "root") == ["register", "login"]
 
 
 # --- the activity log ----------------------------------------------------------------

@@ -97,6 +97,19 @@ def test_migration_numbers_past_their_bound_are_refused(tmp_path, monkeypatch, n
         create_app(instance_path=str(tmp_path))
 
 
+def test_the_per_account_and_device_settings_come_from_the_environment(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECRET_KEY", "x")
+    settings = {"LOGIN_FAILURES_PER_ACCOUNT": 20, "LOGIN_FAILURES_PER_DEVICE": 3}
+    settings["DEVICE_COOKIE_DAYS"] = 30
+    for name, value in settings.items():
+        monkeypatch.setenv(name, str(value))
+    config = create_app(instance_path=str(tmp_path)).config
+    assert {name: config[name] for name in settings} == settings
+    monkeypatch.setenv("DEVICE_COOKIE_DAYS", "401")  # browsers keep a cookie 400 days at most
+    with pytest.raises(ConfigError, match="DEVICE_COOKIE_DAYS must be at most 400, got 401"):
+        create_app(instance_path=str(tmp_path))
+
+
 def test_functions_made_for_one_request_run_and_are_not_all_kept(database_url):
     """TodoApp keeps ensure_sync's answer for the app's own functions; one
     made for a single request (after_this_request) still runs, and the

@@ -7,9 +7,11 @@ import re
 import threading
 import time
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 
 from sqlalchemy import select, text
 
+from todoapp.config import PASSWORD_HASH_METHOD
 from todoapp.extensions import db
 from todoapp.models import Todo, User
 from todoapp.services import users
@@ -193,3 +195,46 @@ def test_a_crash_mid_write_loses_no_acknowledged_todo(database_url, tmp_path):
     missing = [t for t in acknowledged if t not in stored]
     assert missing == []
     assert "after the crash" in stored
+
+
+FIRST_LOGINS, FIRST_LOGIN_WORKERS = 16, 8
+# The production method with four times the work: one hash takes as long as
+# on a loaded machine.
+SLOW_HASH_METHOD = PASSWORD_HASH_METHOD.rsplit(":", 1)[0] + ":40"
+
+
+def test_first_logins_that_redo_old_hashes_at_once_all_get_in(database_url, tmp_path):
+    """Every seeded hash has the suite's cheap parameters and the server
+    hashes with slower ones, so each of these logins redoes its user's hash.
+    A hash redone inside the write transaction held SQLite's write lock for
+    the whole scrypt, and the logins queued behind it failed with "database
+    is locked" (a 500)."""
+    names = seed_users(database_url, FIRST_LOGINS)
+    app_with_slow_hash = f"todoapp:create_app({{'PASSWORD_HASH_METHOD': {SLOW_HASH_METHOD!r}}})"
+    with gunicorn(
+        database_url, tmp_path, workers=FIRST_LOGIN_WORKERS, app=app_with_slow_hash
+    ) as server:
+        browsers = [Browser(server.url) for _ in names]
+        for browser in browsers:
+            browser.request("/auth/login")  # each its own session and CSRF token
+        start = threading.Barrier(len(browsers))
+
+        def log_in(browser, name):
+            form = {"username": name, "password": PASSWORD, "csrf_token": browser.token}
+            start.wait()
+            # Sixteen slow hashes on a shared machine: give them time.
+            return browser.request("/auth/login", form, timeout=120)[0]
+
+        with ThreadPoolExecutor(len(browsers)) as pool:
+            started = time.monotonic()
+            statuses = list(pool.map(log_in, browsers, names))
+            elapsed = time.monotonic() - started
+        log = next(tmp_path.glob("gunicorn-*.log")).read_text()
+    print(f"\n{FIRST_LOGINS} first logins in {elapsed:.1f}s on {BACKEND}: {Counter(statuses)}")
+    assert "database is locked" not in log
+    assert statuses == [302] * FIRST_LOGINS
+    app = make_app(database_url)
+    with app.app_context():
+        stored = db.session.scalars(select(User.password_hash)).all()
+    dispose(app)
+    assert all(h.startswith(SLOW_HASH_METHOD + "$") for h in stored)

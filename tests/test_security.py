@@ -6,6 +6,7 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
+import sqlalchemy as sa
 from itsdangerous import Signer, TimestampSigner
 from sqlalchemy import select
 
@@ -253,6 +254,38 @@ def test_a_hash_with_old_parameters_is_redone_at_login(app, client, auth):
     assert stored.startswith(app.config["PASSWORD_HASH_METHOD"] + "$")
     auth.logout()
     assert auth.login("carol", PASSWORD).status_code == 302
+
+
+def test_a_redone_hash_never_overwrites_a_password_changed_meanwhile(app, auth, monkeypatch):
+    """The old hash is redone outside any transaction: a password set while
+    it is being made (here, by someone else's request) is the one kept."""
+    from werkzeug.security import generate_password_hash
+
+    from todoapp.services import users
+
+    with app.app_context():
+        user = users.create_user("carol", PASSWORD)
+        user.password_hash = generate_password_hash(PASSWORD, method="scrypt:2048:8:1")
+        db.session.commit()
+    changed_meanwhile = generate_password_hash(
+        "set by the admin meanwhile", method="scrypt:2048:8:1"
+    )
+    hash_password = users._hash_password
+
+    def slow_hash(password):
+        with db.engine.begin() as other:  # another request, while this hash is made
+            other.execute(
+                sa.update(User)
+                .where(User.username == "carol")
+                .values(password_hash=changed_meanwhile)
+            )
+        return hash_password(password)
+
+    monkeypatch.setattr(users, "_hash_password", slow_hash)
+    assert auth.login("carol", PASSWORD).status_code == 302
+    with app.app_context():
+        stored = db.session.scalar(select(User.password_hash).where(User.username == "carol"))
+    assert stored == changed_meanwhile
 
 
 def test_an_unknown_username_costs_a_password_check_too(app, alice, monkeypatch):

@@ -2,12 +2,15 @@
 growing delays; registrations per address. Shared through the database."""
 
 import threading
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+from itsdangerous import TimestampSigner
 from sqlalchemy import func, select
 
+from todoapp.auth import devices
 from todoapp.config import PASSWORD_HASH_METHOD
 from todoapp.extensions import db
 from todoapp.models import LoginThrottle, User, utcnow
@@ -121,12 +124,13 @@ def test_a_success_forgets_the_pair(auth, alice):
     assert auth.login("alice").status_code == 302
 
 
-def test_a_success_gives_the_address_its_attempt_back(app, auth, alice):
+def test_a_success_gives_the_address_its_attempt_back(app, alice):
     app.config["LOGIN_FAILURES_PER_IP"] = 3
-    for _ in range(5):
+    for _ in range(5):  # each from a new browser, so the address counts every time
+        auth = auth_from(app, ATTACKER)
         assert auth.login("alice").status_code == 302
         auth.logout()
-    fail(auth, times=3)
+    fail(auth_from(app, ATTACKER), times=3)
 
 
 def test_the_counts_end_with_their_window(app, auth, alice, clock):
@@ -136,7 +140,7 @@ def test_the_counts_end_with_their_window(app, auth, alice, clock):
     assert auth.login("alice").status_code == 302
     with app.app_context():  # the ended window's rows are gone, the new ones counted
         rows = db.session.execute(select(LoginThrottle.key, LoginThrottle.failures)).all()
-    assert sorted(rows) == [("ip:127.0.0.1", 0)]
+    assert sorted(rows) == [("account:alice", 0), ("ip:127.0.0.1", 0)]
 
 
 def test_spraying_one_password_over_many_usernames_is_stopped(app):
@@ -153,6 +157,123 @@ def test_invalid_usernames_count_against_the_address(app, alice):
         fail(attacker, name)
     assert attacker.login("alice").status_code == 429
     assert auth_from(app, OWNER).login("alice").status_code == 302
+
+
+# --- per account, and device cookies ----------------------------------------
+
+
+def device_cookie(auth, username):
+    """The device cookie ``auth``'s browser holds for ``username``, or None."""
+    cookie = auth.client.get_cookie(devices.cookie_name(username), path="/auth/login")
+    return cookie.value if cookie else None
+
+
+def holding(app, address, username, value):
+    """A new browser at ``address`` whose device cookie for ``username`` is ``value``."""
+    auth = auth_from(app, address)
+    auth.client.set_cookie(devices.cookie_name(username), value, path="/auth/login")
+    return auth
+
+
+def lock_the_account_for_unknown_devices(app, username):
+    """Wrong guesses from as many addresses as the account's limit."""
+    for n in range(app.config["LOGIN_FAILURES_PER_ACCOUNT"]):
+        fail(auth_from(app, f"10.1.0.{n}"), username)
+
+
+UNKNOWN_DEVICE_WAITS = (
+    "Too many failed logins to this account from browsers it has not been used on."
+)
+
+
+def test_guesses_from_many_addresses_get_few_checks_and_the_owners_browser_still_gets_in(
+    app, alice, password_checks
+):
+    limit = app.config["LOGIN_FAILURES_PER_ACCOUNT"]
+    owner = auth_from(app, OWNER)
+    assert owner.login("alice").status_code == 302  # this browser now has a device cookie
+    owner.logout()
+    checked_before = len(password_checks)
+    statuses = Counter()
+    for n in range(20):  # 20 addresses, 6 guesses each
+        attacker = auth_from(app, f"10.1.0.{n}")
+        for _ in range(6):
+            statuses[attacker.login("alice", WRONG).status_code] += 1
+    assert len(password_checks) - checked_before == limit
+    assert statuses == {422: limit, 429: 120 - limit}
+
+    newcomer = auth_from(app, OWNER)  # the owner's address, a browser new to the account
+    refused = newcomer.login("alice")  # the right password waits too: no oracle
+    assert refused.status_code == 429
+    assert 1 <= int(refused.headers["Retry-After"]) <= 15 * 60
+    page = refused.get_data(as_text=True)
+    assert UNKNOWN_DEVICE_WAITS in page
+    assert "log in from a browser you have used for this account before" in page
+    assert owner.login("alice").status_code == 302
+    assert owner.client.get("/todos").status_code == 200
+
+
+def test_guesses_with_a_device_cookie_count_against_that_browser_alone(app, alice, password_checks):
+    app.config["LOGIN_FAILURES_PER_ACCOUNT"] = 2  # fewer than the device's own
+    stolen = auth_from(app, ATTACKER)
+    assert stolen.login("alice").status_code == 302
+    stolen.logout()
+    checked_before = len(password_checks)
+    fail(stolen, times=app.config["LOGIN_FAILURES_PER_DEVICE"])
+    refused = stolen.login("alice", WRONG)
+    assert refused.status_code == 429
+    assert UNKNOWN_DEVICE_WAITS not in refused.get_data(as_text=True)
+    assert len(password_checks) - checked_before == app.config["LOGIN_FAILURES_PER_DEVICE"]
+    # None of it counted against the account: a browser new to it gets in.
+    assert auth_from(app, OWNER).login("alice").status_code == 302
+
+
+@pytest.mark.parametrize("cookie", ["another account's", "changed", "unsigned", "nonsense"])
+def test_only_a_valid_device_cookie_for_this_account_gets_past_its_limit(app, alice, bob, cookie):
+    issued = {}
+    for name in ("alice", "bob"):
+        browser = auth_from(app, OWNER)
+        assert browser.login(name).status_code == 302
+        issued[name] = device_cookie(browser, name)
+    lock_the_account_for_unknown_devices(app, "alice")
+    payload, signature = issued["alice"].rsplit(".", 1)
+    value = {
+        "another account's": issued["bob"],
+        "changed": payload[:-1] + ("A" if payload[-1] != "A" else "B") + "." + signature,
+        "unsigned": payload,
+        "nonsense": "a.b.c",
+    }[cookie]
+    refused = holding(app, OWNER, "alice", value).login("alice")
+    assert refused.status_code == 429
+    assert UNKNOWN_DEVICE_WAITS in refused.get_data(as_text=True)
+    assert holding(app, OWNER, "alice", issued["alice"]).login("alice").status_code == 302
+
+
+def test_a_device_cookie_is_honoured_for_device_cookie_days(app, alice, monkeypatch):
+    owner = auth_from(app, OWNER)
+    assert owner.login("alice").status_code == 302
+    issued = device_cookie(owner, "alice")
+    lock_the_account_for_unknown_devices(app, "alice")
+    days = app.config["DEVICE_COOKIE_DAYS"]
+    signed_at = TimestampSigner("x").get_timestamp()
+    for age, status in ((days - 1, 302), (days + 1, 429)):
+        later = signed_at + age * 86_400
+        monkeypatch.setattr(TimestampSigner, "get_timestamp", lambda _signer, t=later: t)
+        assert holding(app, OWNER, "alice", issued).login("alice").status_code == status
+
+
+def test_a_login_renews_the_device_cookie_sent_only_to_the_login_page(app, auth, alice):
+    response = auth.login("alice")
+    assert response.status_code == 302
+    (set_cookie,) = [v for v in response.headers.getlist("Set-Cookie") if v.startswith("device_")]
+    assert "HttpOnly" in set_cookie and "SameSite=Strict" in set_cookie
+    assert "Path=/auth/login" in set_cookie
+    assert f"Max-Age={app.config['DEVICE_COOKIE_DAYS'] * 86_400}" in set_cookie
+    first = device_cookie(auth, "alice")
+    auth.logout()
+    assert device_cookie(auth, "alice") == first  # a logout leaves it
+    assert auth.login("alice").status_code == 302
+    assert device_cookie(auth, "alice") not in (None, first)
 
 
 def register(auth, username):
@@ -175,12 +296,30 @@ def test_registrations_are_limited_per_address(app, clock):
     refused = register(visitor, "one.more")
     assert refused.status_code == 429
     assert 0 < int(refused.headers["Retry-After"]) <= window
-    assert "Too many new accounts from your address." in refused.get_data(as_text=True)
+    assert "Too many attempts to create an account from your address." in refused.get_data(
+        as_text=True
+    )
     assert count_users(app) == limit
 
     assert register(auth_from(app, OWNER), "elsewhere").status_code == 302
     clock.advance(window)
     assert register(visitor, "one.more").status_code == 302
+
+
+def test_past_its_registration_limit_an_address_learns_nothing_of_taken_names(app, alice):
+    app.config["REGISTRATIONS_PER_IP"] = 2
+    visitor = auth_from(app, ATTACKER)
+    taken = register(visitor, "alice")  # within the limit: said, and counted
+    assert taken.status_code == 422
+    assert "That username is taken." in taken.get_data(as_text=True)
+    assert register(visitor, "new0").status_code == 302
+    for name in ("alice", "ALICE", "not.yet.taken"):
+        refused = register(visitor, name)
+        assert refused.status_code == 429
+        page = refused.get_data(as_text=True)
+        assert "Too many attempts to create an account from your address." in page
+        assert "taken" not in page
+    assert count_users(app) == 2
 
 
 @pytest.fixture

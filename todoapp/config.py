@@ -1,4 +1,20 @@
-"""Configuration: defaults, then instance/config.py, then environment variables."""
+"""Configuration: defaults, then instance/config.py, then environment variables.
+
+Login throttling (services/throttle.py) and device cookies (auth/devices.py),
+each also an environment variable of the same name:
+
+- LOGIN_FAILURES_PER_ACCOUNT (10): login attempts per window on one account
+  from browsers without a device cookie for it, from every address together.
+  Past them such attempts wait, the right password too; a browser that has
+  logged in to the account before does not.
+- LOGIN_FAILURES_PER_DEVICE (5): login attempts per window from one browser
+  holding a valid device cookie for the account, before they wait.
+- DEVICE_COOKIE_DAYS (365, at most 400, browsers' own cap): how long a device
+  cookie, given at each successful login, is honoured.
+
+They share LOGIN_FAILURE_WINDOW_SECONDS and LOGIN_DELAY_SECONDS with the
+per-pair (LOGIN_FAILURES_PER_USER) and per-address (LOGIN_FAILURES_PER_IP) limits.
+"""
 
 import os
 import secrets
@@ -28,10 +44,14 @@ ACCOUNT_LIMITS = {
     "ACTIVITY_RETENTION_DAYS": 3650,
 }
 
-# Throttling: a day for a login window or delay, a week for registrations.
+# Throttling: a day for a login window or delay, a week for registrations,
+# 400 days for a device cookie (browsers cap a cookie's lifetime there).
 THROTTLE_LIMITS = {
     "LOGIN_FAILURES_PER_USER": 1_000,
     "LOGIN_FAILURES_PER_IP": 100_000,
+    "LOGIN_FAILURES_PER_ACCOUNT": 100_000,
+    "LOGIN_FAILURES_PER_DEVICE": 1_000,
+    "DEVICE_COOKIE_DAYS": 400,
     "LOGIN_FAILURE_WINDOW_SECONDS": 86_400,
     "LOGIN_DELAY_SECONDS": 86_400,
     "REGISTRATIONS_PER_IP": 100_000,
@@ -156,9 +176,16 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         # one, the wait doubling every time, up to the window.
         LOGIN_FAILURES_PER_USER=5,
         LOGIN_FAILURES_PER_IP=50,
+        # Per account from browsers without its device cookie, whatever the
+        # address; per browser with one (auth/devices.py), which nothing else limits.
+        LOGIN_FAILURES_PER_ACCOUNT=10,
+        LOGIN_FAILURES_PER_DEVICE=5,
+        # How long a device cookie, renewed at each successful login, is honoured.
+        DEVICE_COOKIE_DAYS=365,
         LOGIN_FAILURE_WINDOW_SECONDS=15 * 60,
         LOGIN_DELAY_SECONDS=1,
-        # New accounts per client address per window: past them, none until it ends.
+        # Attempts to create an account (a taken name too) per client address
+        # per window: past them, none until it ends.
         REGISTRATIONS_PER_IP=5,
         REGISTRATION_WINDOW_SECONDS=60 * 60,
     )

@@ -4,7 +4,7 @@ everywhere."""
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, logout_user
 
-from ..auth.routes import session_token
+from ..auth.routes import renew_session, session_token
 from ..services import activity, users
 from ..web import EmptyForm, safe_next
 from .forms import PasswordForm
@@ -30,14 +30,15 @@ def password():
     next_url = safe_next(request.values.get("next"), "account.index")
     if form.validate_on_submit():
         try:
-            users.change_password(
-                current_user.id, form.current.data, form.new.data, keep_session=session_token()
+            renewed = users.change_password(
+                current_user.id, form.current.data, form.new.data, session_token=session_token()
             )
         except users.WrongPassword as exc:
             form.current.errors.append(str(exc))
         except ValueError as exc:
             form.new.errors.append(str(exc))
         else:
+            renew_session(renewed)
             flash("Your password is changed. Your other sessions are logged out.", "success")
             return redirect(next_url)
     status = 422 if form.is_submitted() else 200

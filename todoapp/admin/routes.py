@@ -180,15 +180,12 @@ ACCOUNT_ACTIONS = {
 def account_action(username: str, action: str):
     """Disable or enable an account, grant or revoke admin rights."""
     run, done = ACCOUNT_ACTIONS[action]
-    if action in ("disable", "revoke-admin") and username == current_user.username:
-        flash("You cannot do that to your own account: ask another administrator.", "error")
+    try:
+        user = run(username, current_user.id)
+    except (users.OwnAccountError, users.LastAdminError) as exc:
+        flash(str(exc), "error")
     else:
-        try:
-            user = run(username, current_user.id)
-        except users.LastAdminError as exc:
-            flash(str(exc), "error")
-        else:
-            flash(f"{user.username} {done}.", "success")
+        flash(f"{user.username} {done}.", "success")
     return redirect(safe_next(request.form.get("next"), "admin.users_page"))
 
 

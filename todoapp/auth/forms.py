@@ -9,7 +9,6 @@ from ..models import (
     check_password_rules,
     clean_username,
 )
-from ..services.users import username_taken
 
 
 def new_password_field(label: str) -> PasswordField:
@@ -58,12 +57,12 @@ class RegisterForm(FlaskForm):
     confirm = repeat_password_field("Repeat password", of="password")
 
     def validate_username(self, field):
+        # Whether the name is taken is told only after the attempt is counted
+        # (auth.register), so an address past its limit cannot probe names.
         try:
             field.data = clean_username(field.data)
         except ValueError as exc:
             raise ValidationError(str(exc)) from None
-        if username_taken(field.data):
-            raise ValidationError("That username is taken.")
 
     def validate_password(self, field):
         # The username field is validated first and holds the cleaned name;

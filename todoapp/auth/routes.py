@@ -17,6 +17,7 @@ from werkzeug.exceptions import TooManyRequests
 from ..models import User, parse_id, utcnow
 from ..services import activity, sessions, throttle, users
 from ..web import safe_next
+from . import devices
 from .forms import LoginForm, RegisterForm
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
@@ -60,6 +61,15 @@ def session_token() -> str | None:
     return session.get(TOKEN)
 
 
+def renew_session(token: str | None) -> None:
+    """This session goes on under ``token`` (None: it has ended, log out)."""
+    if token is None:
+        logout_user()
+        session.clear()
+    else:
+        session[TOKEN] = token
+
+
 def send_to_login():
     """Anonymous visitors go to the login page, which brings them back after."""
     target = request.full_path.rstrip("?") if request.method == "GET" else None
@@ -83,12 +93,11 @@ def login():
         return redirect(next_url)
     form = LoginForm()
     if form.validate_on_submit():
-        keys = throttle.keys_for(form.username.data, request.remote_addr)
+        device = devices.recognised(form.username.data)
+        keys = throttle.keys_for(form.username.data, request.remote_addr, device=device)
         # Counted before the password check, so parallel guesses cannot outrun it.
         if wait := throttle.attempt(keys):
-            raise TooManyRequests(
-                f"Too many failed logins. Try again in {_in_words(wait)}.", retry_after=wait
-            )
+            raise TooManyRequests(_too_many_logins(wait), retry_after=wait.seconds)
         user = users.authenticate(form.username.data, form.password.data)
         if user is not None and not user.is_active:
             form.form_errors.append(
@@ -99,8 +108,11 @@ def login():
             _start_session(user)
             if user.must_change_password:
                 flash("Choose a new password before you go on.", "info")
-                return redirect(url_for("account.password", next=next_url))
-            return redirect(next_url)
+                response = redirect(url_for("account.password", next=next_url))
+            else:
+                response = redirect(next_url)
+            devices.remember(response, user.username)
+            return response
         else:
             known = users.get_user_by_username(form.username.data)
             activity.record(
@@ -112,6 +124,16 @@ def login():
             form.form_errors.append("Wrong username or password.")
     status = 422 if form.is_submitted() else 200
     return render_template("auth/login.html", form=form), status
+
+
+def _too_many_logins(wait: throttle.Wait) -> str:
+    if wait.on_account:
+        return (
+            "Too many failed logins to this account from browsers it has not been "
+            f"used on. Try again in {_in_words(wait.seconds)}, or log in from a "
+            "browser you have used for this account before."
+        )
+    return f"Too many failed logins. Try again in {_in_words(wait.seconds)}."
 
 
 def _in_words(seconds: int) -> str:
@@ -128,16 +150,18 @@ def register():
         return redirect(url_for("todos.index"))
     form = RegisterForm()
     if form.validate_on_submit():
+        # Counted before anything is said about the name, taken or not.
         if wait := throttle.attempt(throttle.registration_keys(request.remote_addr)):
             raise TooManyRequests(
-                f"Too many new accounts from your address. Try again in {_in_words(wait)}.",
-                retry_after=wait,
+                "Too many attempts to create an account from your address. "
+                f"Try again in {_in_words(wait.seconds)}.",
+                retry_after=wait.seconds,
             )
         try:
             user = users.create_user(
                 form.username.data, form.password.data, address=request.remote_addr
             )
-        except users.UsernameTaken:  # registered by someone else a moment ago
+        except users.UsernameTaken:
             form.username.errors.append("That username is taken.")
         else:
             _start_session(user)

@@ -94,6 +94,23 @@ def find(user_id: int, token: str) -> tuple[SessionUser, datetime] | None:
     return SessionUser(*columns), started
 
 
+def renew(user_id: int, token: str) -> str | None:
+    """The session of ``token`` under a new token, which is returned; the old
+    one ends. It keeps its start, so its lifetime does not grow. None: the
+    session had ended."""
+    with write_transaction() as session:
+        started = session.scalar(
+            delete(UserSession)
+            .where(UserSession.id == _digest(token), UserSession.user_id == user_id)
+            .returning(UserSession.created_at)
+        )
+        if started is None:
+            return None
+        renewed = secrets.token_urlsafe(32)
+        session.add(UserSession(id=_digest(renewed), user_id=user_id, created_at=started))
+    return renewed
+
+
 def end(token: str, user_id: int) -> None:
     """Log out: the session of ``token`` ends."""
     with write_transaction() as session:

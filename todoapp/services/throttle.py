@@ -3,16 +3,30 @@ through the database (table login_throttle).
 
 Each key counts attempts in a fixed window that starts with its first one:
 
-- Logins count per (username, address) pair, "pair:NAME@ADDRESS", with
-  LOGIN_FAILURES_PER_USER free attempts, and per address, "ip:ADDRESS", with
-  LOGIN_FAILURES_PER_IP. Past its free attempts a key's next attempt must
-  wait LOGIN_DELAY_SECONDS after its last one, and the wait doubles with
-  every attempt after that, up to the window. Someone guessing from another
-  address has a pair of their own: they slow down themselves, never the
-  account's owner. A right password forgets the pair and gives the address
-  back the attempt it took.
-- Registrations count per address, "register:ADDRESS": REGISTRATIONS_PER_IP
-  per REGISTRATION_WINDOW_SECONDS, a hard limit until the window ends.
+- A login from a browser that holds no device cookie for the account (an
+  unknown device, auth/devices.py) counts per (username, address) pair,
+  "pair:NAME@ADDRESS", with LOGIN_FAILURES_PER_USER free attempts; per
+  address, "ip:ADDRESS", with LOGIN_FAILURES_PER_IP; and per account,
+  "account:NAME", with LOGIN_FAILURES_PER_ACCOUNT, whatever the address.
+- A login from a browser with a valid device cookie for the account counts
+  per device, "device:ID", with LOGIN_FAILURES_PER_DEVICE, and nothing else:
+  what attackers do elsewhere, on the account or from the same address,
+  never makes it wait (OWASP's device cookies).
+
+Past its free attempts a key's next attempt must wait LOGIN_DELAY_SECONDS
+after its last one, and the wait doubles with every attempt after that, up
+to the window; an attempt waits for the longest of its keys. So guesses
+spread over any number of addresses get a few password checks per window on
+one account, while its owner logs in from a browser they have used before.
+A right password forgets the pair and the device, and gives the address and
+the account back the attempt it took. Keys are by cleaned name, whether an
+account of that name exists or not, so the throttle tells nothing about
+which do.
+
+Registrations count per address, "register:ADDRESS": REGISTRATIONS_PER_IP
+per REGISTRATION_WINDOW_SECONDS, a hard limit until the window ends. Every
+attempt that passes the form's checks counts, a taken name too: it is
+counted before the page says the name is taken.
 
 An attempt is counted before the work it guards (the password check, the new
 account) in one write transaction that holds the keys' rows, so requests in
@@ -35,7 +49,7 @@ from ..models import LoginThrottle, clean_username, utcnow
 # The key column holds 100 characters; a pair key is "pair:", a username of
 # at most 32 characters, "@" and the address.
 ADDRESS_MAX = 60
-REGISTER = "register:"
+PAIR, IP, ACCOUNT, DEVICE, REGISTER = "pair:", "ip:", "account:", "device:", "register:"
 
 
 class Limit(NamedTuple):
@@ -50,21 +64,26 @@ class Limit(NamedTuple):
     forget_on_success: bool = False
 
 
-def keys_for(username: str, address: str | None) -> dict[str, Limit]:
-    """The throttle keys of one login attempt, with their limits."""
+def keys_for(username: str, address: str | None, *, device: str | None = None) -> dict[str, Limit]:
+    """The throttle keys of one login attempt, with their limits. ``device``:
+    the id of the browser's valid device cookie for this username, if any."""
     config = current_app.config
     window, delay = config["LOGIN_FAILURE_WINDOW_SECONDS"], config["LOGIN_DELAY_SECONDS"]
     address = (address or "")[:ADDRESS_MAX]
-    keys = {}
     try:
         name = clean_username(username)
     except ValueError:
-        pass  # no account can have this name; the address still counts
-    else:
+        name = None  # no account can have this name; the address still counts
+    if name is not None and device is not None:
+        free = config["LOGIN_FAILURES_PER_DEVICE"]
+        return {f"{DEVICE}{device}": Limit(free, window, delay, forget_on_success=True)}
+    keys = {}
+    if name is not None:
         free = config["LOGIN_FAILURES_PER_USER"]
-        keys[f"pair:{name}@{address}"] = Limit(free, window, delay, forget_on_success=True)
+        keys[f"{PAIR}{name}@{address}"] = Limit(free, window, delay, forget_on_success=True)
+        keys[f"{ACCOUNT}{name}"] = Limit(config["LOGIN_FAILURES_PER_ACCOUNT"], window, delay)
     if address:
-        keys[f"ip:{address}"] = Limit(config["LOGIN_FAILURES_PER_IP"], window, delay)
+        keys[f"{IP}{address}"] = Limit(config["LOGIN_FAILURES_PER_IP"], window, delay)
     return keys
 
 
@@ -77,11 +96,24 @@ def registration_keys(address: str | None) -> dict[str, Limit]:
     return {f"{REGISTER}{address[:ADDRESS_MAX]}": limit}
 
 
-def attempt(keys: dict[str, Limit]) -> int | None:
+class Wait(NamedTuple):
+    """A refused attempt: how long until the next may go ahead, and the keys
+    that made it wait."""
+
+    seconds: int
+    keys: frozenset[str]
+
+    @property
+    def on_account(self) -> bool:
+        """The account's limit for unknown devices is among the reasons."""
+        return any(key.startswith(ACCOUNT) for key in self.keys)
+
+
+def attempt(keys: dict[str, Limit]) -> Wait | None:
     """Count one attempt against every key, or refuse it.
 
     Returns None when the attempt may go ahead, and it has been counted;
-    otherwise the seconds to wait, and nothing has been counted. Call it
+    otherwise how long to wait, and nothing has been counted. Call it
     before the work it guards: the rows stay locked until the count is saved.
     """
     if not keys:
@@ -108,9 +140,10 @@ def attempt(keys: dict[str, Limit]) -> int | None:
             .order_by(LoginThrottle.key)
             .with_for_update()
         ).all()
-        wait = max((_wait(keys[row.key], row, now) for row in rows), default=0)
-        if wait > 0:
-            return max(1, math.ceil(wait))
+        waits = {row.key: _wait(keys[row.key], row, now) for row in rows}
+        if (longest := max(waits.values(), default=0)) > 0:
+            waiting = frozenset(key for key, wait in waits.items() if wait > 0)
+            return Wait(max(1, math.ceil(longest)), waiting)
         session.execute(
             update(LoginThrottle)
             .where(LoginThrottle.key.in_(names))
@@ -121,7 +154,8 @@ def attempt(keys: dict[str, Limit]) -> int | None:
 
 def succeeded(keys: dict[str, Limit]) -> None:
     """The attempt counted by attempt() was a right password: forget the keys
-    that say so (the pair) and give the others (the address) their attempt back."""
+    that say so (the pair, the device) and give the others (the address, the
+    account) their attempt back."""
     with write_transaction() as session:
         for key in sorted(keys):
             row = LoginThrottle.key == key

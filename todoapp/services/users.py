@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -36,10 +36,6 @@ def get_user_by_username(username: str) -> User | None:
     except ValueError:
         return None
     return db.session.scalar(select(User).where(User.username == username))
-
-
-def username_taken(username: str) -> bool:
-    return get_user_by_username(username) is not None
 
 
 def create_user(
@@ -76,11 +72,22 @@ def authenticate(username: str, password: str) -> User | None:
     if not check_password_hash(user.password_hash, password or ""):
         return None
     if not user.password_hash.startswith(current_app.config["PASSWORD_HASH_METHOD"] + "$"):
-        # Hashed with other parameters (an older default): redo it while the
-        # password is at hand.
-        with write_transaction():
-            user.password_hash = _hash_password(password)
+        _redo_hash(user.id, user.password_hash, password)
     return user
+
+
+def _redo_hash(user_id: int, old_hash: str, password: str) -> None:
+    """Hash the password again with the configured parameters (it was hashed
+    with older ones). The hash is made outside any transaction, so no lock is
+    held for its time, and stored only if the old one is still there: a
+    password changed meanwhile is never overwritten."""
+    new_hash = _hash_password(password)
+    with write_transaction() as session:
+        session.execute(
+            update(User)
+            .where(User.id == user_id, User.password_hash == old_hash)
+            .values(password_hash=new_hash)
+        )
 
 
 class LastAdminError(ValueError):
@@ -90,34 +97,44 @@ class LastAdminError(ValueError):
         )
 
 
-def _account(username: str, *, for_update: bool = True) -> User:
-    """:raise NotFoundError: no such user."""
+class OwnAccountError(ValueError):
+    def __init__(self):
+        super().__init__("You cannot do that to your own account: ask another administrator.")
+
+
+def _locked(username: str, *, with_admins: bool = False) -> tuple[User, list[int]]:
+    """The account, read with its row locked, and with ``with_admins`` the ids
+    of every enabled administrator, their rows locked too (PostgreSQL; SQLite
+    already holds the write lock). All in one statement, in id order: two
+    changes at once then lock in the same order and never deadlock.
+    :raise NotFoundError: no such user."""
     user = get_user_by_username(username)
     if user is None:
         raise NotFoundError(f"There is no user named '{username}'.")
-    if for_update and db.session.get_bind().dialect.name == "postgresql":
-        db.session.refresh(user, with_for_update=True)
-    return user
-
-
-def _refuse_losing_the_last_admin(user: User) -> None:
-    """:raise LastAdminError: ``user`` is the only enabled administrator."""
-    # Lock the admin rows (PostgreSQL; SQLite already holds the write lock) so
-    # two changes at once cannot both see "another admin left".
-    admins = db.session.scalars(
-        select(User.id).where(User.is_admin.is_(True), User.disabled_at.is_(None)).with_for_update()
+    rows = User.id == user.id
+    if with_admins:
+        rows = or_(rows, and_(User.is_admin.is_(True), User.disabled_at.is_(None)))
+    locked = db.session.scalars(
+        select(User)
+        .where(rows)
+        .order_by(User.id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
     ).all()
-    if admins == [user.id]:
-        raise LastAdminError(user.username)
+    admins = [row.id for row in locked if row.is_admin and row.disabled_at is None]
+    return user, admins
 
 
 def set_admin(username: str, is_admin: bool, *, actor_id: int | None = None) -> User:
     """Grant or revoke admin rights. :raise NotFoundError: no such user.
+    :raise OwnAccountError: the actor revoking their own.
     :raise LastAdminError: revoking would leave nobody to look after the trash."""
     with write_transaction():
-        user = _account(username)
-        if user.is_admin and not is_admin:
-            _refuse_losing_the_last_admin(user)
+        user, admins = _locked(username, with_admins=not is_admin)
+        if not is_admin and user.id == actor_id:
+            raise OwnAccountError()
+        if user.is_admin and not is_admin and admins == [user.id]:
+            raise LastAdminError(user.username)
         if user.is_admin != is_admin:
             user.is_admin = is_admin
             action = "admin_granted" if is_admin else "admin_revoked"
@@ -128,12 +145,15 @@ def set_admin(username: str, is_admin: bool, *, actor_id: int | None = None) -> 
 def set_disabled(username: str, disabled: bool, *, actor_id: int | None = None) -> User:
     """Disable an account (it cannot log in, and its sessions end at their
     next request) or enable it again. :raise NotFoundError: no such user.
+    :raise OwnAccountError: the actor disabling their own.
     :raise LastAdminError: it is the last enabled administrator."""
     with write_transaction():
-        user = _account(username)
+        user, admins = _locked(username, with_admins=disabled)
+        if disabled and user.id == actor_id:
+            raise OwnAccountError()
         if disabled and user.disabled_at is None:
-            if user.is_admin:
-                _refuse_losing_the_last_admin(user)
+            if admins == [user.id]:
+                raise LastAdminError(user.username)
             user.disabled_at = utcnow()
             sessions.end_all(user.id)
             activity.record("user_disabled", actor_id=actor_id, user_id=user.id)
@@ -150,7 +170,7 @@ def set_temporary_password(username: str, *, actor_id: int | None = None) -> str
     password = secrets.token_urlsafe(12)
     password_hash = _hash_password(password)
     with write_transaction():
-        user = _account(username)
+        user, _ = _locked(username)
         user.password_hash = password_hash
         user.must_change_password = True
         sessions.end_all(user.id)
@@ -163,9 +183,13 @@ class WrongPassword(ValueError):
         super().__init__("Your current password is not that.")
 
 
-def change_password(user_id: int, current: str, new: str, *, keep_session: str | None) -> None:
-    """Change one's own password, given the current one. Every other session
-    of the account ends; ``keep_session`` (this one's token) stays.
+def change_password(
+    user_id: int, current: str, new: str, *, session_token: str | None
+) -> str | None:
+    """Change one's own password, given the current one. Every session of the
+    account ends; the one of ``session_token`` (this one) goes on under a new
+    token, which is returned (None: it had ended), so a copy of its cookie
+    taken before the change opens nothing.
     :raise WrongPassword: ``current`` is wrong. :raise ValueError: ``new``
     breaks a rule, or is the current one."""
     user = db.session.get(User, user_id)
@@ -179,8 +203,10 @@ def change_password(user_id: int, current: str, new: str, *, keep_session: str |
         user = db.session.get(User, user_id)
         user.password_hash = password_hash
         user.must_change_password = False
-        sessions.end_all(user.id, keep=keep_session)
+        renewed = sessions.renew(user.id, session_token) if session_token else None
+        sessions.end_all(user.id, keep=renewed)
         activity.record("password_changed", actor_id=user.id, user_id=user.id)
+    return renewed
 
 
 def log_out_everywhere(user_id: int) -> int:

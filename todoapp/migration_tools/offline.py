@@ -24,9 +24,7 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 
-import alembic.op
 import sqlalchemy as sa
 from alembic.migration import MigrationContext
 from alembic.operations import Operations
@@ -140,25 +138,10 @@ class Tee:
             flush()
 
 
-@contextmanager
-def copies_from(shadow: Shadow):
-    """While the block runs (inside ``Operations.context``), every
-    ``op.batch_alter_table`` that is not given ``copy_from`` takes its table
-    from the shadow, and a rebuilt table keeps the AUTOINCREMENT it has there."""
-    given = alembic.op.batch_alter_table
-
-    def batch_alter_table(table_name: str, *args, **kw):
-        # copy_from is the fifth parameter: args hold schema, recreate, partial_reordering first.
-        if len(args) < 4 and kw.get("copy_from") is None:
-            kw["copy_from"] = shadow.table(table_name)
-        return given(table_name, *args, **kw)
-
-    alembic.op.batch_alter_table = batch_alter_table
-    try:
-        with sqlite.keep_autoincrement(shadow.table_sql):
-            yield
-    finally:
-        alembic.op.batch_alter_table = given
+def rebuilds(shadow: Shadow):
+    """``sqlite.faithful_rebuilds`` for an offline run: tables and indexes
+    read off the shadow, each batch block given its table from there."""
+    return sqlite.faithful_rebuilds(shadow.raw, copy_from=shadow.table)
 
 
 def shadow_at(script: ScriptDirectory, heads: Sequence[str]) -> Shadow:
@@ -170,7 +153,7 @@ def shadow_at(script: ScriptDirectory, heads: Sequence[str]) -> Shadow:
         opts={"as_sql": True, "literal_binds": True, "output_buffer": Tee(_Nowhere(), shadow)},
     )
     revisions = list(script.iterate_revisions(tuple(heads), "base"))[::-1] if heads else []
-    with Operations.context(context), copies_from(shadow):
+    with Operations.context(context), rebuilds(shadow):
         for revision in revisions:
             revision.module.upgrade()
     if heads:  # from nothing, the script makes the version table itself

@@ -174,7 +174,8 @@ def _run_offline(context) -> None:
             "refusal or a failure commits nothing."
         )
         impl.static_output(offline.SAVE_SEQUENCES)
-        context.configure(**args, on_version_apply=offline.restore_sequences(impl.static_output))
+        after = offline.restore_sequences(impl.static_output)
+        context.configure(**args, on_version_apply=after)
     elif backend == "postgresql":
         config = current_app.config
         impl.static_output(
@@ -190,7 +191,7 @@ def _run_offline(context) -> None:
             if shadow is None:
                 context.run_migrations()
             else:
-                with Operations.context(context.get_context()), offline.copies_from(shadow):
+                with Operations.context(context.get_context()), offline.rebuilds(shadow):
                     context.get_context().run_migrations()
     except CommandError as exc:
         if "--sql mode" not in str(exc):
@@ -227,14 +228,18 @@ def _run_online(context) -> None:
             _configure_and_run(context, connection)
 
 
-def _configure_and_run(context, connection, *, before_commit=None, lock_waits=None) -> None:
+def _configure_and_run(
+    context, connection, *, before_commit=None, lock_waits=None, operations=None
+) -> None:
     """Run the pending revisions, each in a transaction of its own that also
     records its version: a failure leaves the database at the last revision
     that went through whole. ``before_commit(connection, step)`` runs inside
     each revision's transaction, after its operations (``step``: Alembic's
     MigrationInfo); raising there rolls that revision back. With
     ``lock_waits`` (PostgreSQL), a revision that timed out waiting for a
-    table lock is tried again after a pause."""
+    table lock is tried again after a pause. ``operations()``: a context
+    manager wrapped around the revisions as they run, inside Alembic's
+    ``Operations.context`` (SQLite's ``faithful_rebuilds``)."""
     applied: list = []
 
     def on_version_apply(ctx, step, heads, run_args) -> None:
@@ -268,7 +273,11 @@ def _configure_and_run(context, connection, *, before_commit=None, lock_waits=No
     for attempt in itertools.count(1):
         try:
             with context.begin_transaction():
-                context.run_migrations()
+                if operations is None:
+                    context.run_migrations()
+                else:
+                    with Operations.context(context.get_context()), operations():
+                        context.get_context().run_migrations()
             return
         except DBAPIError as exc:
             if lock_waits is not None and isinstance(exc, OperationalError):
@@ -345,12 +354,12 @@ def _run_sqlite(context, engine: Engine, timeout: int) -> None:
                 ids(", ".join(step.up_revision_ids), step.is_upgrade)
 
             try:
-                with sqlite.keep_autoincrement(lambda name: sqlite.table_sql(raw, name)):
-                    _configure_and_run(
-                        context,
-                        connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}),
-                        before_commit=before_commit,
-                    )
+                _configure_and_run(
+                    context,
+                    connection.execution_options(**{SQLITE_BEGIN: "IMMEDIATE"}),
+                    before_commit=before_commit,
+                    operations=lambda: sqlite.faithful_rebuilds(raw),
+                )
             finally:
                 # The connection goes back to the app's pool as the app set it up.
                 raw.execute("PRAGMA foreign_keys = ON")

@@ -1,16 +1,21 @@
 """What a SQLite table rebuild must keep that Alembic's batch mode loses.
 
 A batch rebuild creates ``_alembic_tmp_<table>``, copies the rows into it,
-drops the table and renames the copy. Two things about ids go missing:
+drops the table and renames the copy. Three things go missing:
 
 - ``AUTOINCREMENT``: reflection cannot see it, so the copy is made without
   it unless the block passes ``table_kwargs={"sqlite_autoincrement": True}``.
-  ``keep_autoincrement`` gives the copy what the table had, unless the block
+  ``faithful_rebuilds`` gives the copy what the table had, unless the block
   says otherwise.
 - The table's row in ``sqlite_sequence``: dropping the table deletes it, and
   the copy's row counts from the rows copied, so the ids of rows deleted at
   the top (purged todos) would be handed out again. ``IdSequences`` puts
   every sequence back to at least where it stood before the revision.
+- The order the table's indexes were made in: the copy makes them in an
+  order that changes from run to run, and with no statistics SQLite breaks a
+  tie between two usable indexes by taking the one made last, so a list
+  query could move to an index that also reads trashed rows.
+  ``faithful_rebuilds`` makes them again in their order after the block.
 
 ``flask db upgrade`` uses both for every revision it runs on SQLite, so
 committed revisions, generated ones and hand-written ones all keep their ids.
@@ -23,6 +28,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+import alembic.op
 import sqlalchemy as sa
 from alembic.util import CommandError
 
@@ -60,25 +66,54 @@ def sequences(raw) -> dict[str, int]:
 
 
 @contextmanager
-def keep_autoincrement(current_sql: Callable[[str], str | None]) -> Iterator[None]:
-    """While the block runs, a batch block's copy of a table is created with
-    AUTOINCREMENT if the table has it now (``current_sql(name)`` gives the
-    table's CREATE statement) and the block does not say
-    ``sqlite_autoincrement`` itself."""
+def faithful_rebuilds(raw, *, copy_from: Callable[[str], sa.Table] | None = None) -> Iterator[None]:
+    """While the block runs (inside ``Operations.context``, whose ``op`` it
+    wraps), each ``op.batch_alter_table`` block that rebuilds its table:
+
+    - makes the copy with AUTOINCREMENT if the table has it now and the
+      block does not say ``sqlite_autoincrement`` itself;
+    - makes the table's indexes again, once the block is done, in the order
+      they were made before it (what the revision does after the block, it
+      does as it means to);
+    - with ``copy_from`` (offline, where nothing can be reflected), takes the
+      table's definition from it.
+
+    ``raw`` is the SQLite connection the revisions run on (offline: the
+    shadow's), read for the table's definition and its indexes."""
+    given = alembic.op.batch_alter_table
+    rebuilt: set[str] = set()
 
     def before_create(table: sa.Table, _connection, **_kw) -> None:
         match = BATCH_COPY.match(table.name)
-        # Iterating the view gives the options given; "in" would see defaults too.
-        if match is None or AUTOINCREMENT_OPTION in set(table.dialect_kwargs):
+        if match is None:
             return
-        if has_autoincrement(current_sql(match["table"])):
+        rebuilt.add(match["table"])
+        # Iterating the view gives the options given; "in" would see defaults too.
+        if AUTOINCREMENT_OPTION not in set(table.dialect_kwargs) and has_autoincrement(
+            table_sql(raw, match["table"])
+        ):
             table.dialect_kwargs[AUTOINCREMENT_OPTION] = True
 
+    @contextmanager
+    def batch_alter_table(table_name: str, *args, **kw):
+        # copy_from is the fifth parameter: args hold schema, recreate, partial_reordering first.
+        if copy_from is not None and len(args) < 4 and kw.get("copy_from") is None:
+            kw["copy_from"] = copy_from(table_name)
+        made = indexes(raw)
+        rebuilt.discard(table_name)
+        with given(table_name, *args, **kw) as batch:
+            yield batch
+        if table_name in rebuilt:
+            for statement in index_order(made, indexes(raw), table_name):
+                alembic.op.execute(statement)
+
+    alembic.op.batch_alter_table = batch_alter_table
     sa.event.listen(sa.Table, "before_create", before_create)
     try:
         yield
     finally:
         sa.event.remove(sa.Table, "before_create", before_create)
+        alembic.op.batch_alter_table = given
 
 
 class IdSequences:
@@ -124,3 +159,26 @@ class IdSequences:
 
     def _exists(self, name: str) -> bool:
         return table_sql(self.raw, name) is not None
+
+
+def indexes(raw) -> list[tuple[str, str, str]]:
+    """Every index made by a CREATE INDEX, as (table, name, sql), oldest first."""
+    return raw.execute(
+        "SELECT tbl_name, name, sql FROM sqlite_master "
+        "WHERE type = 'index' AND sql IS NOT NULL ORDER BY rowid"
+    ).fetchall()
+
+
+def index_order(before: list[tuple], after: list[tuple], table: str) -> list[str]:
+    """Statements that put ``table``'s indexes back in the order they were
+    made in ``before``, where a rebuild changed it (those the block made
+    come after them, in their own order)."""
+    old = [name for t, name, _ in before if t == table]
+    now = {name: sql for t, name, sql in after if t == table}
+    kept = [name for name in now if name in old]
+    wanted = [name for name in old if name in now]
+    if kept == wanted:
+        return []
+    first = next(i for i, (a, b) in enumerate(zip(kept, wanted, strict=True)) if a != b)
+    again = wanted[first:] + [name for name in now if name not in old]
+    return [f'DROP INDEX "{name}"' for name in again] + [now[name] for name in again]

@@ -9,6 +9,7 @@ import re
 from itertools import product
 
 import pytest
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 
@@ -76,22 +77,16 @@ def plan_of(app, run, table="todos"):
         (lambda owner: todos.list_todos(owner, 50), "ix_todos_live"),
         (lambda owner: todos.list_todos(owner, 50, before="4"), "ix_todos_live"),
         (lambda owner: todos.list_todos(owner, 50, after="2"), "ix_todos_live"),
-        (lambda owner: todos.list_trash(owner, 50), "ix_todos_trash_owner"),
-        (lambda owner: todos.list_trash(owner, 50, before=DEEP), "ix_todos_trash_owner"),
-        (lambda owner: todos.list_trash(owner, 50, after=DEEP), "ix_todos_trash_owner"),
-        (lambda owner: todos.list_all_trash(50), "ix_todos_trash"),
-        (lambda owner: todos.list_all_trash(50, before=DEEP), "ix_todos_trash"),
-        (lambda owner: todos.list_all_trash(50, owner_id=owner), "ix_todos_trash_owner"),
-        (lambda owner: todos.count_expired(30), "ix_todos_trash"),
-        (
-            lambda owner: todos.list_in_list(errands(owner), 50),
-            "ix_todos_list ",
-        ),  # the full one: not 0008's partial ix_todos_list_id
-        (
-            lambda owner: todos.list_in_list(errands(owner), 50, before="4"),
-            "ix_todos_list ",
-        ),  # the full one: not 0008's partial ix_todos_list_id
-        (lambda owner: todos.list_trash(owner, 50, before=DEEP_LIST), "ix_todos_trash_owner"),
+        (lambda owner: todos.list_trash(owner, 50), "ix_todos_own_trash"),
+        (lambda owner: todos.list_trash(owner, 50, before=DEEP), "ix_todos_own_trash"),
+        (lambda owner: todos.list_trash(owner, 50, after=DEEP), "ix_todos_own_trash"),
+        (lambda owner: todos.list_all_trash(50), "ix_todos_trash_entries"),
+        (lambda owner: todos.list_all_trash(50, before=DEEP), "ix_todos_trash_entries"),
+        (lambda owner: todos.list_all_trash(50, owner_id=owner), "ix_todos_own_trash"),
+        (lambda owner: todos.count_expired(30), "ix_todos_trash_entries"),
+        (lambda owner: todos.list_in_list(errands(owner), 50), "ix_todos_list_live"),
+        (lambda owner: todos.list_in_list(errands(owner), 50, before="4"), "ix_todos_list_live"),
+        (lambda owner: todos.list_trash(owner, 50, before=DEEP_LIST), "ix_todos_own_trash"),
     ],
     ids=[
         "list",
@@ -206,3 +201,127 @@ def test_the_planner_never_sees_an_owner_or_a_cursor(name):
         assert len(hidden) == len(every), sql
         seen += len(every)
     assert seen  # every list has cursors
+
+
+# --- Skewed data: a page reads only the rows it shows ------------------------------
+
+SKEW = 500  # rows hidden from a page, many more than it shows
+PER_PAGE = 5
+# Every value a page statement may take; each list's statements use their own.
+SKEWED_PARAMS = {"owner_id": None, "list_id": None, "user_id": None, "action": "trash"}
+MANY = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
+INSERT INTO todos (user_id, list_id, title, done, created_at, updated_at,
+                   deleted_at, deleted_by, trashed_with_list)
+SELECT :owner, :list_id, 'hidden', :done, :now, :now, :deleted_at, :deleted_by, :with_list
+FROM n
+"""
+
+
+@pytest.fixture
+def skew(app, alice, make_todo, make_list):
+    """alice's lists and trash with a little of everything the pages show,
+    and a function that hides SKEW rows from every page the way users do:
+    a list of SKEW todos trashed in one click, and SKEW todos trashed one by
+    one (newest first) above a live list's todos. Returns (params, hide)."""
+    from todoapp.models import UTCDateTime, utcnow
+    from todoapp.services import lists
+
+    big = make_list(alice, "Big", todos=3 * PER_PAGE)
+    for n in range(3 * PER_PAGE):
+        make_todo(alice, f"trashed {n}", trashed=True)
+        make_todo(alice, f"inbox {n}")
+    gone = make_list(alice, "Gone")
+    params = {**SKEWED_PARAMS, "owner_id": alice, "list_id": big, "user_id": alice}
+
+    def hide():
+        when = sa.bindparam("now", type_=UTCDateTime())
+        deleted = sa.bindparam("deleted_at", type_=UTCDateTime())
+        insert = sa.text(MANY).bindparams(when, deleted)
+        later = utcnow()
+        rows = {"owner": alice, "count": SKEW, "now": later, "done": False, "with_list": False}
+        with app.app_context(), db.engine.begin() as conn:
+            # SKEW live todos in Gone, which is then trashed with them in one click;
+            conn.execute(insert, {**rows, "list_id": gone, "deleted_at": None, "deleted_by": None})
+            # the newest SKEW todos of Big, each trashed on its own.
+            conn.execute(insert, {**rows, "list_id": big, "deleted_at": later, "deleted_by": alice})
+        with app.app_context():
+            lists.trash_list(gone, alice, actor_id=alice)
+            if BACKEND == "postgresql":
+                with db.engine.begin() as conn:
+                    conn.exec_driver_sql("ANALYZE todos")
+
+    return params, hide
+
+
+def work_of(app, keyset, params):
+    """What the database does for each page statement of ``keyset`` (the
+    first page and the one after it): SQLite's virtual-machine steps, or the
+    rows PostgreSQL's scans of todos read, returned or dropped by a filter."""
+    with app.app_context():
+        statements = []
+
+        def record(conn, cursor, statement, parameters, *args):
+            # A list of positional values would read as many rows of them.
+            parameters = tuple(parameters) if isinstance(parameters, list) else parameters
+            statements.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            with observing_reads(lambda _q, _p, sql, values: record(None, None, sql, values)):
+                first = keyset.page(params, PER_PAGE)
+                if first.older:
+                    keyset.page(params, PER_PAGE, before=first.older)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        db.session.remove()
+        return [cost(statement, parameters) for statement, parameters in statements]
+
+
+def cost(statement, parameters) -> int:
+    with db.engine.begin() as conn:
+        if BACKEND == "sqlite":
+            raw = conn.connection.driver_connection
+            steps = [0]
+
+            def count():
+                steps[0] += 1
+
+            raw.set_progress_handler(count, 1)
+            try:
+                conn.exec_driver_sql(statement, parameters).all()
+            finally:
+                raw.set_progress_handler(None, 1)
+            return steps[0]
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        [[plan]] = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+        return rows_read(plan[0]["Plan"])
+
+
+def rows_read(node) -> int:
+    """Rows the plan's scans of todos read: those they returned, and those a
+    filter or a recheck dropped after reading them."""
+    read = 0
+    if node.get("Relation Name") == "todos":
+        loops = node.get("Actual Loops", 1)
+        read += loops * (
+            node.get("Actual Rows", 0)
+            + node.get("Rows Removed by Filter", 0)
+            + node.get("Rows Removed by Index Recheck", 0)
+        )
+    return read + sum(rows_read(child) for child in node.get("Plans", ()))
+
+
+@pytest.mark.parametrize("name", sorted(KEYSETS))
+def test_a_page_reads_no_more_when_rows_are_hidden_from_it(app, skew, name):
+    """Every paged list (found as above), before and after SKEW rows are
+    hidden from it: whatever it reads beyond its page it must have dropped
+    through its index's condition, not read and dropped by a filter. A page
+    that stepped over the hidden rows would read SKEW more."""
+    params, hide = skew
+    before = work_of(app, KEYSETS[name], params)
+    hide()
+    after = work_of(app, KEYSETS[name], params)
+    assert before and len(after) == len(before)  # every list reads, and the same pages
+    for was, now in zip(before, after, strict=True):
+        assert now - was < SKEW, (before, after)

@@ -359,6 +359,13 @@ class SoftDeleteMixin:
 
 LIVE = text("deleted_at IS NULL")
 TRASHED = text("deleted_at IS NOT NULL")
+# A todo trashed on its own, an entry of the trash (not one trashed with its
+# list), written as each database's queries write it: SQLite uses a partial
+# index only when the query holds its condition in the same form.
+OWN_TRASH_ENTRY = {
+    "sqlite_where": text("deleted_at IS NOT NULL AND trashed_with_list = 0"),
+    "postgresql_where": text("deleted_at IS NOT NULL AND NOT trashed_with_list"),
+}
 
 
 class List(SoftDeleteMixin, db.Model):
@@ -433,10 +440,17 @@ class Todo(SoftDeleteMixin, db.Model):
             postgresql_where=TRASHED,
         ),
         Index("ix_todos_trash", "deleted_at", sqlite_where=TRASHED, postgresql_where=TRASHED),
-        # One list's todos newest first; and the todos of a list being purged
-        # or trashed, which SQLite's foreign-key check needs too. (0008 made a
-        # partial one, empty when built; 0010 replaced it with this.)
+        # The todos of a list being purged, trashed or restored, which
+        # SQLite's foreign-key check needs too. (0008 made a partial one,
+        # empty when built; 0010 replaced it with this.)
         Index("ix_todos_list", "list_id", "id"),
+        # Each page reads only the rows it shows, whatever else the table
+        # holds: one list's live todos, newest first, past its trashed ones;
+        Index("ix_todos_list_live", "list_id", "id", sqlite_where=LIVE, postgresql_where=LIVE),
+        # one owner's trash entries, past the todos of the lists they trashed;
+        Index("ix_todos_own_trash", "user_id", "deleted_at", "id", **OWN_TRASH_ENTRY),
+        # everyone's, by deletion time (the admin's trash, the purge).
+        Index("ix_todos_trash_entries", "deleted_at", "id", **OWN_TRASH_ENTRY),
         # Ids are never handed out twice, so a stale Undo, Restore or "Delete
         # forever" button for a purged todo is a 404, never someone else's
         # newer todo. PostgreSQL's sequences already never go back; SQLite

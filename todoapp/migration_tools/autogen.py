@@ -182,14 +182,23 @@ DROP_IGNORES = {"unique", "sqlite_where", "postgresql_where"}
 
 
 def _partial(kw: dict) -> str | None | bool:
-    """The WHERE of a partial index, given the same for both databases (as
-    the models write it); None for a plain index; False for options the
-    helper does not take."""
+    """The ``where=`` of a partial index, as source: one condition when the
+    models give the same to both databases, else the one for the database
+    the revision runs on (SQLite's planner uses a partial index only when
+    the query holds its condition as written, and the two databases write a
+    boolean test differently); None for a plain index; False for options
+    the helper does not take (or a condition for one database only)."""
     given = {k: v for k, v in kw.items() if v is not None}
-    wheres = [str(given.pop(k)) for k in ("sqlite_where", "postgresql_where") if k in given]
-    if given or len(wheres) == 1 or len(set(wheres)) > 1:
+    wheres = {
+        d: str(given.pop(f"{d}_where")) for d in ("sqlite", "postgresql") if f"{d}_where" in given
+    }
+    if given or len(wheres) == 1:
         return False
-    return wheres[0] if wheres else None
+    if not wheres:
+        return None
+    if len(set(wheres.values())) == 1:
+        return repr(wheres["sqlite"])
+    return f"{wheres!r}[op.get_context().dialect.name]"
 
 
 def _online_call(operation) -> OnlineCall | None:
@@ -205,7 +214,7 @@ def _online_call(operation) -> OnlineCall | None:
         if len(columns) != len(operation.columns) or where is False:
             return None
         unique = ", unique=True" if operation.unique else ""
-        partial = f", where={where!r}" if where else ""
+        partial = f", where={where}" if where else ""
         return OnlineCall(
             f"online.create_index({str(operation.index_name)!r}, {operation.table_name!r}, "
             f"{columns!r}{unique}{partial})"

@@ -75,11 +75,11 @@ def test_the_events_see_every_statement_of_the_list_pages(seeded):
     lookup and the page, and nothing passes beside it."""
     app, driver = app_seeing_the_driver(seeded)
     heard: list[str] = []
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", lambda *a: heard.append(a[2]))
     try:
         for username, paths in PAGES.items():
             client = visit(app, username, paths)  # logged in, connections made
-            with app.app_context():
-                event.listen(db.engine, "before_cursor_execute", lambda *a: heard.append(a[2]))
             for path in paths:
                 driver.clear()
                 heard.clear()

@@ -33,6 +33,7 @@ def create_app(
         template_folder=str(ROOT / "templates"),
         static_folder=str(ROOT / "static"),
     )
+    app.jinja_environment = presentation.TemplateEnvironment
     load_config(app, test_config)
     app.url_map.converters["id"] = IdConverter
     register_extensions(app)
@@ -54,9 +55,8 @@ def register_extensions(app: Flask) -> None:
     database.init_app(app)
     csrf.init_app(app)
     # Flask-WTF's csrf_token(), its signed token kept for a minute (web.csrf_token),
-    # for the macros (a global) and the pages (over Flask-WTF's context processor).
+    # for the macros, which write every form's token.
     app.jinja_env.globals["csrf_token"] = csrf_token
-    app.context_processor(lambda: {"csrf_token": csrf_token})
     login_manager.init_app(app)
     app.wsgi_app = StreamedBodyLimit(app.wsgi_app, app.config["MAX_CONTENT_LENGTH"])
     if hops := app.config["TRUSTED_PROXIES"]:

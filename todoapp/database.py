@@ -10,6 +10,7 @@ timeout cannot help there); an IMMEDIATE one waits for the write lock up front.
 
 import itertools
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -52,30 +53,27 @@ def configure_engine(engine: Engine) -> None:
     _close_on_return_after_dispose(engine)
 
 
-# ConnectionPoolEntry.info key: how many times the engine had been disposed
-# when the connection was made.
-_DISPOSALS = "todoapp_disposals"
+# ConnectionPoolEntry.info key: the pool that made the connection (a weak reference).
+_POOL = "todoapp_pool"
 
 
 def _close_on_return_after_dispose(engine: Engine) -> None:
-    """``engine.dispose()`` closes the connections in the pool; one checked
-    out at that moment would go back to the old pool and stay open until
-    the garbage collector finds it. It is closed as it comes back instead,
-    so that after a dispose nothing of the engine's holds the database
-    (PostgreSQL will not drop or copy a database a session is on)."""
-    disposals = [0]
-
-    @event.listens_for(engine, "engine_disposed")
-    def count(_engine) -> None:
-        disposals[0] += 1
+    """``engine.dispose()`` closes the connections in the pool and starts a
+    new one; a connection checked out at that moment would go back to the
+    old pool and stay open until the garbage collector finds it. It is
+    closed as it comes back instead, so that after a dispose nothing of the
+    engine's holds the database (PostgreSQL will not drop or copy a database
+    a session is on). Pool events only: a listener for the engine's own
+    events would put every statement through SQLAlchemy's event dispatch."""
 
     @event.listens_for(engine, "connect")
-    def stamp(_dbapi_connection, record) -> None:
-        record.info[_DISPOSALS] = disposals[0]
+    def remember_pool(_dbapi_connection, record) -> None:
+        record.info[_POOL] = weakref.ref(engine.pool)
 
     @event.listens_for(engine, "checkin")
     def close_if_disposed(_dbapi_connection, record) -> None:
-        if record.info.get(_DISPOSALS, disposals[0]) != disposals[0]:
+        made_by = record.info.get(_POOL)
+        if made_by is not None and made_by() is not engine.pool:
             record.invalidate()
 
 
@@ -107,9 +105,11 @@ def _sqlite_on_begin(connection) -> None:
     """How a SQLite transaction begins: as SQLITE_BEGIN says (IMMEDIATE for
     write_transaction() and migrations), DEFERRED when it says nothing, and
     not at all in autocommit (the session's reads, Alembic's
-    autocommit_block): there each statement commits by itself."""
+    autocommit_block) nor when SQLITE_BEGIN is None (the request's reads,
+    on a connection the engine keeps in autocommit): there each statement
+    commits by itself."""
     options = connection.get_execution_options()
-    if options.get("isolation_level") == "AUTOCOMMIT":
+    if options.get("isolation_level") == "AUTOCOMMIT" or options.get(SQLITE_BEGIN, 0) is None:
         return
     raw = connection.connection.driver_connection
     if raw.isolation_level is not None:
@@ -173,6 +173,12 @@ def write_transaction() -> Iterator[Session]:
 
 # flask.g key: the request's connection for reads (read_connection).
 _READS = "todoapp_reads"
+# How the read connection runs each statement on its own: SQLite's engine is in
+# autocommit already (config), so its begin hook is only told not to BEGIN.
+_AUTOCOMMIT_READS = {
+    "sqlite": {SQLITE_BEGIN: None},
+    "postgresql": {"isolation_level": "AUTOCOMMIT"},
+}
 
 
 def read_connection() -> Connection:
@@ -191,7 +197,8 @@ def read_connection() -> Connection:
             return session.connection()
     connection = g.get(_READS)
     if connection is None:
-        connection = db.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+        connection = db.engine.connect()
+        connection = connection.execution_options(**_AUTOCOMMIT_READS[connection.dialect.name])
         setattr(g, _READS, connection)
     return connection
 

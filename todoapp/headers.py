@@ -30,23 +30,18 @@ def init_app(app: Flask) -> None:
     https = app.config["HTTPS"]
 
     @app.after_request
-    def set_security_headers(response: Response) -> Response:
+    def set_headers(response: Response) -> Response:
         headers = response.headers
-        for name, value in SECURITY_HEADERS:
-            headers[name] = value
+        headers.extend(SECURITY_HEADERS)  # added, not set: no response has them yet
         if https and (
             request.is_secure or request.headers.get("X-Forwarded-Proto", "http") == "https"
         ):
             headers[HSTS[0]] = HSTS[1]
         headers[REFERRER_POLICY[0]] = REFERRER_POLICY[1]
-        return response
-
-    @app.after_request
-    def set_no_store(response: Response) -> Response:
         endpoint = request.endpoint
         if endpoint in NO_STORE_ENDPOINTS or (
             # /healthz looks up no user: it must answer 503, not fail, with the database down
             endpoint not in ("static", "healthz") and current_user.is_authenticated
         ):
-            response.headers["Cache-Control"] = "no-store"
+            headers["Cache-Control"] = "no-store"
         return response

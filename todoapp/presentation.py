@@ -8,7 +8,7 @@ from functools import lru_cache
 from urllib.parse import quote
 
 from flask import Flask, current_app, has_request_context, request, url_for
-from jinja2 import Environment
+from flask.templating import Environment
 from markupsafe import Markup
 
 from . import rows
@@ -45,18 +45,33 @@ def purge_in(deleted_at: datetime) -> str:
     return f"purged in {days} day{'' if days == 1 else 's'}"
 
 
+class TemplateEnvironment(Environment):
+    """Flask's Jinja environment, giving each template its globals as one
+    dict rather than a ``ChainMap`` over the environment's: rendering a page
+    copies its globals into the page's context, and a ``ChainMap`` is read
+    key by key in Python. The app sets every global before its first
+    template loads, as Jinja asks; a template reloaded in debug mode takes
+    them again."""
+
+    def make_globals(self, d):
+        return {**self.globals, **(d or {})}
+
+
 class Macros:
     """templates/macros.html as one global, ``macros``: a page calls
     ``{{ macros.pager(...) }}``. The template's module is made once (again
-    when the file changes, in debug mode), where an import in each page
-    would have Jinja compare the page's globals with the macros' on every
-    render."""
+    when the file changes, when templates reload), where an import in each
+    page would have Jinja compare the page's globals with the macros' on
+    every render."""
 
     def __init__(self, environment: Environment):
         self._environment = environment
 
     def __getattr__(self, name: str):
-        return getattr(self._environment.get_template("macros.html").module, name)
+        macro = getattr(self._environment.get_template("macros.html").module, name)
+        if not self._environment.auto_reload:
+            setattr(self, name, macro)  # the file is read once: kept until a restart
+        return macro
 
 
 def page_url(endpoint: str, cursor: tuple[str, str] | None, **values) -> str:

@@ -19,7 +19,7 @@ def urls(dataset) -> dict[str, str]:
                 skip = (rows // PER_PAGE - 1) * PER_PAGE - 1
                 newest_first = [column.desc() for column in key]
                 row = con.execute(stmt.order_by(*newest_first).offset(skip).limit(1)).one()
-                return cursor_of(row, key)
+                return cursor_of(row._mapping, key)
 
             def trash_cursor(stmt, rows: int) -> str:
                 """A trash cursor names the kind of entry: "<µs>-<kind>-<id>"."""

@@ -29,17 +29,13 @@ UA = "todoapp-profile/1"
 # part any of its frames passes, so the specific parts come first.
 PARTS = (
     ("user loader: the session's row and user (a Query)", lambda f, p: f == "load_user"),
-    ("rows: presentation, one escape per value", lambda f, p: f.endswith("_rows")),
-    ("list query: a Query on the driver, result rows", lambda f, p: p.endswith("pages.py")),
+    ("rows: todoapp.rows, one escape per value", lambda f, p: f.endswith("_rows")),
+    ("list query: a Query, result rows", lambda f, p: p.endswith("pages.py")),
     ("CSRF token: made and signed", lambda f, p: f == "generate_csrf"),
     ("rest of the template: layout, nav, pager", lambda f, p: "jinja2" in p or "templates" in p),
     (
         "session cookie: verified, loaded, saved",
-        lambda f, p: (
-            "itsdangerous" in p
-            or "flask/sessions" in p
-            or (p.endswith("web.py") and f in ("open_session", "_load", "_copied"))
-        ),
+        lambda f, p: "itsdangerous" in p or "flask/sessions" in p,
     ),
     ("read connection: pool checkout and return", lambda f, p: "sqlalchemy" in p),
     ("response headers: security, caching", lambda f, p: f.startswith("set_")),

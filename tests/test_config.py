@@ -3,12 +3,9 @@ import subprocess
 import sys
 
 import pytest
-from flask import after_this_request
 
 from todoapp import ROOT, create_app
 from todoapp.config import ConfigError
-
-from .conftest import dispose, make_app
 
 CONFIG_VARS = (
     "SECRET_KEY",
@@ -108,28 +105,3 @@ def test_the_per_account_and_device_settings_come_from_the_environment(tmp_path,
     monkeypatch.setenv("DEVICE_COOKIE_DAYS", "401")  # browsers keep a cookie 400 days at most
     with pytest.raises(ConfigError, match="DEVICE_COOKIE_DAYS must be at most 400, got 401"):
         create_app(instance_path=str(tmp_path))
-
-
-def test_functions_made_for_one_request_run_and_are_not_all_kept(database_url):
-    """TodoApp keeps ensure_sync's answer for the app's own functions; one
-    made for a single request (after_this_request) still runs, and the
-    answers kept stay bounded however many requests make one."""
-    app = make_app(database_url)
-
-    @app.get("/made-per-request")
-    def made_per_request():
-        @after_this_request
-        def mark(response):
-            response.headers["X-Marked"] = "yes"
-            return response
-
-        return "ok"
-
-    client = app.test_client()
-    try:
-        for _ in range(app.SYNCED_KEPT + 10):
-            assert client.get("/made-per-request").headers.get("X-Marked") == "yes"
-        assert len(app._synced) <= app.SYNCED_KEPT
-        assert client.get("/healthz").status_code == 200  # the app's own functions still run
-    finally:
-        dispose(app)

@@ -114,7 +114,7 @@ def test_a_todo_trashed_with_its_list_is_not_an_entry_of_its_own(app, alice, mak
                 act(inside, owner_id=alice)
         assert todos.bulk_restore([inside], owner_id=alice).done == 0
         assert todos.bulk_purge([inside], owner_id=alice).done == 0
-        assert todos.list_trash(alice, 50).items[0].kind == todos.LIST_ENTRY
+        assert todos.list_trash(alice, 50).items[0]["kind"] == todos.LIST_ENTRY
 
 
 def test_restoring_a_list_of_ten_thousand_todos_is_one_transaction(app, alice, make_list):

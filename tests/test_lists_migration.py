@@ -86,7 +86,7 @@ def test_the_app_between_expand_and_backfill_reads_no_list_as_the_inbox(empty_ap
     alice, bob = seed_without_lists()
 
     page = todos.list_todos(alice, 50)
-    assert [(row.title, row.list_id, row.list_name) for row in page.items] == [
+    assert [(row["title"], row["list_id"], row["list_name"]) for row in page.items] == [
         (f"{alice}-{k}", None, "Inbox") for k in (2, 1, 0)
     ]
     # A new-version server writing for alice makes her Inbox, and its page
@@ -95,9 +95,9 @@ def test_the_app_between_expand_and_backfill_reads_no_list_as_the_inbox(empty_ap
     inbox = lists.get_list(made.list_id, owner_id=alice)
     assert inbox.is_inbox
     shown = todos.list_in_list(inbox, 2)
-    assert [row.title for row in shown.items] == ["written by the new server", f"{alice}-2"]
+    assert [row["title"] for row in shown.items] == ["written by the new server", f"{alice}-2"]
     rest = todos.list_in_list(inbox, 2, before=shown.older)
-    assert [row.title for row in rest.items] == [f"{alice}-1", f"{alice}-0"]
+    assert [row["title"] for row in rest.items] == [f"{alice}-1", f"{alice}-0"]
 
     upgrade(BACKFILL)
     assert unlisted() == 0
@@ -108,7 +108,7 @@ def test_the_app_between_expand_and_backfill_reads_no_list_as_the_inbox(empty_ap
     )
 
     upgrade("heads")
-    assert [row.title for row in todos.list_in_list(inbox, 50).items][-1] == f"{alice}-0"
+    assert [row["title"] for row in todos.list_in_list(inbox, 50).items][-1] == f"{alice}-0"
 
 
 STOP_SQLITE = """

@@ -3,7 +3,6 @@ error pages."""
 
 import html
 import re
-from collections import ChainMap
 from datetime import timedelta
 
 import pytest
@@ -172,7 +171,7 @@ def test_list_pages_of_plain_todos_are_ascii_and_read_the_same(
 ):
     """The list pages write their quotes, dots, tick and arrows as character
     references, so a page of ASCII todos is ASCII (Python then encodes it
-    with a copy: see presentation.py). What a reader or a screen reader gets
+    with a copy: see rows.py). What a reader or a screen reader gets
     is the same characters."""
     app.config["TODOS_PER_PAGE"] = 2
     groceries = make_list(alice, "Groceries")
@@ -463,47 +462,3 @@ def test_fixed_links_follow_the_path_the_app_is_mounted_at(client, alice_in):
         css = re.search(r'<link rel="stylesheet" href="([^"]+)">', page).group(1)
         assert re.fullmatch(rf"{prefix}/static/app\.css\?v=[0-9a-f]{{12}}", css)
     assert "/todoapp/" not in plain
-
-
-def test_pages_import_the_macros_cheaply_and_as_jinja_would(
-    app, client, alice_in, make_todo, monkeypatch
-):
-    """A page reads its globals without asking them one by one of a
-    ``ChainMap`` in Python (presentation._Template): not to make its
-    context, nor on ``{% from "macros.html" import ... %}``, which takes the
-    macros' one module. A template given globals of its own still gets a
-    module of its own, as Jinja gives it."""
-    make_todo(alice_in, "one")
-    client.get("/todos")  # everything loaded and rendered once
-    template_class = app.jinja_env.template_class
-    assert isinstance(app.jinja_env.get_template("macros.html"), template_class)
-    rendered, asked = [], []
-    real_make_module = template_class.make_module
-
-    def make_module(template, *args, **kwargs):
-        rendered.append(template.name)
-        return real_make_module(template, *args, **kwargs)
-
-    def asking(name):
-        real = getattr(ChainMap, name)
-
-        def ask(chain, *key):
-            asked.append((name, *key))
-            return real(chain, *key)
-
-        return ask
-
-    monkeypatch.setattr(template_class, "make_module", make_module)
-    for name in ("__contains__", "__getitem__", "__iter__"):
-        monkeypatch.setattr(ChainMap, name, asking(name))
-    for path in ("/todos", "/trash", "/lists", "/account"):
-        assert client.get(path).status_code == 200
-    assert rendered == [] and asked == []
-
-    with app.test_request_context():
-        own = app.jinja_env.from_string(
-            '{% from "macros.html" import when %}{{ when(moment) }}',
-            globals={"moment": utcnow()},
-        )
-        assert "<time datetime=" in own.render()
-    assert rendered == ["macros.html"]

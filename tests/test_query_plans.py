@@ -14,7 +14,6 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql
 
 from todoapp import services
-from todoapp.database import observing_reads
 from todoapp.extensions import db
 from todoapp.services import todos
 from todoapp.services.pages import Keyset, MergedKeyset
@@ -39,23 +38,17 @@ def plan_of(app, run, table="todos"):
     with app.app_context():
         seen = []
 
-        def record(statement, parameters):
+        def record(conn, cursor, statement, parameters, *args):
             if f"FROM {table}" in statement:
                 # A list of positional values would read as many rows of them.
                 parameters = tuple(parameters) if isinstance(parameters, list) else parameters
                 seen.append((statement, parameters))
 
-        def record_cursor(conn, cursor, statement, parameters, *args):
-            record(statement, parameters)
-
-        # The pages' queries run on the driver (database.Query), the rest through
-        # SQLAlchemy: whichever ran first is the one explained.
-        event.listen(db.engine, "before_cursor_execute", record_cursor)
+        event.listen(db.engine, "before_cursor_execute", record)
         try:
-            with observing_reads(lambda _query, _params, sql, values: record(sql, values)):
-                run()
+            run()
         finally:
-            event.remove(db.engine, "before_cursor_execute", record_cursor)
+            event.remove(db.engine, "before_cursor_execute", record)
         statement, parameters = seen[0]
         db.session.remove()
         # A transaction of its own (the session reads in autocommit), for SET LOCAL.
@@ -268,10 +261,9 @@ def work_of(app, keyset, params):
 
         event.listen(db.engine, "before_cursor_execute", record)
         try:
-            with observing_reads(lambda _q, _p, sql, values: record(None, None, sql, values)):
-                first = keyset.page(params, PER_PAGE)
-                if first.older:
-                    keyset.page(params, PER_PAGE, before=first.older)
+            first = keyset.page(params, PER_PAGE)
+            if first.older:
+                keyset.page(params, PER_PAGE, before=first.older)
         finally:
             event.remove(db.engine, "before_cursor_execute", record)
         db.session.remove()

@@ -1,65 +1,202 @@
-"""database.Query: the pages' reads, run on the driver's cursor instead of
-through ``Connection.execute``, give what SQLAlchemy would have given, on
-both databases, and fail the way it would."""
+"""The pages' reads (database.Query) go through SQLAlchemy's Connection on a
+connection from the pool: what SQLAlchemy's events, echo and the pool's
+settings promise holds for them as for any other statement."""
 
+import logging
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
+import psycopg
 import pytest
 import sqlalchemy as sa
-from sqlalchemy import bindparam, column, event, select, table, text
+from sqlalchemy import event, literal_column, select, text
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.exc import DBAPIError
 
-from todoapp.database import (
-    Query,
-    close_read_connection,
-    observing_reads,
-    read_connection,
-)
+from todoapp.database import Query, write_transaction
 from todoapp.extensions import db
-from todoapp.models import Todo, UTCDateTime, visible
+from todoapp.models import Todo, UTCDateTime
 from todoapp.services import todos
 
-from .conftest import BACKEND, dispose, make_app
+from .conftest import BACKEND, PASSWORD, dispose, make_app
 
-_todos = Todo.__table__
+PAGES = {"alice": ["/todos", "/trash"], "root": ["/admin/trash"]}
+# What SQLAlchemy's pool sends to check a connection (pool_pre_ping): no page's statement.
+PINGS = {"SELECT 1", ";"}
 
 
-def test_every_page_query_gives_what_sqlalchemy_gives(app, list_pages):
-    """Every read the list pages make, first pages and older ones (cursors with
-    a moment in them, so bound datetimes too): the same rows, with the same
-    column names, values and types (aware UTC datetimes, booleans)."""
-    ran = []
-    with observing_reads(lambda query, params, _sql, _values: ran.append((query, params))):
-        list_pages()
-    assert {id(query) for query, _ in ran} and any(params.get("key_0") for _, params in ran)
+class RecordingCursor(psycopg.Cursor):
+    """psycopg's cursor, noting every statement it is given."""
+
+    seen: list[str] = []
+
+    def execute(self, query, params=None, **kwargs):
+        self.seen.append(query)
+        return super().execute(query, params, **kwargs)
+
+
+def app_seeing_the_driver(database_url, **config):
+    """An app whose database driver notes each statement it runs, below
+    SQLAlchemy: (the app, that list)."""
+    if BACKEND == "postgresql":
+        RecordingCursor.seen = seen = []
+        options = {"connect_args": {"cursor_factory": RecordingCursor}}
+        app = make_app(database_url, SQLALCHEMY_ENGINE_OPTIONS=options, **config)
+    else:
+        seen = []
+        app = make_app(database_url, **config)
+        with app.app_context():
+            event.listen(db.engine, "connect", lambda raw, _: raw.set_trace_callback(seen.append))
+    return app, seen
+
+
+def visit(app, username: str, paths: list[str]) -> None:
+    client = app.test_client()
+    page = client.get("/auth/login").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    form = {"username": username, "password": PASSWORD, "csrf_token": token}
+    assert client.post("/auth/login", data=form).status_code == 302
+    for path in paths:
+        assert client.get(path).status_code == 200, path
+    return client
+
+
+@pytest.fixture
+def seeded(database_url, alice, admin, make_todo, make_list):
+    for n in range(3):
+        make_todo(alice, f"todo {n}")
+        make_todo(alice, f"trashed {n}", trashed=True)
+    make_list(alice, "Old", todos=1, trashed=True)
+    return database_url
+
+
+def test_the_events_see_every_statement_of_the_list_pages(seeded):
+    """A ``before_cursor_execute`` listener sees every statement the
+    database driver runs for /todos, /trash and /admin/trash: the user
+    lookup and the page, and nothing passes beside it."""
+    app, driver = app_seeing_the_driver(seeded)
+    heard: list[str] = []
     with app.app_context():
-        compared = 0
-        for query, params in ran:
-            ours = query.all(params)
-            close_read_connection()
-            with db.engine.connect() as connection:
-                result = connection.execute(query.stmt, params)
-                theirs = result.all()
-                names = tuple(result.keys())
-            assert [tuple(row) for row in ours] == [tuple(row) for row in theirs]
-            assert [[type(v) for v in row] for row in ours] == [
-                [type(v) for v in row] for row in theirs
-            ]
-            assert all(row._fields == names for row in ours)
-            compared += len(ours)
-        assert compared  # rows were there to compare
-        moments = [v for query, params in ran for row in query.all(params) for v in row]
-        close_read_connection()
-        assert any(getattr(v, "tzinfo", None) is not None for v in moments)
+        event.listen(db.engine, "before_cursor_execute", lambda *a: heard.append(a[2]))
+    try:
+        for username, paths in PAGES.items():
+            client = visit(app, username, paths)  # logged in, connections made
+            for path in paths:
+                driver.clear()
+                heard.clear()
+                assert client.get(path).status_code == 200
+                ran = [sql for sql in driver if sql.strip() not in PINGS]
+                assert len(ran) == len(heard) >= 2, (path, ran, heard)
+                assert any("LIMIT" in sql and "deleted_at" in sql for sql in heard), path
+                if BACKEND == "postgresql":
+                    assert ran == heard, path
+    finally:
+        dispose(app)
 
 
-def test_rows_come_as_named_tuples_with_processed_values(app, alice, make_todo):
+def test_echo_logs_the_page_statements(seeded, caplog):
+    app = make_app(seeded, SQLALCHEMY_ECHO=True)
+    try:
+        with caplog.at_level(logging.INFO, logger="sqlalchemy.engine.Engine"):
+            visit(app, "alice", ["/todos"])
+        logged = [r.getMessage() for r in caplog.records if r.name == "sqlalchemy.engine.Engine"]
+        assert any("FROM todos" in m and "LIMIT" in m for m in logged), logged
+    finally:
+        dispose(app)
+
+
+def test_a_failing_page_read_reaches_handle_error(app, client, auth, alice):
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # the error page, as in production
+    failed = []
+    with app.app_context():
+        event.listen(db.engine, "handle_error", lambda ctx: failed.append(ctx.statement))
+        with db.engine.begin() as connection:
+            connection.execute(text("ALTER TABLE todos RENAME TO todos_elsewhere"))
+    auth.login("alice")
+    assert client.get("/todos").status_code == 500
+    assert any("FROM todos" in statement for statement in failed), failed
+
+
+def test_a_column_may_be_labelled_with_a_keyword(app, alice, make_todo):
+    make_todo(alice, "first")
+    listed = Query(select(Todo.title.label("from"), literal_column("1").label("order")))
+    with app.app_context():
+        (row,) = listed.mappings({})
+        assert row["from"] == "first" and row["order"] == 1
+        assert listed.first({})._mapping["from"] == "first"
+
+
+def test_rows_come_with_processed_values(app, alice, make_todo):
     make_todo(alice, "first")
     with app.app_context():
         (row,) = todos.list_todos(alice, 10).items
-        assert row.title == "first" and row.done is False
-        assert row.created_at.utcoffset().total_seconds() == 0
+        assert row["title"] == "first" and row["done"] is False
+        assert row["created_at"].utcoffset().total_seconds() == 0
+
+
+def test_a_write_transaction_reads_what_it_wrote(app, alice):
+    with app.app_context(), write_transaction() as session:
+        todos.create_todo(alice, "not committed yet")
+        session.flush()
+        assert [row["title"] for row in todos.list_todos(alice, 10).items] == ["not committed yet"]
+
+
+def test_a_request_gives_its_connection_back_to_the_pool(app, client, auth, alice):
+    auth.login("alice")
+    with app.app_context():
+        taken = []
+        event.listen(db.engine, "checkout", lambda *_: taken.append(1))
+    assert client.get("/todos").status_code == 200
+    with app.app_context():
+        assert taken and db.engine.pool.checkedout() == 0
+
+
+def test_pool_recycle_reaches_the_pages_reads(database_url, alice):
+    """A connection older than ``pool_recycle`` is replaced at its next
+    checkout, the pages' included."""
+    app = make_app(database_url, SQLALCHEMY_ENGINE_OPTIONS={"pool_recycle": 1})
+    try:
+        client = visit(app, "alice", ["/todos"])
+        with app.app_context():
+            made = []
+            event.listen(db.engine, "connect", lambda raw, _: made.append(raw))
+        assert client.get("/todos").status_code == 200
+        assert made == []  # the pooled connection, well under a second old
+        time.sleep(1.2)
+        assert client.get("/todos").status_code == 200
+        assert made  # recycled
+    finally:
+        dispose(app)
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="DROP DATABASE is PostgreSQL's")
+def test_a_database_can_be_dropped_after_a_dispose_during_a_request(
+    app, databases, database_url, alice, make_todo
+):
+    """``engine.dispose()`` during a request: the connections the request
+    holds are closed as they go back, so nothing of the app is left on the
+    database, and PostgreSQL drops it without being forced."""
+    make_todo(alice, "one")
+    dispose(app)  # the fixtures' app: only the one under test is left
+    app = make_app(database_url)
+
+    @app.get("/dispose-midway")
+    def dispose_midway():
+        listed = todos.list_todos(alice, 10).items  # the request's read connection
+        db.session.execute(text("SELECT 1"))  # and the session's
+        db.engine.dispose()
+        return str(len(listed))
+
+    try:
+        assert app.test_client().get("/dispose-midway").get_data(as_text=True) == "1"
+        name = sa.make_url(database_url).database
+        with databases.admin.connect() as admin:
+            admin.exec_driver_sql(f'DROP DATABASE "{name}"')
+            gone = admin.execute(
+                text("SELECT count(*) FROM pg_database WHERE datname = :name"), {"name": name}
+            ).scalar_one()
+        assert gone == 0
+    finally:
+        dispose(app)
 
 
 def test_postgresqls_reader_gives_utc_whatever_zone_a_value_comes_in():
@@ -90,176 +227,10 @@ def test_a_server_in_another_zone_still_shows_times_in_utc(app, database_url, al
                 assert connection.execute(text("SHOW TimeZone")).scalar() == "UTC"
                 stored = connection.execute(text("SELECT created_at::text FROM todos")).scalar()
             (row,) = todos.list_todos(alice, 10).items
-            close_read_connection()
-        assert row.created_at.tzinfo is UTC
-        assert row.created_at == datetime.fromisoformat(stored)
+        assert row["created_at"].tzinfo is UTC
+        assert row["created_at"] == datetime.fromisoformat(stored)
     finally:
         dispose(elsewhere)
-
-
-def test_a_connections_reads_share_one_cursor_and_go_on_after_an_error(
-    app, alice, make_todo, monkeypatch
-):
-    make_todo(alice, "first")
-    refused = Query(select(column("id")).select_from(table("no_such_table")))
-    with app.app_context():
-        connection = read_connection()
-        made = []
-        new_cursor = type(connection).cursor
-
-        def counting(self, *args, **kwargs):
-            made.append(self)
-            return new_cursor(self, *args, **kwargs)
-
-        monkeypatch.setattr(type(connection), "cursor", counting)
-        for _ in range(3):
-            todos.list_todos(alice, 10)
-        assert len(made) <= 1  # none if the connection's cursor was made before
-        with pytest.raises(DBAPIError, match="no_such_table"):
-            refused.all({})
-        assert [row.title for row in todos.list_todos(alice, 10).items] == ["first"]
-        assert read_connection() is connection  # the same connection, a new cursor
-        close_read_connection()
-
-
-def test_a_driver_error_comes_out_as_sqlalchemys(app, alice):
-    refused = Query(select(column("id")).select_from(table("no_such_table")))
-    with app.app_context():
-        with pytest.raises(DBAPIError, match="no_such_table"):
-            refused.all({})
-        # The request's connection still serves the next read.
-        assert todos.list_todos(alice, 10).items == []
-        close_read_connection()
-
-
-def test_a_lost_connection_is_dropped_and_the_next_read_gets_another(app, alice, make_todo):
-    make_todo(alice, "still there")
-    with app.app_context():
-        todos.list_todos(alice, 10)  # the request's connection has served a read
-        lost = read_connection()
-        lost.driver_connection.close()  # as a restarted server would leave it
-        with pytest.raises(DBAPIError) as raised:
-            todos.list_todos(alice, 10)
-        assert raised.value.connection_invalidated
-        assert read_connection() is not lost
-        assert [row.title for row in todos.list_todos(alice, 10).items] == ["still there"]
-        close_read_connection()
-
-
-def test_a_connection_lost_before_its_first_read_is_replaced_and_the_read_runs(
-    app, alice, make_todo
-):
-    """A connection the server dropped while it sat in the pool: the read
-    connection is not pinged when the pool hands it out, so its first
-    statement finds the loss, and runs again on a connection the pool checked."""
-    make_todo(alice, "still there")
-    with app.app_context():
-        lost = read_connection()
-        lost.driver_connection.close()
-        ran = []
-        with observing_reads(lambda query, params, _sql, _values: ran.append(query)):
-            assert [row.title for row in todos.list_todos(alice, 10).items] == ["still there"]
-        assert len(ran) == 1  # one read, which ran twice
-        assert read_connection() is not lost
-        # Now checked: losing it is an error, as in the test above.
-        read_connection().driver_connection.close()
-        with pytest.raises(DBAPIError):
-            todos.list_todos(alice, 10)
-        close_read_connection()
-
-
-def _pool_checkouts(engine) -> list:
-    """Every connection the engine's pool hands out from now on."""
-    taken: list = []
-    event.listen(engine, "checkout", lambda *_: taken.append(1))
-    return taken
-
-
-def test_a_page_reads_on_the_connection_the_last_request_kept(app, client, auth, alice):
-    """A request that only reads takes no connection from the pool: it reads
-    on the one the process kept from its last request (in autocommit still)."""
-    auth.login("alice")
-    assert client.get("/todos").status_code == 200
-    with app.app_context():
-        taken = _pool_checkouts(db.engine)
-    ran = []
-    with observing_reads(lambda query, params, _sql, _values: ran.append(query)):
-        assert client.get("/todos").status_code == 200
-        assert client.get("/trash").status_code == 200
-    assert len(ran) >= 4 and taken == []  # the user lookup and a page each time
-
-
-def test_the_pool_gets_the_kept_connection_back_as_it_gave_it(app, alice):
-    """A kept connection goes back to its pool when another app's request in
-    the same process needs the slot (tests, a CLI command), and the pool's
-    next user finds it as the pool made it: a write transaction on
-    PostgreSQL must not run in autocommit."""
-
-    def state(raw):
-        return getattr(raw, "autocommit", None), getattr(raw, "isolation_level", None)
-
-    with app.app_context():
-        pooled = db.engine.raw_connection()
-        raw, before = pooled.driver_connection, state(pooled.driver_connection)
-        pooled.close()
-        assert read_connection().driver_connection is raw  # the pool gives it back out
-        todos.list_todos(alice, 10)
-        close_read_connection()
-        assert db.engine.pool.checkedout() == 1  # kept, not back in the pool
-    another = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
-    with another.app_context():
-        read_connection()  # this app's: the kept one goes back to its own pool
-        close_read_connection()
-    with app.app_context():
-        assert db.engine.pool.checkedout() == 0
-        assert state(raw) == before
-    dispose(another)
-
-
-def test_disposing_the_engine_closes_the_kept_connection(app, alice):
-    """After ``engine.dispose()`` nothing of the engine's holds the database:
-    PostgreSQL cannot copy or drop a database a session is on (the migration
-    round trip copies one)."""
-    with app.app_context():
-        todos.list_todos(alice, 10)
-        kept = read_connection().driver_connection
-        close_read_connection()
-        db.engine.dispose()
-        with pytest.raises(db.engine.dialect.loaded_dbapi.Error, match="closed"):
-            kept.execute("SELECT 1")
-        # The next request reads on a new connection.
-        assert todos.list_todos(alice, 10).items == []
-        assert read_connection().driver_connection is not kept
-        close_read_connection()
-
-
-def test_disposing_another_engine_leaves_the_kept_connection(app, alice):
-    another = make_app(app.config["SQLALCHEMY_DATABASE_URI"])
-    with app.app_context():
-        todos.list_todos(alice, 10)
-        kept = read_connection()
-        close_read_connection()
-    dispose(another)
-    with app.app_context():
-        assert read_connection() is kept  # still kept, and open
-        assert todos.list_todos(alice, 10).items == []
-        close_read_connection()
-
-
-def test_a_connection_in_a_transaction_is_not_kept(app, alice):
-    with app.app_context():
-        todos.list_todos(alice, 10)
-        connection = read_connection()
-        connection.driver_connection.execute("BEGIN")
-        close_read_connection()
-        assert read_connection() is not connection
-        close_read_connection()
-
-
-def test_a_statement_rendered_per_call_is_refused(app):
-    listed = Query(visible(select(_todos.c.id).where(_todos.c.id.in_(bindparam("ids")))))
-    with app.app_context(), pytest.raises(ValueError, match="IN lists"):
-        listed.all({"ids": [1, 2]})
 
 
 def _end_every_session_but_this_one(app):

@@ -1,10 +1,9 @@
-"""The todo list's rows are built in Python (presentation.todo_rows), one
-escape per value, for speed. This holds them to the Jinja markup they
-replaced, byte for byte, over titles that need escaping, done and not done."""
+"""The list pages' rows are built in Python (todoapp.rows), one escape per
+value, for speed. This holds them to the Jinja markup they replaced, byte
+for byte, over titles that need escaping, done and not done."""
 
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from flask import render_template_string
@@ -12,7 +11,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from markupsafe import escape
 
-from todoapp.presentation import _escaped, _time, time_ago, todo_rows
+from todoapp.rows import _time, escaped, time_ago, todo_rows
 
 # The loop todos/index.html had before the rows moved to todo_rows.
 JINJA_ROWS = (Path(__file__).parent / "rows" / "todos.html").read_text()
@@ -25,7 +24,7 @@ TITLES = ["milk", "<b>\"bold\" & 'quoted'</b>", "é" * 200, "a{b}c", "{title}", 
 def test_todo_rows_match_the_template_byte_for_byte(app, done, lists_base):
     now = datetime.now(UTC)
     items = [
-        SimpleNamespace(
+        dict(
             id=n + 1,
             title=t,
             done=done,
@@ -69,12 +68,12 @@ def reference(name: str) -> str:
 def test_trash_rows_match_the_template_byte_for_byte(app, retention):
     from markupsafe import Markup
 
-    from todoapp.presentation import admin_trash_rows, trash_rows
+    from todoapp.rows import admin_trash_rows, trash_rows
 
     app.config["TRASH_RETENTION_DAYS"] = retention
     now = datetime.now(UTC)
     items = [
-        SimpleNamespace(
+        dict(
             kind=0,  # todos: a list's entry has no Jinja loop to match
             id=n + 1,
             title=t,
@@ -113,9 +112,9 @@ def test_trash_rows_match_the_template_byte_for_byte(app, retention):
 def test_a_rows_value_is_escaped_as_markupsafe_escapes_it(value):
     """The rows skip markupsafe's wrapper when a value has nothing to escape;
     what they write is still markupsafe's escape, as a plain str."""
-    written = _escaped(value)
+    written = escaped(value)
     assert written == str(escape(value)) and type(written) is str
-    assert _escaped(None) == "None"  # as escape writes a missing value
+    assert escaped(None) == "None"  # as escape writes a missing value
 
 
 @pytest.mark.parametrize(
@@ -141,7 +140,7 @@ def test_a_row_says_how_long_ago_in_whole_units(before, says):
 
 
 def test_a_rows_time_is_the_when_macros_seen_once_or_again(app):
-    """presentation._time keeps a UTC moment's tag by its timestamp: the
+    """rows._time keeps a UTC moment's tag by its timestamp: the
     same tag as the ``when`` macro writes (``isoformat``, ``exact``), the
     first time and the next, for any moment, in any zone, with or without
     microseconds, and for the moment a microsecond later."""

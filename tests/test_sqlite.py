@@ -67,7 +67,7 @@ def test_a_read_sends_no_begin(ctx, alice):
     (tests/test_services.py checks it on both databases, through a request)."""
     db.session.remove()
     sent = []
-    read_connection().driver_connection.set_trace_callback(sent.append)
+    read_connection().connection.driver_connection.set_trace_callback(sent.append)
     todos.list_todos(alice, 10)
     close_read_connection()
     assert sent and all(s.lstrip().startswith("SELECT") for s in sent), sent

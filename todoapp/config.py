@@ -218,15 +218,19 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         app.config.from_mapping(test_config)
 
     url = app.config["SQLALCHEMY_DATABASE_URI"] = with_driver(app.config["SQLALCHEMY_DATABASE_URI"])
-    # On PostgreSQL a pooled connection is checked before use, so that a
-    # database restart costs a reconnect rather than an error page: the pool
-    # pings it, or a page's first read checks it (database.configure_engine).
     if url.startswith("sqlite"):
         # The driver never begins a transaction by itself: database.py's
         # "begin" hook does. Saying so here lets the session's autocommit
         # reads (extensions.db) take a pooled connection as it is; only a
         # write transaction switches it (one PRAGMA) and back on return.
-        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"isolation_level": "AUTOCOMMIT"})
+        engine_defaults = {"isolation_level": "AUTOCOMMIT"}
+    else:
+        # The pool checks each connection as it hands it out, so that a
+        # database restart costs a reconnect rather than an error page.
+        engine_defaults = {"pool_pre_ping": True}
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_defaults | app.config.get(
+        "SQLALCHEMY_ENGINE_OPTIONS", {}
+    )
 
     # HTTPS: Secure cookies and HSTS. On by default except in debug and testing.
     app.config.setdefault("HTTPS", not (app.debug or app.testing))

@@ -1,4 +1,5 @@
-"""Engine set-up and the write-transaction helper that services use.
+"""Engine set-up, the request's read connection, and the write-transaction
+helper that services use.
 
 SQLite, as Rails 8 sets it up for production: WAL, synchronous=NORMAL,
 foreign keys on, a 5 s busy timeout, and write transactions that begin
@@ -8,18 +9,14 @@ timeout cannot help there); an IMMEDIATE one waits for the write lock up front.
 """
 
 import itertools
-import os
 import time
-from collections import namedtuple
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import dataclass
-from functools import cache, partial
 
-from flask import g
-from sqlalchemy import Engine, delete, event, select
-from sqlalchemy.exc import DBAPIError, InvalidatePoolError
+from flask import Flask, g
+from sqlalchemy import Connection, Engine, delete, event, select
 from sqlalchemy.orm import Session
 
 from .extensions import db
@@ -39,40 +36,45 @@ SQLITE_BEGIN = "sqlite_begin"
 WRITE_ISOLATION = {"sqlite": "SERIALIZABLE", "postgresql": "READ COMMITTED"}
 
 
+def init_app(app: Flask) -> None:
+    """The engine's hooks, and the read connection given back at the end of
+    each app context."""
+    with app.app_context():
+        configure_engine(db.engine)
+    app.teardown_appcontext(close_read_connection)
+
+
 def configure_engine(engine: Engine) -> None:
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_on_connect)
         event.listen(engine, "begin", _sqlite_on_begin)
     elif engine.dialect.name == "postgresql":
         event.listen(engine, "connect", _postgresql_on_connect)
-        event.listen(engine, "checkout", _pinger(engine.dialect))
-    event.listen(engine, "engine_disposed", _close_kept)
+    _close_on_return_after_dispose(engine)
 
 
-# Set while read_connection takes a connection from the pool: its first
-# statement is the check (Query.all), so the pool need not ping it.
-_first_read_checks = ContextVar("todoapp_first_read_checks", default=False)
+# ConnectionPoolEntry.info key: the pool that made the connection (a weak reference).
+_POOL = "todoapp_pool"
 
 
-def _pinger(dialect):
-    """What ``pool_pre_ping`` does, at every checkout but the reads': a
-    server that restarted (or ended the session) costs a new connection, not
-    an error. Several app servers share PostgreSQL, so a pooled connection's
-    server process may be gone. Raising InvalidatePoolError has the pool
-    reconnect, and drop every connection older than this one (the restart
-    took them all)."""
+def _close_on_return_after_dispose(engine: Engine) -> None:
+    """``engine.dispose()`` closes the connections in the pool and starts a
+    new one; a connection checked out at that moment would go back to the
+    old pool and stay open until the garbage collector finds it. It is
+    closed as it comes back instead, so that after a dispose nothing of the
+    engine's holds the database (PostgreSQL will not drop or copy a database
+    a session is on). Pool events only: a listener for the engine's own
+    events would put every statement through SQLAlchemy's event dispatch."""
 
-    def ping(dbapi_connection, _record, _proxy) -> None:
-        if _first_read_checks.get():
-            return
-        try:
-            dialect.do_ping(dbapi_connection)
-        except dialect.loaded_dbapi.Error as error:
-            if dialect.is_disconnect(error, dbapi_connection, None):
-                raise InvalidatePoolError(str(error)) from error
-            raise
+    @event.listens_for(engine, "connect")
+    def remember_pool(_dbapi_connection, record) -> None:
+        record.info[_POOL] = weakref.ref(engine.pool)
 
-    return ping
+    @event.listens_for(engine, "checkin")
+    def close_if_disposed(_dbapi_connection, record) -> None:
+        made_by = record.info.get(_POOL)
+        if made_by is not None and made_by() is not engine.pool:
+            record.invalidate()
 
 
 def _postgresql_on_connect(dbapi_connection, _record) -> None:
@@ -103,9 +105,11 @@ def _sqlite_on_begin(connection) -> None:
     """How a SQLite transaction begins: as SQLITE_BEGIN says (IMMEDIATE for
     write_transaction() and migrations), DEFERRED when it says nothing, and
     not at all in autocommit (the session's reads, Alembic's
-    autocommit_block): there each statement commits by itself."""
+    autocommit_block) nor when SQLITE_BEGIN is None (the request's reads,
+    on a connection the engine keeps in autocommit): there each statement
+    commits by itself."""
     options = connection.get_execution_options()
-    if options.get("isolation_level") == "AUTOCOMMIT":
+    if options.get("isolation_level") == "AUTOCOMMIT" or options.get(SQLITE_BEGIN, 0) is None:
         return
     raw = connection.connection.driver_connection
     if raw.isolation_level is not None:
@@ -167,301 +171,71 @@ def write_transaction() -> Iterator[Session]:
         session.info[_WRITE_DEPTH] = 0
 
 
-# flask.g key: the app context's driver connection for reads (read_connection).
+# flask.g key: the request's connection for reads (read_connection).
 _READS = "todoapp_reads"
-# The read connection a process keeps between requests, with its engine:
-# {process id: (engine, connection)}. One a process: a sync worker serves one
-# request at a time (in a threaded server, the other threads use the pool).
-# By process id, so a process forked from one that kept a connection never
-# uses (or closes) its parent's.
-_kept: dict[int, tuple[Engine, object]] = {}
-# The read connections the pool handed out without a ping, until a statement
-# has run on one. A set, not a flask.g key: Query.all looks on every read.
-_untried: set = set()
+# How the read connection runs each statement on its own: SQLite's engine is in
+# autocommit already (config), so its begin hook is only told not to BEGIN.
+_AUTOCOMMIT_READS = {
+    "sqlite": {SQLITE_BEGIN: None},
+    "postgresql": {"isolation_level": "AUTOCOMMIT"},
+}
 
 
-def read_connection(*, pinged: bool = False):
-    """The driver connection (pool-proxied) for the list pages and the user lookup.
+def read_connection() -> Connection:
+    """The connection for the list pages' and the user lookup's reads.
 
     Inside a write transaction, or once the ORM session holds a connection,
-    the session's own, so a service sees what it has just written. Otherwise
-    one connection per app context (a request), in autocommit: the one the
-    process kept from its last request, or one from the pool, on first use
-    (``close_read_connection`` keeps it at the end): a request that only
-    reads makes no ORM session, nor even a SQLAlchemy Connection, which cost
-    more than its two queries' Python.
-
-    On PostgreSQL the pool does not ping this connection (``_pinger``)
-    unless ``pinged``: its first statement checks it instead, and if the
-    server had dropped it, ``Query.all`` takes a pinged one and runs the
-    statement again. That spares each page a round trip.
-    """
+    the session's own, so that a service sees what it has just written.
+    Otherwise one connection per app context (a request), as flaskr's
+    ``get_db``: taken from the pool on first use, in autocommit, so a page
+    that only reads sends no BEGIN nor ROLLBACK; ``close_read_connection``
+    gives it back at the end. The pool checks it out as any other
+    (``pool_pre_ping``, ``pool_recycle``, events)."""
     if db.session.registry.has():
         session = db.session()
         if session.in_transaction():
-            return session.connection().connection
+            return session.connection()
     connection = g.get(_READS)
     if connection is None:
-        engine = db.engine
-        connection = None if pinged else _take_kept(engine)
-        if connection is None:
-            token = _first_read_checks.set(not pinged)
-            try:
-                connection = engine.raw_connection()
-            finally:
-                _first_read_checks.reset(token)
-            if engine.dialect.name == "postgresql":
-                # psycopg would send a BEGIN before the first SELECT, and the
-                # pool a ROLLBACK at the end; in autocommit neither is sent.
-                # (SQLite's connections are in autocommit already:
-                # _sqlite_on_connect.)
-                try:
-                    connection.driver_connection.autocommit = True
-                except BaseException:
-                    connection.invalidate()  # and back to the pool, which drops it
-                    raise
+        connection = db.engine.connect()
+        connection = connection.execution_options(**_AUTOCOMMIT_READS[connection.dialect.name])
         setattr(g, _READS, connection)
-        if not pinged:
-            _untried.add(connection)
     return connection
 
 
 def close_read_connection(_error=None) -> None:
-    """The end of the app context: its read connection is kept for the
-    process's next request, as it is (in autocommit, with the statements
-    psycopg has prepared on it), if it is idle and none is kept yet;
-    otherwise it goes back to the pool. Taking a connection from the pool and
-    giving it back cost 1-2 % of a page's instructions (the pool's bookkeeping
-    and events, autocommit switched on and off); a kept connection is as unchecked
-    as a pooled one, and its first statement checks it (``Query.all``)."""
+    """The end of the app context: its read connection goes back to the pool."""
     connection = g.pop(_READS, None)
-    if connection is None:
-        return
-    _untried.discard(connection)
-    engine = db.engine
-    if _idle(engine, connection):
-        kept = _kept.setdefault(os.getpid(), (engine, connection))
-        if kept[1] is connection:
-            return
-    _give_back(engine, connection)
-
-
-def _idle(engine: Engine, connection) -> bool:
-    """Open, and in no transaction or statement: fit for the next request."""
-    raw = connection.driver_connection
-    if raw is None:  # invalidated
-        return False
-    if engine.dialect.name == "postgresql":
-        return not raw.closed and raw.info.transaction_status.name == "IDLE"
-    return not raw.in_transaction
-
-
-def _take_kept(engine: Engine):
-    """The connection this process kept from its last request, if it is
-    this engine's; one kept for another engine (another app in the same
-    process) goes back to that engine's pool."""
-    kept = _kept.pop(os.getpid(), None)
-    if kept is None:
-        return None
-    if kept[0] is engine:
-        return kept[1]
-    _give_back(*kept)
-    return None
-
-
-def _give_back(engine: Engine, connection) -> None:
-    try:
-        if engine.dialect.name == "postgresql":
-            connection.driver_connection.autocommit = False  # as the pool gave it
-    except Exception:
-        connection.invalidate()  # broken: back to the pool, which opens a new one
-        return
-    connection.close()
-
-
-def _close_kept(engine: Engine) -> None:
-    """``engine.dispose()`` closes the connection kept for it too, as it
-    closes the pool's: after it, nothing of the engine's holds the database
-    (PostgreSQL will not drop or copy a database while a session is on it)."""
-    kept = _kept.pop(os.getpid(), None)
-    if kept is None:
-        return
-    if kept[0] is engine:
-        kept[1].invalidate()  # closes it now; a disposed pool would keep it
-    elif _kept.setdefault(os.getpid(), kept) is not kept:
-        _give_back(*kept)  # another engine's, and a thread kept one meanwhile
-
-
-# Called with (query, its parameters, SQL, the driver's values) before each
-# Query runs: tests and debugging watch the statements that never pass
-# SQLAlchemy's own events.
-_read_observers: list[Callable] = []
-
-
-@contextmanager
-def observing_reads(callback: Callable) -> Iterator[None]:
-    _read_observers.append(callback)
-    try:
-        yield
-    finally:
-        _read_observers.remove(callback)
-
-
-@dataclass(frozen=True)
-class _Compiled:
-    sql: str
-    names: tuple[str, ...] | None  # positional parameters' order; None: by name
-    defaults: dict  # the statement's own values (literals, defaults)
-    binders: tuple  # (name, the bind processor of its type), where there is one
-    # A row from the driver's tuple: the statement's named tuple, made in C
-    # (tuple.__new__) rather than through the Python frame of its ``_make``.
-    make: Callable
+    if connection is not None:
+        connection.close()
 
 
 class Query:
-    """A Core SELECT that runs on the driver's cursor, compiled once for each
-    database: the list pages and the user lookup, on every request.
+    """A Core SELECT that the list pages and the user lookup run on each
+    request, on the request's read connection (``read_connection``).
 
-    ``Connection.execute`` wraps a page's query of about 120 µs of driver
-    work in some 200 µs of Python (an execution context, a result, its row
-    objects) and a read connection in 40 µs more; this keeps the statement's
-    compiled SQL and its bind values' order, and converts each column with
-    its type's own result processor, as SQLAlchemy would. The rows are named
-    tuples with the statement's column keys (tests/test_reads.py holds them
-    equal to ``Connection.execute``'s rows, on both databases). The statement
-    still comes from the models (the soft-delete filter: ``models.visible``).
-
-    Driver errors come out as SQLAlchemy's (``sqlalchemy.exc.DBAPIError``),
-    and a lost connection is dropped from the pool.
-    """
+    It runs through ``Connection.execute``: SQLAlchemy compiles it once per
+    engine and keeps it in its compiled cache, and every statement passes
+    its events (``before_cursor_execute``, ``handle_error``, echo), so
+    logging, tracing and error hooks see the pages' reads as any other.
+    The statement comes from the models (the soft-delete filter:
+    ``models.visible``)."""
 
     def __init__(self, stmt):
         self.stmt = stmt
-        self._compiled: dict[tuple, _Compiled] = {}
-        self._processors: dict[tuple, list] = {}
-
-    def _compile(self, dialect) -> tuple[tuple, _Compiled]:
-        kind = (dialect.name, dialect.driver, dialect.paramstyle)
-        found = self._compiled.get(kind)
-        if found is None:
-            compiled = self.stmt.compile(dialect=dialect)
-            if compiled.post_compile_params or compiled.literal_execute_params:
-                raise ValueError("Query cannot run statements rendered per call (IN lists)")
-            names = tuple(compiled.positiontup) if compiled.positional else None
-            binders = []
-            for name, bind in compiled.binds.items():
-                processor = bind.type.dialect_impl(dialect).bind_processor(dialect)
-                if processor is not None:
-                    binders.append((name, processor))
-            columns = tuple(self.stmt.selected_columns.keys())
-            found = self._compiled[kind] = _Compiled(
-                str(compiled),
-                names,
-                compiled.params,
-                tuple(binders),
-                partial(tuple.__new__, _row_type(columns)),
-            )
-        return kind, found
-
-    def _convert(self, kind, dialect, cursor) -> list:
-        """(index, processor) for the columns whose values need one."""
-        processors = self._processors.get(kind)
-        if processors is None:
-            processors = []
-            columns = self.stmt.selected_columns
-            for i, (column, described) in enumerate(zip(columns, cursor.description, strict=True)):
-                type_ = column.type.dialect_impl(dialect)
-                processor = type_.result_processor(dialect, described[1])
-                if processor is not None:
-                    processors.append((i, processor))
-            self._processors[kind] = processors
-        return processors
 
     def all(self, params: dict) -> list:
-        """Every row, as named tuples."""
-        dialect = db.engine.dialect
-        kind, compiled = self._compile(dialect)
-        values = {**compiled.defaults, **params}
-        for name, process in compiled.binders:
-            values[name] = process(values[name])
-        if compiled.names is not None:
-            values = [values[name] for name in compiled.names]
-        for observe in _read_observers:
-            observe(self, params, compiled.sql, values)
-        connection = read_connection()
-        while True:
-            cursor = None
-            try:
-                cursor = _cursor(connection)
-                cursor.execute(compiled.sql, values)
-                raw = cursor.fetchall()
-                processors = self._convert(kind, dialect, cursor)
-            except dialect.loaded_dbapi.Error as error:
-                _drop_cursor(connection)
-                lost = dialect.is_disconnect(error, connection, cursor)
-                if lost and g.get(_READS) is connection:
-                    g.pop(_READS)
-                    connection.invalidate()  # the pool opens a new one for the next read
-                    if connection in _untried:
-                        _untried.discard(connection)
-                        # Its first statement: a connection the server dropped
-                        # while it sat in the pool (a restart). Once more, on
-                        # one the pool has checked.
-                        connection = read_connection(pinged=True)
-                        continue
-                raise DBAPIError.instance(
-                    compiled.sql,
-                    values,
-                    error,
-                    dialect.loaded_dbapi.Error,
-                    connection_invalidated=lost,
-                    dialect=dialect,
-                ) from error
-            break
-        if _untried:
-            _untried.discard(connection)  # checked: a later loss is an error, as anywhere
-        make = compiled.make
-        if not processors:
-            return list(map(make, raw))
-        rows = []
-        for values in raw:
-            values = list(values)
-            for i, process in processors:
-                values[i] = process(values[i])
-            rows.append(make(values))
-        return rows
+        """Every row (``sqlalchemy.Row``: by attribute, position or ``_mapping``)."""
+        return read_connection().execute(self.stmt, params).all()
+
+    def mappings(self, params: dict) -> list:
+        """Every row as a mapping of column name to value: reading a column
+        is a dict lookup, whatever its label (``from``, ``order``)."""
+        return read_connection().execute(self.stmt, params).mappings().all()
 
     def first(self, params: dict):
         """The first row, or None (the statement should ask for one row)."""
-        rows = self.all(params)
-        return rows[0] if rows else None
-
-
-# ManagesConnection.info key: the driver cursor that Query.all runs its
-# statements on. The pool clears info when it replaces the connection.
-_CURSOR = "todoapp_cursor"
-
-
-def _cursor(connection):
-    """The connection's own driver cursor, kept for its life: a new psycopg
-    cursor finds and makes its column loaders again on its first statement,
-    a third of the user lookup's client time; a kept one has them."""
-    cursor = connection.info.get(_CURSOR)
-    if cursor is None:
-        cursor = connection.info[_CURSOR] = connection.cursor()
-    return cursor
-
-
-def _drop_cursor(connection) -> None:
-    """After a driver error, the next statement gets a new cursor (the old
-    one holds no server resource: it goes with the garbage)."""
-    connection.info.pop(_CURSOR, None)
-
-
-@cache
-def _row_type(columns: tuple[str, ...]):
-    """A named tuple for rows of these columns: one per statement shape."""
-    return namedtuple("Row", columns)
+        return read_connection().execute(self.stmt, params).first()
 
 
 @dataclass(frozen=True)

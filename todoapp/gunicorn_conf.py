@@ -23,3 +23,10 @@ timeout = 60
 graceful_timeout = 30
 # No control socket in $HOME (gunicorn 27 opens one by default).
 control_socket_disable = True
+# No request header sets SCRIPT_NAME or PATH_INFO, and no peer is trusted
+# for X-Forwarded-Proto: a client on the same host could otherwise mount the
+# app at a path of its choosing. A proxy in front is trusted by the app
+# itself (TRUSTED_PROXIES); a path prefix comes from the SCRIPT_NAME
+# environment variable.
+forwarded_allow_ips = ""
+forwarder_headers = ""

@@ -4,11 +4,31 @@ import io
 import time
 from urllib.parse import urlsplit
 
+from cachetools import LRUCache, TTLCache
 from flask import current_app, g, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
-from itsdangerous import BadSignature, SignatureExpired, TimestampSigner
+from werkzeug.routing import BaseConverter, ValidationError
+
+from .models import ID_DIGITS, parse_id
+
+
+class IdConverter(BaseConverter):
+    """A database id in a URL (``models.parse_id``): anything else is a 404
+    rather than an overflow inside the database driver. ASCII digits only:
+    werkzeug's own int converter also takes other scripts' digits, such as "١"."""
+
+    regex = rf"[0-9]{{1,{ID_DIGITS}}}"
+
+    def to_python(self, value: str) -> int:
+        parsed = parse_id(value)
+        if parsed is None:
+            raise ValidationError()
+        return parsed
+
+    def to_url(self, value: int) -> str:
+        return str(value)
 
 
 class EmptyForm(FlaskForm):
@@ -40,29 +60,23 @@ def here() -> str:
     return request.full_path.rstrip("?")
 
 
-class Bounded(dict):
-    """A dict of at most ``size`` entries: ``put`` past that empties it first.
-    For what a process keeps to save itself work (signed tokens, verified
-    cookies, formatted times): losing all of it at once costs only that work
-    again, and the bound is what matters."""
-
-    def __init__(self, size: int):
-        super().__init__()
-        self.size = size
-
-    def put(self, key, value):
-        if len(self) >= self.size:
-            self.clear()
-        self[key] = value
-        return value
-
-
 # How long a session's signed CSRF token is written again rather than signed
 # anew: a minute, or a sixtieth of the token's lifetime if that is shorter.
 CSRF_REUSE_SECONDS = 60
-# Past this many sessions the kept tokens are all dropped (each is signed
-# again when next needed), so that the cache stays small.
-CSRF_KEPT_SESSIONS = 4096
+# At most this many sessions' tokens are kept; the least recently used go first.
+CSRF_KEPT_SESSIONS = 1024
+
+
+def _kept_tokens(app) -> TTLCache:
+    """The app's kept tokens: (key, raw token) -> signed token, each for its reuse time."""
+    kept = app.extensions.get("todoapp.csrf_tokens")
+    if kept is None:
+        limit = app.config["WTF_CSRF_TIME_LIMIT"]
+        reuse = CSRF_REUSE_SECONDS if limit is None else min(CSRF_REUSE_SECONDS, limit / 60)
+        # The clock is looked up on each use, so that tests can move it.
+        kept = TTLCache(CSRF_KEPT_SESSIONS, reuse, timer=lambda: time.monotonic())
+        kept = app.extensions.setdefault("todoapp.csrf_tokens", kept)
+    return kept
 
 
 def csrf_token() -> str:
@@ -70,123 +84,49 @@ def csrf_token() -> str:
     session's signed token kept for a minute and written again.
 
     Flask-WTF signs the session's raw token on every request that shows a
-    form: a new serializer, JSON, a zlib attempt and a timestamped HMAC, 4 %
-    of a list page's instructions. The signed token carries its time, and
-    any token of this session younger than ``WTF_CSRF_TIME_LIMIT`` is
-    accepted, so a page may as well show the one signed for this session up
-    to a minute ago; it then expires up to a minute sooner (after 59 minutes
-    rather than 60, by default). The raw token and the key are the cache's
-    key: a new session, a new raw token (logging in clears the session) or a
-    new secret key has a token of its own. A token is put in ``g``, where
-    Flask-WTF keeps the request's, so the rest of the request shows the same
-    one; a page whose view made a form first (``{{ form.csrf_token }}``)
-    shows that form's. Checking a token is Flask-WTF's, unchanged."""
+    form. The signed token carries its time, and any token of this session
+    younger than ``WTF_CSRF_TIME_LIMIT`` is accepted, so a page may as well
+    show the one signed for this session up to a minute ago; it then expires
+    up to a minute sooner. The key is the secret key and the session's raw
+    token, both made by the app (a client cannot choose one; a new session
+    gets a new raw token), and the cache is bounded by entries. A token is
+    put in ``g``, where Flask-WTF keeps the request's, so the rest of the
+    request shows the same one; a page whose view made a form first shows
+    that form's. Checking a token is Flask-WTF's, unchanged."""
     config = current_app.config
     field = config["WTF_CSRF_FIELD_NAME"]
     token = g.get(field)  # this request's
     if token is not None:
         return token
-    limit = config["WTF_CSRF_TIME_LIMIT"]
-    reuse = CSRF_REUSE_SECONDS if limit is None else min(CSRF_REUSE_SECONDS, limit / 60)
-    kept = current_app.extensions.get("todoapp.csrf_tokens")
-    if kept is None:  # the app's first form
-        kept = current_app.extensions.setdefault("todoapp.csrf_tokens", Bounded(CSRF_KEPT_SESSIONS))
+    kept = _kept_tokens(current_app)
     secret = config.get("WTF_CSRF_SECRET_KEY") or current_app.secret_key
-    now = time.monotonic()
     if (raw := session.get(field)) is not None:
         signed = kept.get((secret, raw))
-        if signed is not None and now - signed[1] < reuse:
-            setattr(g, field, signed[0])
-            return signed[0]
+        if signed is not None:
+            setattr(g, field, signed)
+            return signed
     token = generate_csrf()  # signed, and on a session's first form its raw token made
-    kept.put((secret, session[field]), (token, now))
+    kept[(secret, session[field])] = token
     return token
 
 
-# Past this many cookies the verified ones are all forgotten (each is
-# verified again when next sent), so that the cache stays small (Bounded): a
-# cookie and its session are about 1.5 KB.
-SESSION_KEPT_COOKIES = 2048
-
-
-def _copied(value):
-    """A copy of decoded session data that shares nothing mutable with it:
-    dicts, lists and tuples are copied all the way down; what else Flask's
-    session JSON gives (str, numbers, bytes, Markup, UUID, datetime) cannot
-    change."""
-    kind = type(value)
-    if kind is dict:
-        return {key: _copied(item) for key, item in value.items()}
-    if kind is list:
-        return [_copied(item) for item in value]
-    if kind is tuple:
-        return tuple([_copied(item) for item in value])
-    return value
-
-
-class SignedCookieSession(SecureCookieSessionInterface):
-    """Flask's session in a signed cookie, with what is the same on every
-    request done once: the serializer built once per set of keys, and each
-    cookie verified and decoded once.
-
-    Flask builds a serializer for every request (it tests its own JSON on
-    the way); itsdangerous derives the key and checks the HMAC, and the
-    payload is unzipped and parsed each time: some 40 µs, 2 % of a list
-    page. A browser sends the same cookie until the session changes, so a
-    cookie found good with these keys is remembered, with the time it was
-    signed and what it holds. Sent again, the byte-identical string has its
-    age checked as before (``PERMANENT_SESSION_LIFETIME``), and the request
-    gets a deep copy of what it holds (``_copied``): each request's session
-    is its own, since Flask changes the flashes' list in place. A changed
-    byte is a cookie of its own, verified in full. A new secret key or
-    fallback makes a new serializer, with nothing verified. Saving is
-    Flask's, unchanged.
-    """
+class SessionInterface(SecureCookieSessionInterface):
+    """Flask's session in a signed cookie, with its serializer made once per
+    set of keys (the secret key and its fallbacks) rather than on every
+    request. Every cookie is verified, and saved, as Flask does."""
 
     def __init__(self):
-        self._serializers = Bounded(8)  # more only when keys change at run time, as in tests
-
-    def _signing(self, app):
-        """(serializer, the cookies it verified: cookie -> (signed at, Unix
-        time; the data it holds))."""
-        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
-        found = self._serializers.get(keys)
-        if found is None:
-            serializer = super().get_signing_serializer(app)
-            found = self._serializers.put(keys, (serializer, Bounded(SESSION_KEPT_COOKIES)))
-        return found
+        # More than one set only when the keys change at run time (tests).
+        self._serializers = LRUCache(maxsize=4)
 
     def get_signing_serializer(self, app):
-        return self._signing(app)[0] if app.secret_key else None
-
-    def open_session(self, app, request):
         if not app.secret_key:
             return None
-        serializer, verified = self._signing(app)
-        cookie = request.cookies.get(self.get_cookie_name(app))
-        if not cookie:
-            return self.session_class()
-        max_age = int(app.permanent_session_lifetime.total_seconds())
-        try:
-            return self.session_class(_copied(self._load(serializer, verified, cookie, max_age)))
-        except BadSignature:
-            return self.session_class()
-
-    @staticmethod
-    def _load(serializer, verified: dict, cookie: str, max_age: int):
-        """The data ``cookie`` holds, kept: the caller copies it."""
-        kept = verified.get(cookie)
-        if kept is None:
-            data, when = serializer.loads(cookie, max_age=max_age, return_timestamp=True)
-            verified.put(cookie, (int(when.timestamp()), data))
-            return data
-        signed_at, data = kept
-        # As itsdangerous's TimestampSigner checks an age, on its clock
-        # (get_timestamp reads no state of the signer): whole seconds.
-        age = TimestampSigner.get_timestamp(None) - signed_at
-        if age > max_age or age < 0:
-            raise SignatureExpired("session cookie expired")
-        return data
+        keys = (app.secret_key, *(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        serializer = self._serializers.get(keys)
+        if serializer is None:
+            serializer = self._serializers[keys] = super().get_signing_serializer(app)
+        return serializer
 
 
 class StreamedBodyLimit:

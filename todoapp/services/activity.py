@@ -140,7 +140,7 @@ def list_activity(
     log = _LOG[(user_id is not None, action is not None)]
     page = log.page({"user_id": user_id, "action": action}, per_page, before, after)
     return Page(
-        [Entry(*row) for row in page.items], older=page.older, newer=page.newer, first=page.first
+        [Entry(**row) for row in page.items], older=page.older, newer=page.newer, first=page.first
     )
 
 

@@ -25,7 +25,8 @@ class Page:
     """One page of a list, newest first, found from a cursor rather than an
     offset: the page a thousand pages down costs what the first one does, and
     nothing counts the whole list. ``older`` and ``newer`` are the cursors of
-    the neighbouring pages, None when there is none; ``first`` is the newest page."""
+    the neighbouring pages, None when there is none; ``first`` is the newest page.
+    Each item is a mapping of column name to value (``Query.mappings``)."""
 
     items: list[Any]
     older: str | None = None
@@ -38,7 +39,7 @@ _CURSOR_PART = re.compile(r"[0-9]{1,17}")
 
 
 def cursor_of(row, key) -> str:
-    values = (getattr(row, column.key) for column in key)
+    values = (row[column.key] for column in key)
     return "-".join(
         str((v - _EPOCH) // timedelta(microseconds=1)) if isinstance(v, datetime) else str(v)
         for v in values
@@ -164,7 +165,7 @@ class Keyset:
     def _fetch(self, shape: str, params: dict, values, per_page: int) -> list:
         if values is not None:
             params = {**params, **{f"key_{i}": v for i, v in enumerate(values)}}
-        return self._query(shape, per_page).all(params)
+        return self._query(shape, per_page).mappings(params)
 
     def page(
         self, params: dict, per_page: int, before: str | None = None, after: str | None = None
@@ -211,7 +212,7 @@ class Keyset:
 
 
 def _merged_cursor(row) -> str:
-    return f"{(row.deleted_at - _EPOCH) // timedelta(microseconds=1)}-{row.kind}-{row.id}"
+    return f"{(row['deleted_at'] - _EPOCH) // timedelta(microseconds=1)}-{row['kind']}-{row['id']}"
 
 
 def _decode_merged(raw: str, kinds: set[int]) -> tuple:
@@ -280,7 +281,7 @@ class MergedKeyset:
                 hows.append("with" if (kind < cursor[1]) == older else "past")
         if cursor is not None:
             params = {**params, "key_0": cursor[0], "key_1": cursor[2]}
-        return self._query(tuple(hows), older, per_page).all(params)
+        return self._query(tuple(hows), older, per_page).mappings(params)
 
     def page(
         self, params: dict, per_page: int, before: str | None = None, after: str | None = None

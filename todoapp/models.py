@@ -431,15 +431,6 @@ class Todo(SoftDeleteMixin, db.Model):
         CheckConstraint(f"length(title) BETWEEN 1 AND {TITLE_MAX}", name="title_length"),
         # A user's list: live rows, newest first.
         Index("ix_todos_live", "user_id", "id", sqlite_where=LIVE, postgresql_where=LIVE),
-        # A user's trash, and everyone's trash by deletion time (admin, purge).
-        Index(
-            "ix_todos_trash_owner",
-            "user_id",
-            "deleted_at",
-            sqlite_where=TRASHED,
-            postgresql_where=TRASHED,
-        ),
-        Index("ix_todos_trash", "deleted_at", sqlite_where=TRASHED, postgresql_where=TRASHED),
         # The todos of a list being purged, trashed or restored, which
         # SQLite's foreign-key check needs too. (0008 made a partial one,
         # empty when built; 0010 replaced it with this.)

@@ -11,7 +11,9 @@ from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
 from todoapp.extensions import db
-from todoapp.models import Todo, User, clean_title, clean_username
+from todoapp.models import Todo, User
+from todoapp.services.titles import clean_title
+from todoapp.services.users import clean_username
 
 # Each example runs against the same app and database; every check compares
 # the state just before and just after one request, so that is sound.

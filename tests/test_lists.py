@@ -258,10 +258,10 @@ def test_a_refusal_for_another_rule_is_not_called_a_taken_name(app, alice, monke
     """The database's own limit on a name (a CHECK narrower than the model,
     as after a model change with no revision yet) is not "You already have a
     list named ...": it is the error it is."""
-    from todoapp import models
+    from todoapp.services import titles
 
-    monkeypatch.setattr(models, "LIST_NAME_MAX", models.LIST_NAME_MAX + 20)
-    longer = "x" * (models.LIST_NAME_MAX - 5)
+    monkeypatch.setattr(titles, "LIST_NAME_MAX", titles.LIST_NAME_MAX + 20)
+    longer = "x" * (titles.LIST_NAME_MAX - 5)
     with app.app_context():
         with pytest.raises(sa.exc.DBAPIError) as refused:
             lists.create_list(alice, longer, actor_id=alice)

@@ -5,8 +5,9 @@ import pytest
 from sqlalchemy import func, select
 
 from todoapp.extensions import db
-from todoapp.models import PASSWORD_MAX, User, check_password_rules
+from todoapp.models import User
 from todoapp.services import users
+from todoapp.services.passwords import PASSWORD_MAX, check_password_rules
 
 from .conftest import PASSWORD
 

@@ -7,18 +7,10 @@ from sqlalchemy import Select, event, func, select, update
 from sqlalchemy.sql.util import find_tables
 
 from todoapp.extensions import db
-from todoapp.models import (
-    EVERY_ROW,
-    SOFT_DELETE,
-    TRASH_ROWS,
-    List,
-    Todo,
-    User,
-    visible,
-    visible_union,
-)
+from todoapp.models import List, Todo, User
 from todoapp.services import lists, todos
 from todoapp.services.errors import NotFoundError
+from todoapp.soft_delete import EVERY_ROW, SOFT_DELETE, TRASH_ROWS, visible, visible_union
 
 
 @pytest.fixture
@@ -216,7 +208,7 @@ def test_lists_are_newest_first_and_paginated(ctx, alice, make_todo):
     assert last.older is None and last.newer and not last.first
 
 
-# --- The Core form: models.visible ---------------------------------------------
+# --- The Core form: soft_delete.visible ---------------------------------------------
 
 _todos, _lists, _users = Todo.__table__, List.__table__, User.__table__
 

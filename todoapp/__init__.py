@@ -7,7 +7,14 @@ from flask import Flask, redirect, request, url_for
 from flask_login import current_user
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import database, error_pages, headers, presentation, static_files
+from . import (
+    database,
+    error_pages,
+    headers,
+    presentation,
+    soft_delete,  # noqa: F401 - importing it installs the ORM hook that hides the trash
+    static_files,
+)
 from .config import load_config
 from .extensions import csrf, db, login_manager
 from .web import IdConverter, SessionInterface, StreamedBodyLimit, csrf_token

@@ -4,9 +4,9 @@ or delete them forever. Shared by the user's trash and the admin trash."""
 from flask import abort, flash, request
 from flask_login import current_user
 
-from .models import parse_id
 from .presentation import todos_count
 from .services import todos
+from .services.pages import parse_id
 
 ACTIONS = ("restore", "purge")
 

@@ -219,7 +219,7 @@ class Query:
     its events (``before_cursor_execute``, ``handle_error``, echo), so
     logging, tracing and error hooks see the pages' reads as any other.
     The statement comes from the models (the soft-delete filter:
-    ``models.visible``)."""
+    ``soft_delete.visible``)."""
 
     def __init__(self, stmt):
         self.stmt = stmt

@@ -1,88 +1,42 @@
-"""Typed models, the rules their values follow, and the soft-delete mechanism.
+"""Typed models: the tables, their limits, and the Inbox rule.
 
-Soft delete in one place: every ORM SELECT, UPDATE and DELETE that touches a
-model with ``SoftDeleteMixin`` hides trashed rows, unless the statement asks
-for them by name::
-
-    select(Todo)                                           # live rows only
-    select(Todo).execution_options(include_trashed=True)   # live and trashed
-    select(Todo).execution_options(trashed_only=True)      # the trash
-
-It covers lists and todos. For todos, "live" also means "not in a trashed
-list", and "the trash" means the todos trashed on their own: those trashed
-with their list belong to the list's entry (``trashed_with_list``).
+Lists and todos have ``SoftDeleteMixin``'s columns; which of their rows a
+statement sees is ``todoapp.soft_delete``'s business.
 """
 
-import re
-import threading
 import unicodedata
 from datetime import UTC, datetime
-from functools import cache
 
 from flask_login import UserMixin
 from sqlalchemy import (
-    Alias,
     CheckConstraint,
     DateTime,
     ForeignKey,
     Index,
-    Join,
-    Select,
     String,
-    Table,
-    and_,
     event,
     false,
     select,
     text,
-    union_all,
 )
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import (
     Mapped,
-    ORMExecuteState,
     Session,
     mapped_column,
     relationship,
-    with_loader_criteria,
 )
-from sqlalchemy.sql.util import find_tables
-from sqlalchemy.sql.visitors import replacement_traverse
 from sqlalchemy.types import TypeDecorator
 
 from .extensions import db
 
 USERNAME_MIN, USERNAME_MAX = 3, 32
-USERNAME_PATTERN = re.compile(r"[a-z0-9_.-]+")
-PASSWORD_MIN, PASSWORD_MAX = 8, 1024
-# zxcvbn slows down sharply on long inputs, and what a long password's first
-# 100 characters do not already make strong, the rest will not either.
-PASSWORD_SCORED_CHARS = 100
-# zxcvbn's 0-4 scale: below 2 a password falls within a million guesses.
-PASSWORD_MIN_SCORE = 2
-# check_password_rules in one sentence, for the hint beside a new-password field.
-PASSWORD_RULES = (
-    f"At least {PASSWORD_MIN} characters, not a common password, and not containing your username."
-)
 TITLE_MAX = 200
 LIST_NAME_MAX = 60
 # A list name's key can be longer than the name: casefold() writes "ß" as "ss".
 LIST_KEY_MAX = 3 * LIST_NAME_MAX
 INBOX = "Inbox"
-# Ids are INTEGER columns: 32-bit signed on PostgreSQL. A number past this
-# would overflow the driver's parameter, so it is refused before any query.
-ID_MAX = 2**31 - 1
-ID_DIGITS = len(str(ID_MAX))
-
-
-def parse_id(raw: str) -> int | None:
-    """``raw`` as an id if it is one (ASCII digits, 1 to ID_MAX), else None.
-    The one check every URL, cursor and form field with an id goes through."""
-    if not (raw and len(raw) <= ID_DIGITS and raw.isascii() and raw.isdigit()):
-        return None
-    value = int(raw)
-    return value if 1 <= value <= ID_MAX else None
 
 
 def utcnow() -> datetime:
@@ -154,116 +108,12 @@ class UTCDateTime(TypeDecorator):
         return process
 
 
-def clean_username(raw: str) -> str:
-    """Normalise a username and check it; raise ``ValueError`` with the reason."""
-    username = (raw or "").strip().lower()
-    if not USERNAME_MIN <= len(username) <= USERNAME_MAX:
-        raise ValueError(f"Username must be {USERNAME_MIN} to {USERNAME_MAX} characters long.")
-    if not USERNAME_PATTERN.fullmatch(username):
-        raise ValueError("Username may only contain letters a-z, digits, '_', '.' and '-'.")
-    return username
-
-
-def check_password_rules(password: str, username: str | None = None) -> None:
-    """Check a new password; raise ``ValueError`` with the reason, in words
-    for the person choosing it. The rules (ASVS 6.2.4, 6.2.11): a length
-    range; not on zxcvbn's list of common passwords, whatever the case; not
-    containing the account's ``username``; and a zxcvbn score of at least
-    PASSWORD_MIN_SCORE. Every place a password is set passes the username."""
-    if len(password or "") < PASSWORD_MIN:
-        raise ValueError(f"Password must be at least {PASSWORD_MIN} characters long.")
-    if len(password) > PASSWORD_MAX:
-        raise ValueError(f"Password must be at most {PASSWORD_MAX} characters long.")
-    folded = password.lower()
-    if folded in _common_passwords():
-        raise ValueError("That password is one of the most common ones: choose another.")
-    if username and username.lower() in folded:
-        raise ValueError("Your password can't contain your username.")
-    score, warning = _password_strength(password, username)
-    if score < PASSWORD_MIN_SCORE:
-        reason = warning or "That password would be easy to guess."
-        raise ValueError(f"{reason} Add a few uncommon words to make it stronger.")
-
-
-@cache
-def _common_passwords() -> frozenset[str]:
-    # zxcvbn is imported when a password is first checked, not by every web
-    # worker: its word lists take some 15 MB.
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
-    return frozenset(word.lower() for word in FREQUENCY_LISTS["passwords"])
-
-
-# zxcvbn keeps the user inputs of the call in progress in a module global, so
-# two threads scoring at once could see each other's usernames.
-_zxcvbn_lock = threading.Lock()
-
-
-def _password_strength(password: str, username: str | None) -> tuple[int, str]:
-    """zxcvbn's score (0-4) for the password's first PASSWORD_SCORED_CHARS
-    characters, and its warning ("" when it has none)."""
-    from zxcvbn import zxcvbn
-
-    inputs = [username] if username else []
-    with _zxcvbn_lock:
-        result = zxcvbn(
-            password[:PASSWORD_SCORED_CHARS], user_inputs=inputs, max_length=PASSWORD_SCORED_CHARS
-        )
-    return result["score"], result["feedback"]["warning"]
-
-
-def clean_title(raw: str) -> str:
-    """Trim a todo title and check it; raise ``ValueError`` with the reason."""
-    title = (raw or "").strip()
-    if not title:
-        raise ValueError("Title can't be empty.")
-    if len(title) > TITLE_MAX:
-        raise ValueError(f"Title must be at most {TITLE_MAX} characters long.")
-    if any(unicodedata.category(ch) in ("Cc", "Cs") for ch in title):
-        raise ValueError("Title can't contain control characters.")
-    if any(ch in BIDI_CONTROLS for ch in title):
-        raise ValueError(
-            "Title can't contain right-to-left or left-to-right override characters: "
-            "they make text read differently from how it is stored."
-        )
-    if any(_is_noncharacter(ch) for ch in title):
-        raise ValueError("Title can't contain characters that Unicode reserves as non-characters.")
-    if all(ch.isspace() or ch in INVISIBLE or unicodedata.category(ch) == "Cf" for ch in title):
-        raise ValueError("Title needs at least one visible character.")
-    return title
-
-
-# Embeddings, overrides and isolates: they reorder the text around them, so a
-# title could show one thing and hold another (a file name "txt.exe" shown as
-# "exe.txt"). The marks U+200E/U+200F stay: they reorder nothing on their own.
-BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Letters and symbols that draw nothing (fillers, a blank braille cell).
-INVISIBLE = frozenset("\u115f\u1160\u3164\uffa0\u2800")
-
-
-def clean_list_name(raw: str) -> str:
-    """Trim a list name and check it, by the rules of a todo title but
-    shorter; raise ``ValueError`` with the reason."""
-    try:
-        name = clean_title(raw)
-    except ValueError as exc:
-        raise ValueError(str(exc).replace("Title", "Name")) from None
-    if len(name) > LIST_NAME_MAX:
-        raise ValueError(f"Name must be at most {LIST_NAME_MAX} characters long.")
-    return name
-
-
 def list_name_key(name: str) -> str:
     """What two list names must not share to be told apart: the name with
     compatible forms unified and case folded ("Groceries", "GROCERIES" and
     "ｇroceries" have one key). Computed here, not by the database, so that
     SQLite and PostgreSQL agree on every script, not only ASCII."""
     return unicodedata.normalize("NFKC", name).casefold()
-
-
-def _is_noncharacter(ch: str) -> bool:
-    code = ord(ch)
-    return 0xFDD0 <= code <= 0xFDEF or (code & 0xFFFE) == 0xFFFE
 
 
 class User(UserMixin, db.Model):
@@ -471,155 +321,8 @@ class Todo(SoftDeleteMixin, db.Model):
         return f"<Todo {self.id} {self.title!r}{' trashed' if self.is_trashed else ''}>"
 
 
-# Which rows a statement sees, by what it asks for (execution options):
-# LIVE (the default), TRASH (``trashed_only``) or EVERY (``include_trashed``).
-LIVE_ROWS, TRASH_ROWS, EVERY_ROW = "live", "trash", "every"
-# The execution option that says which of them a statement was given (both
-# forms of the mechanism set it); tests check every list query carries it.
-SOFT_DELETE = "soft_delete"
-
-
-def _live(cls):
-    return cls.deleted_at.is_(None)
-
-
-def _trashed(cls):
-    return cls.deleted_at.is_not(None)
-
-
-# The lists table, not the List model: a condition on the model inside a
-# todo's criteria would get the lists' own criteria added to it.
+# The lists table, for the Inbox's Core statements.
 _lists = List.__table__
-
-
-def _soft_delete_tables() -> dict:
-    """Each soft-delete model's table, with its model: every mapped subclass
-    of SoftDeleteMixin, so a new one is filtered by the Core form as by the
-    ORM hook. Statements are built once, so this runs at build time only."""
-    return {
-        mapper.local_table: mapper.class_
-        for mapper in db.Model.registry.mappers
-        if issubclass(mapper.class_, SoftDeleteMixin)
-    }
-
-
-def in_trashed_list(cls):
-    """The todo's list is in the trash (``cls``: Todo, an alias of it, or the
-    columns of the todos table or of an alias of it)."""
-    return (
-        select(_lists.c.id)
-        .where(_lists.c.id == cls.list_id, _lists.c.deleted_at.is_not(None))
-        .correlate_except(_lists)
-        .exists()
-    )
-
-
-def _in_live_list(cls):
-    """A live todo is hidden while its list is in the trash, even one that
-    was somehow not trashed with it: every live view agrees with the trash."""
-    return ~in_trashed_list(cls)
-
-
-def _own_trash_entry(cls):
-    """A todo trashed with its list is part of the list's entry, not one of
-    its own: it is restored, purged and expires with the list."""
-    return cls.trashed_with_list == false()
-
-
-# The rules, once for both forms: (the models they apply to, the condition).
-# A condition takes the model (or an alias) in ORM statements, and a table's
-# columns (``table.c``) in Core ones.
-_RULES = {
-    LIVE_ROWS: ((SoftDeleteMixin, _live), (Todo, _in_live_list)),
-    TRASH_ROWS: ((SoftDeleteMixin, _trashed), (Todo, _own_trash_entry)),
-    EVERY_ROW: (),
-}
-# The ORM form's options, built once: they are the same for every statement.
-_ORM_CRITERIA = {
-    rows: tuple(with_loader_criteria(cls, rule, include_aliases=True) for cls, rule in rules)
-    for rows, rules in _RULES.items()
-}
-
-
-@event.listens_for(Session, "do_orm_execute")
-def _hide_trashed_rows(state: ORMExecuteState) -> None:
-    """The ORM form: trashed rows are filtered out of every ORM statement."""
-    if not (state.is_select or state.is_update or state.is_delete):
-        return
-    # Refreshing an object that is already loaded, or loading a relationship of
-    # one, must not make it vanish: those loads follow the original statement.
-    if state.is_column_load or state.is_relationship_load:
-        return
-    options = state.execution_options
-    if options.get("include_trashed"):
-        rows = EVERY_ROW
-    elif options.get("trashed_only"):
-        rows = TRASH_ROWS
-    else:
-        rows = LIVE_ROWS
-    state.statement = state.statement.options(*_ORM_CRITERIA[rows]).execution_options(
-        **{SOFT_DELETE: rows}
-    )
-
-
-def _core_conditions(table, rows: str) -> list:
-    """The conditions ``rows`` puts on ``table`` (a table or an alias of one)
-    in a Core statement: none for a table without soft delete."""
-    mapped = _soft_delete_tables().get(getattr(table, "element", table))
-    if mapped is None:
-        return []
-    return [rule(table.c) for cls, rule in _RULES[rows] if issubclass(mapped, cls)]
-
-
-def _filtered_from(from_, rows: str, where: list):
-    """``from_`` with the soft-delete conditions of its tables: in ``where``
-    for the tables of an inner join, in the ON clause for the one an outer
-    join adds (an outer join keeps its left rows; it only shows fewer on the right)."""
-    if isinstance(from_, Join):
-        left = _filtered_from(from_.left, rows, where)
-        on = []
-        right = _filtered_from(from_.right, rows, on if from_.isouter else where)
-        if left is from_.left and right is from_.right and not on:
-            return from_
-        return left.join(right, and_(from_.onclause, *on), isouter=from_.isouter, full=from_.full)
-    if not isinstance(from_, (Table, Alias)) and any(
-        table in _soft_delete_tables() for table in find_tables(from_, include_aliases=False)
-    ):
-        raise TypeError(f"soft delete: apply visible() inside {from_!r}, not around it")
-    where.extend(_core_conditions(from_, rows))
-    return from_
-
-
-def visible(stmt: Select, rows: str = LIVE_ROWS) -> Select:
-    """The Core form of the mechanism: ``stmt`` with the conditions the ORM
-    form adds, for every soft-delete table in its FROM clause (tables,
-    aliases of them, and joins of those). For list pages, whose rows need no
-    ORM objects: a Core statement built once runs in a fraction of the time.
-
-        visible(select(todos.c.id).where(todos.c.user_id == 1))         # live
-        visible(select(todos.c.id), TRASH_ROWS)                          # the trash
-    """
-    where: list = []
-    replaced = {}
-    for from_ in stmt.get_final_froms():
-        filtered = _filtered_from(from_, rows, where)
-        if filtered is not from_:
-            replaced[from_] = filtered
-    if replaced:
-        stmt = replacement_traverse(stmt, {}, lambda element: replaced.get(element))
-    return stmt.where(*where).execution_options(**{SOFT_DELETE: rows})
-
-
-def visible_union(members: list[Select]):
-    """The UNION ALL of statements that each went through ``visible`` with
-    the same rows, marked as they are. Each goes in as a subquery, so it keeps
-    its own ORDER BY and LIMIT. A member built without the mechanism is
-    refused: from outside, the union cannot tell what its members filter."""
-    rows = {member.get_execution_options().get(SOFT_DELETE) for member in members}
-    if len(rows) != 1 or None in rows:
-        raise TypeError("soft delete: every member of a union goes through visible(), alike")
-    union = union_all(*(select(member.subquery()) for member in members))
-    return union.execution_options(**{SOFT_DELETE: rows.pop()})
 
 
 def inbox_id(session: Session, user_id: int) -> int:

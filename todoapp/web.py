@@ -11,11 +11,11 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from werkzeug.routing import BaseConverter, ValidationError
 
-from .models import ID_DIGITS, parse_id
+from .services.pages import ID_DIGITS, parse_id
 
 
 class IdConverter(BaseConverter):
-    """A database id in a URL (``models.parse_id``): anything else is a 404
+    """A database id in a URL (``services.pages.parse_id``): anything else is a 404
     rather than an overflow inside the database driver. ASCII digits only:
     werkzeug's own int converter also takes other scripts' digits, such as "١"."""
 

@@ -3,7 +3,7 @@ from wtforms import PasswordField
 from wtforms.validators import InputRequired
 
 from ..auth.forms import new_password_field, repeat_password_field
-from ..models import PASSWORD_MAX
+from ..services.passwords import PASSWORD_MAX
 
 
 class PasswordForm(FlaskForm):

@@ -17,7 +17,7 @@ import secrets
 from flask import Response, current_app, request, url_for
 from itsdangerous import BadData, URLSafeTimedSerializer
 
-from ..models import clean_username
+from ..services.users import clean_username
 
 SALT = "todoapp.device-cookie"
 

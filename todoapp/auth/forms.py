@@ -2,13 +2,9 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, ValidationError
 
-from ..models import (
-    PASSWORD_MAX,
-    PASSWORD_RULES,
-    USERNAME_MAX,
-    check_password_rules,
-    clean_username,
-)
+from ..models import USERNAME_MAX
+from ..services.passwords import PASSWORD_MAX, PASSWORD_RULES, check_password_rules
+from ..services.users import clean_username
 
 
 def new_password_field(label: str) -> PasswordField:

@@ -14,8 +14,9 @@ from flask import (
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.exceptions import TooManyRequests
 
-from ..models import User, parse_id, utcnow
+from ..models import User, utcnow
 from ..services import activity, sessions, throttle, users
+from ..services.pages import parse_id
 from ..web import safe_next
 from . import devices
 from .forms import LoginForm, RegisterForm

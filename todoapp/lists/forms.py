@@ -2,7 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import StringField
 from wtforms.validators import ValidationError
 
-from ..models import LIST_NAME_MAX, clean_list_name
+from ..models import LIST_NAME_MAX
+from ..services.titles import clean_list_name
 
 
 def name_rules(form, field):

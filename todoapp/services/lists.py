@@ -22,14 +22,14 @@ from ..models import (
     LIST_NAME_MAX,
     List,
     Todo,
-    clean_list_name,
     inbox_id,
     list_name_key,
     utcnow,
-    visible,
 )
+from ..soft_delete import visible
 from . import activity
 from .errors import NotFoundError
+from .titles import clean_list_name
 
 # Lists per user: enough for any way of working, and few enough that the
 # lists page and the list picker show them all, in name order.

@@ -16,8 +16,22 @@ from typing import Any
 from sqlalchemy import and_, bindparam, literal_column, or_, select
 
 from ..database import Query
-from ..models import ID_MAX, visible_union
+from ..soft_delete import visible_union
 from .errors import NotFoundError
+
+# Ids are INTEGER columns: 32-bit signed on PostgreSQL. A number past this
+# would overflow the driver's parameter, so it is refused before any query.
+ID_MAX = 2**31 - 1
+ID_DIGITS = len(str(ID_MAX))
+
+
+def parse_id(raw: str) -> int | None:
+    """``raw`` as an id if it is one (ASCII digits, 1 to ID_MAX), else None.
+    The one check every URL, cursor and form field with an id goes through."""
+    if not (raw and len(raw) <= ID_DIGITS and raw.isascii() and raw.isdigit()):
+        return None
+    value = int(raw)
+    return value if 1 <= value <= ID_MAX else None
 
 
 @dataclass(frozen=True)
@@ -116,7 +130,7 @@ def _union(statements: list, names: tuple[str, ...], *, older: bool, per_page: i
     would lose the order); the database merges them, so a page of rows comes
     back in one round trip, not a page for each member to be merged here.
     The members come from the soft-delete mechanism, and so does the union
-    (``models.visible_union``)."""
+    (``soft_delete.visible_union``)."""
     if len(statements) == 1:
         return statements[0]
     union = visible_union(statements)

@@ -44,7 +44,8 @@ from sqlalchemy.orm import Session
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import LoginThrottle, clean_username, utcnow
+from ..models import LoginThrottle, utcnow
+from .users import clean_username
 
 # The key column holds 100 characters; a pair key is "pair:", a username of
 # at most 32 characters, "@" and the address.

@@ -15,11 +15,13 @@ from sqlalchemy import Integer, bindparam, cast, delete, func, literal_column, n
 
 from ..database import Purge, delete_in_batches, write_transaction
 from ..extensions import db
-from ..models import INBOX, TRASH_ROWS, List, Todo, User, clean_title, utcnow, visible
-from ..models import in_trashed_list as todo_in_trashed_list
+from ..models import INBOX, List, Todo, User, utcnow
+from ..soft_delete import TRASH_ROWS, visible
+from ..soft_delete import in_trashed_list as todo_in_trashed_list
 from . import activity, lists
 from .errors import NotFoundError
 from .pages import Keyset, MergedKeyset, Page, cursor_of, planned_once  # noqa: F401 (for callers)
+from .titles import clean_title
 
 PURGE_BATCH_SIZE = 1000
 # SQLite lets one writer in at a time, and a writer that finds the database
@@ -77,7 +79,7 @@ def get_todo(
 
 
 # The list pages' statements: Core, through the soft-delete mechanism's Core
-# form (models.visible), built once with bind parameters for what each
+# form (soft_delete.visible), built once with bind parameters for what each
 # request fills in. The rows need no ORM objects.
 _todos, _lists, _users = Todo.__table__, List.__table__, User.__table__
 # Whose rows: unseen by the planner, so one plan serves every owner (pages.planned_once).

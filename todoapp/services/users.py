@@ -2,6 +2,7 @@
 them (disable, a temporary password, admin rights). Every change is in the
 activity log, in the same transaction."""
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -13,12 +14,25 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..database import write_transaction
 from ..extensions import db
-from ..models import Todo, User, check_password_rules, clean_username, inbox_id, utcnow
+from ..models import USERNAME_MAX, USERNAME_MIN, Todo, User, inbox_id, utcnow
 from . import activity, sessions
 from .errors import NotFoundError
+from .passwords import check_password_rules
 
 # One hash per method, checked against when the username is unknown.
 _dummy_hashes: dict[str, str] = {}
+
+USERNAME_PATTERN = re.compile(r"[a-z0-9_.-]+")
+
+
+def clean_username(raw: str) -> str:
+    """Normalise a username and check it; raise ``ValueError`` with the reason."""
+    username = (raw or "").strip().lower()
+    if not USERNAME_MIN <= len(username) <= USERNAME_MAX:
+        raise ValueError(f"Username must be {USERNAME_MIN} to {USERNAME_MAX} characters long.")
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise ValueError("Username may only contain letters a-z, digits, '_', '.' and '-'.")
+    return username
 
 
 def _hash_password(password: str) -> str:

@@ -2,7 +2,8 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import ValidationError
 
-from ..models import TITLE_MAX, clean_title
+from ..models import TITLE_MAX
+from ..services.titles import clean_title
 
 
 def title_rules(form, field):

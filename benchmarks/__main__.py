@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.live import gunicorn
 
-from . import data, flaskr, scenarios
+from . import data, flaskr, revisions, scenarios
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -54,11 +54,18 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="where to write the JSON figures")
     parser.add_argument(
         "--only",
-        choices=("live-migration", "lists-migration"),
+        choices=("live-migration", "lists-migration", "revisions"),
         help="run this scenario alone (target 6: live-migration on PostgreSQL, lists-migration "
-        "on either) and merge its figures into the results file, keeping the others",
+        "or revisions on either) and merge its figures into the results file, keeping the others",
+    )
+    parser.add_argument(
+        "--since",
+        metavar="REVISION",
+        help="with --only revisions: build the database at REVISION, then apply each later one",
     )
     args = parser.parse_args()
+    if (args.only == "revisions") != bool(args.since):
+        parser.error("--only revisions and --since REVISION go together")
     if args.only == "live-migration" and args.db != "postgres":
         parser.error("--only live-migration needs --db postgres")
     plan = scenarios.SMOKE if args.smoke else scenarios.FULL
@@ -139,6 +146,10 @@ def only(args, plan, out: Path, server_url: str, started: float) -> None:
     with tempfile.TemporaryDirectory(prefix="todoapp-bench-") as tmp:
         if args.only == "live-migration":
             figures = scenarios.live_migration(plan, server_url, Path(tmp))
+        elif args.only == "revisions":
+            figures = revisions.revisions_under_load(
+                plan, args.db, server_url, Path(tmp), args.since
+            )
         else:
             figures = scenarios.lists_migration(plan, args.db, server_url, Path(tmp))
     figures["machine"] = machine(args.db, server_url)

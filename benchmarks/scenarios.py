@@ -264,10 +264,16 @@ def _wall(command: list[str], **kwargs) -> float:
 
 
 def _schema(path: Path) -> list:
+    """The database's own objects. SQLite's internal tables are left out: the
+    offline script makes ``sqlite_sequence`` exist so it can save the id
+    sequences, where ``flask db`` needs no such table until one is used."""
     import sqlite3
 
     with sqlite3.connect(path) as con:
-        return con.execute("SELECT type, name, sql FROM sqlite_master ORDER BY name").fetchall()
+        return con.execute(
+            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
+            " ORDER BY name"
+        ).fetchall()
 
 
 def migrations(plan: Plan, work: Path) -> dict:

@@ -1,5 +1,6 @@
 """The measurements of issue #7 (targets 1-5) and of target 6, and the table that reports them."""
 
+import contextlib
 import itertools
 import re
 import shutil
@@ -269,11 +270,19 @@ def _schema(path: Path) -> list:
     sequences, where ``flask db`` needs no such table until one is used."""
     import sqlite3
 
-    with sqlite3.connect(path) as con:
+    with contextlib.closing(sqlite3.connect(path)) as con:
         return con.execute(
             "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\'"
             " ORDER BY name"
         ).fetchall()
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """A closed SQLite database copied over another, without the target's old
+    write-ahead log, which would otherwise be read as part of the copy."""
+    for suffix in ("-wal", "-shm"):
+        Path(f"{target}{suffix}").unlink(missing_ok=True)
+    shutil.copy(source, target)
 
 
 def migrations(plan: Plan, work: Path) -> dict:
@@ -289,8 +298,8 @@ def migrations(plan: Plan, work: Path) -> dict:
         revision="0001",
     )
     raw_db, app_db = work / "raw.sqlite", work / "flask.sqlite"
-    shutil.copy(base, raw_db)
-    shutil.copy(base, app_db)
+    _copy_database(base, raw_db)
+    _copy_database(base, app_db)
     url = f"sqlite:///{base}"
     sql = {
         "upgrade": data.flask("db", "upgrade", "0001:0002", "--sql", url=url).stdout,
@@ -300,8 +309,8 @@ def migrations(plan: Plan, work: Path) -> dict:
     result = {"rows": plan.migration_rows}
     for step in ("upgrade", "downgrade"):
         for _ in range(2):  # there and back once more, so each figure is the better of two
-            shutil.copy(base if step == "upgrade" else work / "at-0002.sqlite", raw_db)
-            shutil.copy(raw_db, app_db)
+            _copy_database(base if step == "upgrade" else work / "at-0002.sqlite", raw_db)
+            _copy_database(raw_db, app_db)
             env = data.flask_env(f"sqlite:///{app_db}")
             raw = _timed_run([sys.executable, "-c", RAW_SQL, str(raw_db)], input=sql[step])
             flask = _timed_run(
@@ -313,9 +322,9 @@ def migrations(plan: Plan, work: Path) -> dict:
             if best is None or flask / raw < best["ratio"]:
                 result[step] = {"flask_s": flask, "raw_s": raw, "ratio": flask / raw}
         if step == "upgrade":
-            shutil.copy(app_db, work / "at-0002.sqlite")
+            _copy_database(app_db, work / "at-0002.sqlite")
         # The whole command as an operator runs it, start-up included.
-        shutil.copy(base if step == "upgrade" else work / "at-0002.sqlite", app_db)
+        _copy_database(base if step == "upgrade" else work / "at-0002.sqlite", app_db)
         command = _wall(
             data.FLASK + ["db", step, target[step]],
             cwd=data.ROOT,
@@ -471,7 +480,12 @@ def _read_page(con, n):
 
 class _HeldTransaction(threading.Thread):
     """Someone's report: a transaction that reads todos and stays open,
-    holding its lock on the table, for ``seconds`` (or until stopped)."""
+    holding its lock on the table, for ``seconds`` after the first time
+    another session queues for a lock on it (or until stopped). Counting
+    from the first wait, not from the command's start, keeps the scenario
+    the same on a loaded machine where the command takes long to start."""
+
+    MEET_TIMEOUT_S = 120
 
     def __init__(self, url: str, seconds: float):
         super().__init__(name="held transaction", daemon=True)
@@ -485,10 +499,14 @@ class _HeldTransaction(threading.Thread):
         import psycopg
 
         try:
-            with psycopg.connect(data._libpq(self.url)) as con:
+            with (
+                psycopg.connect(data._libpq(self.url)) as con,
+                psycopg.connect(data._libpq(self.url), autocommit=True) as watcher,
+            ):
                 con.execute("SELECT count(*) FROM todos").fetchone()
                 started = time.perf_counter()
                 self.opened.set()
+                self._wait_for_someone_queued(watcher)
                 self.stopping.wait(self.seconds)
                 con.rollback()
                 self.held_for = time.perf_counter() - started
@@ -496,6 +514,16 @@ class _HeldTransaction(threading.Thread):
             self.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
             self.opened.set()  # also when it failed: the scenario reports the error
+
+    def _wait_for_someone_queued(self, watcher) -> None:
+        deadline = time.perf_counter() + self.MEET_TIMEOUT_S
+        while not self.stopping.is_set() and time.perf_counter() < deadline:
+            queued = watcher.execute(
+                "SELECT 1 FROM pg_locks WHERE relation = 'todos'::regclass AND NOT granted"
+            ).fetchone()
+            if queued:
+                return
+            time.sleep(0.01)
 
     def stop(self):
         self.stopping.set()

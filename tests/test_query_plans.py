@@ -4,9 +4,9 @@ at a thousand todos as at a million."""
 
 import gc
 import importlib
-from datetime import date, timedelta
 import pkgutil
 import re
+from datetime import date, timedelta
 from itertools import product
 
 import pytest

@@ -245,3 +245,7 @@ def test_a_list_page_orders_by_due_date_on_request(app, client, alice_in, make_l
     # A cursor of one ordering is not one of the other.
     assert client.get(f"/lists/{errands}?order=due&before=5").status_code == 404
     assert client.get(f"/lists/{errands}?before=0-739000-5").status_code == 404
+    for cursor in ("0-5", "1-739000-5", "2-5", "0-0-5", "0-99999999-5", "-5", "٠-5"):
+        assert client.get(f"/lists/{errands}?order=due&before={cursor}").status_code == 404
+    for cursor in ("5", "0-5", "99999999-5", "1-2-3", "739000-99999999999", "739000-x"):
+        assert client.get(f"/todos/overdue?before={cursor}").status_code == 404

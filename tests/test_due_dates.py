@@ -249,3 +249,17 @@ def test_a_list_page_orders_by_due_date_on_request(app, client, alice_in, make_l
         assert client.get(f"/lists/{errands}?order=due&before={cursor}").status_code == 404
     for cursor in ("5", "0-5", "99999999-5", "1-2-3", "739000-99999999999", "739000-x"):
         assert client.get(f"/todos/overdue?before={cursor}").status_code == 404
+
+
+def test_the_kept_zones_are_bounded_and_only_the_servers_own(clock):
+    """A client invents the cookie: thousands of made-up zones keep nothing,
+    and every real zone at once keeps no more than the bound."""
+    import zoneinfo
+
+    due._zone.cache_clear()
+    for n in range(5000):
+        assert due.today_in(f"Nowhere/Place_{n}") == UTC_DAY
+    assert due._zone.cache_info().currsize == 0
+    for name in sorted(zoneinfo.available_timezones()):
+        due.today_in(name)
+    assert due._zone.cache_info().currsize == due.ZONES_KEPT

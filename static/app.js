@@ -29,3 +29,16 @@ for (const element of document.querySelectorAll("time[datetime][title]")) {
     element.title = localTime.format(moment);
   }
 }
+
+// The reader's time zone, for "Today", "Overdue" and due dates: the server
+// works out the reader's date in it (services/due.py). Kept in a cookie, so
+// the next page uses it; without this script the server uses UTC.
+try {
+  const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (zone && /^[A-Za-z0-9_+\/-]{1,64}$/.test(zone) && !document.cookie.split("; ").includes(`tz=${zone}`)) {
+    const secure = window.location.protocol === "https:" ? "; secure" : "";
+    document.cookie = `tz=${zone}; path=/; max-age=31536000; samesite=lax${secure}`;
+  }
+} catch (error) {
+  // No Intl time zone: the server keeps using UTC.
+}

@@ -24,6 +24,8 @@ MATRIX = [
     ("POST", "/auth/logout", 302, 302, 302, 302),
     ("GET", "/todos", 302, 200, 200, 200),
     ("POST", "/todos", 302, 422, 422, 422),
+    ("GET", "/todos/today", 302, 200, 200, 200),
+    ("GET", "/todos/overdue", 302, 200, 200, 200),
     ("GET", "/todos/{live}/edit", 302, 200, 404, 404),
     ("POST", "/todos/{live}/edit", 302, 422, 404, 404),
     ("POST", "/todos/{live}/toggle", 302, 302, 404, 404),

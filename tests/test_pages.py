@@ -221,15 +221,29 @@ def test_the_nav_marks_the_current_section_for_each_user(client, auth, alice, ad
     auth.login("root")
     assert ("Admin trash", True) in nav(text(client.get("/admin/trash")))
     assert ("Trash", False) in nav(text(client.get("/admin/trash")))
-    assert nav(text(client.get("/todos")))[:3] == [
+    assert nav(text(client.get("/todos")))[:5] == [
         ("Todos", True),
+        ("Today", False),
+        ("Overdue", False),
         ("Lists", False),
         ("Trash", False),
     ]
     auth.logout()
     auth.login("alice")
     todos_nav = nav(text(client.get("/todos")))
-    assert todos_nav == [("Todos", True), ("Lists", False), ("Trash", False), ("Account", False)]
+    assert todos_nav == [
+        ("Todos", True),
+        ("Today", False),
+        ("Overdue", False),
+        ("Lists", False),
+        ("Trash", False),
+        ("Account", False),
+    ]
+    today_nav = nav(text(client.get("/todos/today")))
+    assert [label for label, current in today_nav if current] == ["Today"]
+    assert [label for label, current in nav(text(client.get("/todos/overdue"))) if current] == [
+        "Overdue"
+    ]
     assert ("Trash", True) in nav(text(client.get("/trash")))
     assert ("Account", True) in nav(text(client.get("/account")))
 

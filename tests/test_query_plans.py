@@ -6,6 +6,7 @@ import gc
 import importlib
 import pkgutil
 import re
+from datetime import date, timedelta
 from itertools import product
 
 import pytest
@@ -22,13 +23,18 @@ from .conftest import BACKEND
 
 DEEP = "1700000000000000-0-3"  # a trash cursor: deleted at 2023-11-14, a todo, id 3
 DEEP_LIST = "1700000000000000-1-3"  # the same moment, a list
+# The user's date, as the views pass it: any day will do.
+DAY = date(2030, 1, 15)
+DUE_DEEP = f"{(DAY - timedelta(days=3)).toordinal()}-3"  # due three days before, id 3
 
 
 @pytest.fixture
 def owner(app, alice, make_todo, make_list):
     for n in range(6):
         make_todo(alice, f"todo {n}", trashed=n % 2 == 1)
-    make_list(alice, "Errands", todos=3)
+        make_todo(alice, f"due {n}", due_on=DAY - timedelta(days=n % 3))
+    errands = make_list(alice, "Errands", todos=3)
+    make_todo(alice, "errand with a date", list_id=errands, due_on=DAY)
     make_list(alice, "Old", todos=2, trashed=True)
     return alice
 
@@ -80,6 +86,21 @@ def plan_of(app, run, table="todos"):
         (lambda owner: todos.list_in_list(errands(owner), 50), "ix_todos_list_live"),
         (lambda owner: todos.list_in_list(errands(owner), 50, before="4"), "ix_todos_list_live"),
         (lambda owner: todos.list_trash(owner, 50, before=DEEP_LIST), "ix_todos_own_trash"),
+        (lambda owner: todos.list_due_today(owner, DAY, 50), "ix_todos_due"),
+        (lambda owner: todos.list_due_today(owner, DAY, 50, before="4"), "ix_todos_due"),
+        (lambda owner: todos.list_due_today(owner, DAY, 50, after="2"), "ix_todos_due"),
+        (lambda owner: todos.list_overdue(owner, DAY, 50), "ix_todos_due"),
+        (lambda owner: todos.list_overdue(owner, DAY, 50, before=DUE_DEEP), "ix_todos_due"),
+        (lambda owner: todos.list_overdue(owner, DAY, 50, after=DUE_DEEP), "ix_todos_due"),
+        (lambda owner: todos.list_in_list_by_due(errands(owner), 50), "ix_todos_list_due"),
+        (
+            lambda owner: todos.list_in_list_by_due(errands(owner), 50, before=f"0-{DUE_DEEP}"),
+            "ix_todos_list_due",
+        ),
+        (
+            lambda owner: todos.list_in_list_by_due(errands(owner), 50, before="1-4"),
+            "ix_todos_list_live",
+        ),
     ],
     ids=[
         "list",
@@ -95,6 +116,15 @@ def plan_of(app, run, table="todos"):
         "one list",
         "one list, older page",
         "trash, older page from a list's cursor",
+        "due today",
+        "due today, older page",
+        "due today, newer page",
+        "overdue",
+        "overdue, older page",
+        "overdue, newer page",
+        "one list by due date",
+        "one list by due date, older page",
+        "one list by due date, undated page",
     ],
 )
 def test_the_query_uses_its_index(app, owner, query, index):
@@ -201,12 +231,18 @@ def test_the_planner_never_sees_an_owner_or_a_cursor(name):
 SKEW = 500  # rows hidden from a page, many more than it shows
 PER_PAGE = 5
 # Every value a page statement may take; each list's statements use their own.
-SKEWED_PARAMS = {"owner_id": None, "list_id": None, "user_id": None, "action": "trash"}
+SKEWED_PARAMS = {
+    "owner_id": None,
+    "list_id": None,
+    "user_id": None,
+    "action": "trash",
+    "today": DAY,
+}
 MANY = """
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
 INSERT INTO todos (user_id, list_id, title, done, created_at, updated_at,
-                   deleted_at, deleted_by, trashed_with_list)
-SELECT :owner, :list_id, 'hidden', :done, :now, :now, :deleted_at, :deleted_by, :with_list
+                   deleted_at, deleted_by, trashed_with_list, due_on)
+SELECT :owner, :list_id, 'hidden', :done, :now, :now, :deleted_at, :deleted_by, :with_list, :due_on
 FROM n
 """
 
@@ -224,15 +260,25 @@ def skew(app, alice, make_todo, make_list):
     for n in range(3 * PER_PAGE):
         make_todo(alice, f"trashed {n}", trashed=True)
         make_todo(alice, f"inbox {n}")
+        # due today, overdue, and in Big by due date
+        make_todo(alice, f"due {n}", list_id=big, due_on=DAY - timedelta(days=n % 2))
     gone = make_list(alice, "Gone")
     params = {**SKEWED_PARAMS, "owner_id": alice, "list_id": big, "user_id": alice}
 
     def hide():
         when = sa.bindparam("now", type_=UTCDateTime())
         deleted = sa.bindparam("deleted_at", type_=UTCDateTime())
-        insert = sa.text(MANY).bindparams(when, deleted)
+        due = sa.bindparam("due_on", type_=sa.Date())
+        insert = sa.text(MANY).bindparams(when, deleted, due)
         later = utcnow()
-        rows = {"owner": alice, "count": SKEW, "now": later, "done": False, "with_list": False}
+        rows = {
+            "owner": alice,
+            "count": SKEW,
+            "now": later,
+            "done": False,
+            "with_list": False,
+            "due_on": DAY,  # hidden from the due-date pages too
+        }
         with app.app_context(), db.engine.begin() as conn:
             # SKEW live todos in Gone, which is then trashed with them in one click;
             conn.execute(insert, {**rows, "list_id": gone, "deleted_at": None, "deleted_by": None})

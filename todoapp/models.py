@@ -5,7 +5,7 @@ statement sees is ``todoapp.soft_delete``'s business.
 """
 
 import unicodedata
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -216,6 +216,13 @@ OWN_TRASH_ENTRY = {
     "sqlite_where": text("deleted_at IS NOT NULL AND trashed_with_list = 0"),
     "postgresql_where": text("deleted_at IS NOT NULL AND NOT trashed_with_list"),
 }
+# A live todo with a due date, still to do: what "Today" and "Overdue" show.
+DUE_AND_OPEN = {
+    "sqlite_where": text("deleted_at IS NULL AND due_on IS NOT NULL AND done = 0"),
+    "postgresql_where": text("deleted_at IS NULL AND due_on IS NOT NULL AND NOT done"),
+}
+# A live todo with a due date: a list "by due date", before its undated todos.
+LIVE_AND_DATED = text("deleted_at IS NULL AND due_on IS NOT NULL")
 
 
 class List(SoftDeleteMixin, db.Model):
@@ -292,6 +299,17 @@ class Todo(SoftDeleteMixin, db.Model):
         Index("ix_todos_own_trash", "user_id", "deleted_at", "id", **OWN_TRASH_ENTRY),
         # everyone's, by deletion time (the admin's trash, the purge).
         Index("ix_todos_trash_entries", "deleted_at", "id", **OWN_TRASH_ENTRY),
+        # One owner's open todos by due date, across lists ("Today", "Overdue");
+        Index("ix_todos_due", "user_id", "due_on", "id", **DUE_AND_OPEN),
+        # one list's dated todos by due date (a list ordered "by due date").
+        Index(
+            "ix_todos_list_due",
+            "list_id",
+            "due_on",
+            "id",
+            sqlite_where=LIVE_AND_DATED,
+            postgresql_where=LIVE_AND_DATED,
+        ),
         # Ids are never handed out twice, so a stale Undo, Restore or "Delete
         # forever" button for a purged todo is a 404, never someone else's
         # newer todo. PostgreSQL's sequences already never go back; SQLite
@@ -312,6 +330,9 @@ class Todo(SoftDeleteMixin, db.Model):
     # list restores exactly these. A todo trashed on its own before keeps
     # False and stays an entry of its own.
     trashed_with_list: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The day it is due, a calendar date with no time or zone: "today" is
+    # the user's own date (services.due.today_in), never the server's.
+    due_on: Mapped[date | None]
 
     owner: Mapped[User] = relationship(foreign_keys=[user_id])
     deleter: Mapped[User | None] = relationship(foreign_keys="Todo.deleted_by")

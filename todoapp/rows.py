@@ -21,7 +21,7 @@ page of plain-ASCII todos stays ASCII, which Python encodes with a copy
 import math
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from urllib.parse import quote
 
@@ -29,6 +29,7 @@ from flask import current_app
 from markupsafe import Markup, escape
 
 from .models import utcnow
+from .services.due import due_label
 from .services.todos import LIST_ENTRY
 
 # Enough for a few pages seen by many users at once.
@@ -122,6 +123,7 @@ class _Page:
     next_q: str = ""  # this page, URL-encoded: where Edit comes back to
     retention: timedelta = timedelta(0)  # how long the trash keeps a row
     by_owner: str = ""  # the admin trash's URL up to "?user="
+    today: date | None = None  # the user's date, for due dates
 
 
 def _page(**values) -> _Page:
@@ -129,6 +131,20 @@ def _page(**values) -> _Page:
         if isinstance(value, str):
             values[name] = escaped(value)
     return _Page(now=utcnow(), **values)
+
+
+def _due(todo, page: _Page) -> str:
+    """A todo's due date as its row says it ("Due today", "Overdue &middot;
+    3 Dec"), in a ``<time>`` of the date, then a separator; "" without one."""
+    due_on = todo.get("due_on")
+    if due_on is None or page.today is None:
+        return ""
+    text, overdue = due_label(due_on, page.today, done=todo["done"])
+    return (
+        f'<span class="due{" is-overdue" if overdue else ""}">'
+        f'<time datetime="{due_on.isoformat()}">{text.replace("·", "&middot;")}</time>'
+        "</span> &middot; "
+    )
 
 
 def _todo_row(todo, page: _Page) -> str:
@@ -151,7 +167,8 @@ def _todo_row(todo, page: _Page) -> str:
         f'{"not done" if done else "done"}" aria-pressed="{"true" if done else "false"}">'
         f"{'&check;' if done else ''}</button></form>\n"
         f'      <span class="title">{title}</span>\n'
-        f'      <span class="meta">{in_list}added {_when(todo["created_at"], page.now)}</span>\n'
+        f'      <span class="meta">{_due(todo, page)}{in_list}added '
+        f"{_when(todo['created_at'], page.now)}</span>\n"
         '      <div class="row-actions">\n'
         f'      <a class="button-secondary" href="{url}/edit?next={page.next_q}">Edit'
         f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
@@ -247,14 +264,21 @@ def _rows(row, items, page: _Page) -> Markup:
 
 
 def todo_rows(
-    items, *, base: str, hidden: Markup, next_q: str, lists_base: str | None = None
+    items,
+    *,
+    base: str,
+    hidden: Markup,
+    next_q: str,
+    lists_base: str | None = None,
+    today: date | None = None,
 ) -> Markup:
     """The rows of the todo list for ``items`` (id, title, done, created_at;
     and list_id, list_name with ``lists_base``). ``base``: the todos' URL
     with a trailing slash; ``hidden``: the forms' hidden fields; ``next_q``:
     this page, URL-encoded; ``lists_base``: the lists' URL with a trailing
-    slash, to name each todo's list (None: one list's page)."""
-    page = _page(base=base, hidden=hidden, next_q=next_q, lists_base=lists_base)
+    slash, to name each todo's list (None: one list's page); ``today``: the
+    user's date, to say when a todo with a ``due_on`` is due."""
+    page = _page(base=base, hidden=hidden, next_q=next_q, lists_base=lists_base, today=today)
     return _rows(_todo_row, items, page)
 
 

@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from werkzeug.routing import BaseConverter, ValidationError
 
+from .services import due
 from .services.pages import ID_DIGITS, parse_id
 
 
@@ -49,6 +50,12 @@ def cursor() -> dict[str, str | None]:
     """Where a list page starts: the ``before`` or ``after`` cursor of the
     query string, as keyword arguments for a list service (which checks them)."""
     return {"before": request.args.get("before"), "after": request.args.get("after")}
+
+
+def user_today():
+    """The user's own date: in the time zone their browser keeps in the
+    ``tz`` cookie (static/app.js), UTC without one (services.due)."""
+    return due.today_in(request.cookies.get(due.ZONE_COOKIE))
 
 
 def per_page() -> int:

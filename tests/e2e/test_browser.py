@@ -496,3 +496,30 @@ def test_accounts_passwords_sessions_and_the_admin(new_page):
         "registered",
     ):
         expect(log.get_by_text(says, exact=False).first).to_be_visible()
+
+
+def test_a_todo_due_today_where_the_reader_is(new_page):
+    # UTC+14: for most of the day already tomorrow in UTC terms. The page's
+    # script tells the server the zone; "today" is the reader's date.
+    zone = "Pacific/Kiritimati"
+    page = new_page(timezone_id=zone, locale="en-GB")
+    register(page)
+    today = datetime.now(ZoneInfo(zone)).date()
+    page.get_by_label("Title").fill("ring the vet")
+    page.get_by_label("Due date").fill(today.isoformat())
+    page.get_by_role("button", name="Add").click()
+    expect(row(page, "ring the vet").get_by_text("Due today")).to_be_visible()
+    page.get_by_role("link", name="Today").click()
+    expect(page.get_by_role("heading", name="Today")).to_be_visible()
+    expect(row(page, "ring the vet")).to_be_visible()
+    page.get_by_role("link", name="Overdue").click()
+    expect(page.get_by_text("Nothing is overdue.")).to_be_visible()
+    # A date the browser cannot take is never sent; one typed without a
+    # picker is refused with a clear error, and the title stays.
+    page.goto("/todos")
+    page.get_by_label("Title").fill("pay rent")
+    page.evaluate("document.getElementById('due_on').type = 'text'")
+    page.get_by_label("Due date").fill("next Tuesday")
+    page.get_by_role("button", name="Add").click()
+    expect(page.get_by_text("Enter the date as YYYY-MM-DD, or leave it empty.")).to_be_visible()
+    expect(page.get_by_label("Title")).to_have_value("pay rent")

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from ..services import lists, todos
 from ..services.errors import NotFoundError
 from ..todos.forms import TodoForm
-from ..web import cursor, per_page, safe_next
+from ..web import cursor, per_page, safe_next, user_today
 from .forms import ListForm
 
 bp = Blueprint("lists", __name__, url_prefix="/lists")
@@ -39,9 +39,19 @@ def create():
     return _index(form, status=422)
 
 
+# How a list's page may be ordered (``?order=``): newest first, or by due date.
+ORDERS = {None: todos.list_in_list, "due": todos.list_in_list_by_due}
+
+
 def _show(found, form: TodoForm | type[TodoForm], status: int = 200):
-    listing = todos.list_in_list(found, per_page(), **cursor())
-    return render_template("lists/show.html", list=found, form=form, page=listing), status
+    order = request.args.get("order")
+    listing = ORDERS.get(order)
+    if listing is None:
+        raise NotFoundError("There is no such ordering.")
+    page = listing(found, per_page(), **cursor())
+    return render_template(
+        "lists/show.html", list=found, form=form, page=page, order=order, today=user_today()
+    ), status
 
 
 @bp.get("/<id:list_id>")
@@ -55,7 +65,9 @@ def add_todo(list_id: int):
     found = lists.get_list(list_id, owner_id=current_user.id)
     form = TodoForm()
     if form.validate_on_submit():
-        todo = todos.create_todo(current_user.id, form.title.data, list_id=found.id)
+        todo = todos.create_todo(
+            current_user.id, form.title.data, list_id=found.id, due_on=form.due_on.data
+        )
         flash(f"Added “{todo.title}” to {found.name}.", "success")
         return redirect(url_for("lists.show", list_id=found.id))
     return _show(found, form, status=422)

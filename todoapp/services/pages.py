@@ -5,12 +5,15 @@ costs what the first one does, and nothing counts the whole list.
 
 A key is the tuple of columns a list is ordered by, newest first, ending with
 the id: ``(todos.c.id,)``, or ``(todos.c.deleted_at, todos.c.id)`` for a
-trash. A cursor writes a row's key as digits joined by "-" (a moment in µs).
+trash; a list may also go oldest first (``Keyset(..., ascending=True)``: by
+due date). A cursor writes a row's key as digits joined by "-" (a moment in
+µs, a date as its day number). A list read from several keysets one after
+the other (dated todos, then undated ones) is a ``ChainedKeyset``.
 """
 
 import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, bindparam, literal_column, or_, select
@@ -52,12 +55,21 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _CURSOR_PART = re.compile(r"[0-9]{1,17}")
 
 
+def _written(value) -> str:
+    """A key's value in a cursor: a moment in µs since 1970, a date as its
+    day number (``date.toordinal``), an id as it is."""
+    if isinstance(value, datetime):
+        return str((value - _EPOCH) // timedelta(microseconds=1))
+    if isinstance(value, date):
+        return str(value.toordinal())
+    return str(value)
+
+
 def cursor_of(row, key) -> str:
-    values = (row[column.key] for column in key)
-    return "-".join(
-        str((v - _EPOCH) // timedelta(microseconds=1)) if isinstance(v, datetime) else str(v)
-        for v in values
-    )
+    return "-".join(_written(row[column.key]) for column in key)
+
+
+_LAST_DAY = date.max.toordinal()
 
 
 def _decode(raw: str, key) -> list:
@@ -68,8 +80,14 @@ def _decode(raw: str, key) -> list:
     values = [int(part) for part in parts]
     if values[-1] > ID_MAX:  # every key ends with the id
         raise NotFoundError("There is no such page.")
-    if len(key) == 2:  # (a moment, the id): the moment is written in µs
-        values[0] = _EPOCH + timedelta(microseconds=values[0])
+    for i, column in enumerate(key[:-1]):  # read back as ``_written`` wrote them
+        kind = column.type.python_type
+        if kind is datetime:
+            values[i] = _EPOCH + timedelta(microseconds=values[i])
+        elif kind is date:
+            if not 1 <= values[i] <= _LAST_DAY:
+                raise NotFoundError("There is no such page.")
+            values[i] = date.fromordinal(values[i])
     return values
 
 
@@ -140,7 +158,8 @@ def _union(statements: list, names: tuple[str, ...], *, older: bool, per_page: i
 
 
 class Keyset:
-    """A list, newest first by ``key``, read a page at a time.
+    """A list, newest first by ``key``, read a page at a time; with
+    ``ascending``, oldest first (the "older" pages then hold larger keys).
 
     ``stmt``: a Core SELECT with bind parameters for what the caller fills
     in (``bindparam("list_id")``, or ``planned_once("owner_id", Integer)``
@@ -151,16 +170,25 @@ class Keyset:
     import time, a Keyset costs nothing per request but the query.
     """
 
-    def __init__(self, stmt, key):
+    def __init__(self, stmt, key, *, ascending: bool = False):
         self.statements = stmt if isinstance(stmt, list) else [stmt]
         self.key = key
+        self.ascending = ascending
         self._built: dict[tuple[str, int], Query] = {}
 
     def _query(self, shape: str, per_page: int) -> Query:
+        """The statement of one ``shape``: "first" (the first page), "older"
+        or "newer" than a cursor, or "last" (the last page, read backwards,
+        for a ChainedKeyset stepping back into this list)."""
         built = self._built.get((shape, per_page))
         if built is None:
-            older = shape != "newer"
-            where = None if shape == "first" else _beyond(self.key, _bound(self.key), older=older)
+            # "older" reads on down the list: descending keys, unless ascending.
+            older = (shape not in ("newer", "last")) != self.ascending
+            where = (
+                None
+                if shape in ("first", "last")
+                else _beyond(self.key, _bound(self.key), older=older)
+            )
             members = [
                 _ordered(
                     stmt if where is None else stmt.where(where),
@@ -213,6 +241,77 @@ class Keyset:
         if before is None:
             return Page(items, older=older)
         newer = cursor_of(items[0], key) if items else None
+        return Page(items, older=older, newer=newer, first=False)
+
+
+class ChainedKeyset:
+    """Several Keysets shown one after the other as one list: every row of
+    the first, then every row of the next (a list by due date: its dated
+    todos, soonest first, then its undated ones). Each part reads through
+    its own index; a page that crosses from one part to the next reads the
+    rest from the next one's first page. The parts select the same columns.
+    A cursor is "<part>-<the part's cursor>"."""
+
+    def __init__(self, parts: list[Keyset]):
+        self.parts = parts
+
+    def _cursor(self, tagged) -> str:
+        part, row = tagged
+        return f"{part}-{cursor_of(row, self.parts[part].key)}"
+
+    def _decode(self, raw: str) -> tuple[int, list]:
+        """:raise NotFoundError: not a cursor of this list."""
+        head, _, rest = raw.partition("-")
+        if not (head.isascii() and head.isdigit() and int(head) < len(self.parts)):
+            raise NotFoundError("There is no such page.")
+        part = int(head)
+        return part, _decode(rest, self.parts[part].key)
+
+    def _collect(self, params: dict, per_page: int, part: int, values, *, older: bool) -> list:
+        """Up to a page and one rows (part, row) on from a cursor in ``part``
+        (or from the start of ``part`` when ``values`` is None), down the list
+        (``older``) or back up it, into the next parts as far as needed."""
+        rows: list = []
+        step = 1 if older else -1
+        while 0 <= part < len(self.parts) and len(rows) <= per_page:
+            if values is None:
+                shape = "first" if older else "last"
+            else:
+                shape = "older" if older else "newer"
+            fetched = self.parts[part]._fetch(shape, params, values, per_page)
+            rows += [(part, row) for row in fetched]
+            part, values = part + step, None
+        return rows[: per_page + 1]
+
+    def page(
+        self, params: dict, per_page: int, before: str | None = None, after: str | None = None
+    ) -> Page:
+        """As ``Keyset.page``. :raise NotFoundError: a cursor is malformed, or both were given."""
+        if before is not None and after is not None:
+            raise NotFoundError("There is no such page.")
+        if after is not None:
+            part, values = self._decode(after)
+            rows = self._collect(params, per_page, part, values, older=False)
+            if len(rows) > per_page:
+                tagged = rows[:per_page][::-1]
+                return Page(
+                    [row for _, row in tagged],
+                    older=self._cursor(tagged[-1]),
+                    newer=self._cursor(tagged[0]),
+                    first=False,
+                )
+            before = None  # fewer than a page of newer rows: the first page
+        if before is None:
+            rows = self._collect(params, per_page, 0, None, older=True)
+        else:
+            part, values = self._decode(before)
+            rows = self._collect(params, per_page, part, values, older=True)
+        tagged = rows[:per_page]
+        items = [row for _, row in tagged]
+        older = self._cursor(tagged[-1]) if len(rows) > per_page else None
+        if before is None:
+            return Page(items, older=older)
+        newer = self._cursor(tagged[0]) if tagged else None
         return Page(items, older=older, newer=newer, first=False)
 
 

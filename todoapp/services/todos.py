@@ -9,9 +9,21 @@ and the todos trashed with it, and the purges here take both.
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
-from sqlalchemy import Integer, bindparam, cast, delete, func, literal_column, null, select, update
+from sqlalchemy import (
+    Date,
+    Integer,
+    bindparam,
+    cast,
+    delete,
+    false,
+    func,
+    literal_column,
+    null,
+    select,
+    update,
+)
 
 from ..database import Purge, delete_in_batches, write_transaction
 from ..extensions import db
@@ -20,7 +32,14 @@ from ..soft_delete import TRASH_ROWS, visible
 from ..soft_delete import in_trashed_list as todo_in_trashed_list
 from . import activity, lists
 from .errors import NotFoundError
-from .pages import Keyset, MergedKeyset, Page, cursor_of, planned_once  # noqa: F401 (for callers)
+from .pages import (  # noqa: F401 (for callers)
+    ChainedKeyset,
+    Keyset,
+    MergedKeyset,
+    Page,
+    cursor_of,
+    planned_once,
+)
 from .titles import clean_title
 
 PURGE_BATCH_SIZE = 1000
@@ -34,6 +53,8 @@ SQLITE_PURGE_PAUSE = 0.025  # seconds
 # The keys lists are ordered by, newest first. A cursor is a row's key written
 # as digits joined by "-": "4711" in the list; "<deleted_at in µs>-<id>" in a trash.
 LIST_KEY = (Todo.__table__.c.id,)
+# By due date: "<due_on as a day number>-<id>".
+DUE_KEY = (Todo.__table__.c.due_on, Todo.__table__.c.id)
 TRASH_KEY = (Todo.__table__.c.deleted_at, Todo.__table__.c.id)
 LISTS_TRASH_KEY = (List.__table__.c.deleted_at, List.__table__.c.id)
 # The kinds of a trash entry, in the order they sort at the same moment.
@@ -87,23 +108,36 @@ _OWNER = planned_once("owner_id", Integer)
 
 # One owner's live todos, with the name of each one's list. A todo with no
 # list yet (before the backfill) is in the Inbox.
-_LIVE_TODOS = Keyset(
-    visible(
-        select(
-            _todos.c.id,
-            _todos.c.title,
-            _todos.c.done,
-            _todos.c.created_at,
-            _todos.c.list_id,
-            func.coalesce(_lists.c.name, INBOX).label("list_name"),
-        )
-        .select_from(_todos.outerjoin(_lists, _lists.c.id == _todos.c.list_id))
-        .where(_todos.c.user_id == _OWNER)
-    ),
-    LIST_KEY,
-)
+_WITH_LIST_NAMES = select(
+    _todos.c.id,
+    _todos.c.title,
+    _todos.c.done,
+    _todos.c.created_at,
+    _todos.c.due_on,
+    _todos.c.list_id,
+    func.coalesce(_lists.c.name, INBOX).label("list_name"),
+).select_from(_todos.outerjoin(_lists, _lists.c.id == _todos.c.list_id))
+_LIVE_TODOS = Keyset(visible(_WITH_LIST_NAMES.where(_todos.c.user_id == _OWNER)), LIST_KEY)
 
-_IN_LIST_COLUMNS = (_todos.c.id, _todos.c.title, _todos.c.done, _todos.c.created_at)
+# One owner's open todos with a due date, across lists, through ix_todos_due
+# (its condition written out, so that SQLite uses it). The user's date, like
+# the owner, is unseen by the planner: one plan for every day.
+_TODAY = planned_once("today", Date)
+_OPEN_AND_DATED = _WITH_LIST_NAMES.where(
+    _todos.c.user_id == _OWNER, _todos.c.due_on.is_not(None), _todos.c.done == false()
+)
+# Due on the user's date, newest first;
+_DUE_TODAY = Keyset(visible(_OPEN_AND_DATED.where(_todos.c.due_on == _TODAY)), LIST_KEY)
+# due before it, the longest overdue first.
+_OVERDUE = Keyset(visible(_OPEN_AND_DATED.where(_todos.c.due_on < _TODAY)), DUE_KEY, ascending=True)
+
+_IN_LIST_COLUMNS = (
+    _todos.c.id,
+    _todos.c.title,
+    _todos.c.done,
+    _todos.c.created_at,
+    _todos.c.due_on,
+)
 # IS NOT NULL adds nothing but lets SQLite use 0008's partial index, until
 # 0010 replaces it with a full one.
 _IN_LIST = visible(
@@ -122,6 +156,30 @@ _IN_INBOX = Keyset(
     ],
     LIST_KEY,
 )
+
+
+# One list by due date: its dated todos, soonest first (ix_todos_list_due),
+# then its undated ones, newest first (ix_todos_list_live, past the dated
+# ones). Due dates came after 0010, so every todo has its list: the Inbox
+# needs no second statement here.
+_IN_LIST_DATED = Keyset(
+    visible(
+        select(*_IN_LIST_COLUMNS).where(
+            _todos.c.list_id == bindparam("list_id"), _todos.c.due_on.is_not(None)
+        )
+    ),
+    DUE_KEY,
+    ascending=True,
+)
+_IN_LIST_UNDATED = Keyset(
+    visible(
+        select(*_IN_LIST_COLUMNS).where(
+            _todos.c.list_id == bindparam("list_id"), _todos.c.due_on.is_(None)
+        )
+    ),
+    LIST_KEY,
+)
+_IN_LIST_BY_DUE = ChainedKeyset([_IN_LIST_DATED, _IN_LIST_UNDATED])
 
 
 def _absent(name: str):
@@ -187,6 +245,41 @@ def list_in_list(
     return listing.page({"list_id": found.id, "owner_id": found.user_id}, per_page, before, after)
 
 
+def list_in_list_by_due(
+    found: List, per_page: int, *, before: str | None = None, after: str | None = None
+) -> Page:
+    """A page of one live list's todos by due date: the dated ones, soonest
+    first, then those without a date, newest first. Rows as ``list_in_list``."""
+    return _IN_LIST_BY_DUE.page({"list_id": found.id}, per_page, before, after)
+
+
+def list_due_today(
+    owner_id: int,
+    today: date,
+    per_page: int,
+    *,
+    before: str | None = None,
+    after: str | None = None,
+) -> Page:
+    """A page of the owner's open todos due on ``today`` (the user's own
+    date, services.due.today_in), across lists, newest first: rows as
+    ``list_todos``."""
+    return _DUE_TODAY.page({"owner_id": owner_id, "today": today}, per_page, before, after)
+
+
+def list_overdue(
+    owner_id: int,
+    today: date,
+    per_page: int,
+    *,
+    before: str | None = None,
+    after: str | None = None,
+) -> Page:
+    """A page of the owner's open todos due before ``today``, across lists,
+    the longest overdue first: rows as ``list_todos``."""
+    return _OVERDUE.page({"owner_id": owner_id, "today": today}, per_page, before, after)
+
+
 def list_trash(
     owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
 ) -> Page:
@@ -211,8 +304,11 @@ def list_all_trash(
     return _ONE_OWNERS_TRASH.page({"owner_id": owner_id}, per_page, before, after)
 
 
-def create_todo(owner_id: int, title: str, *, list_id: int | None = None) -> Todo:
-    """Add a todo to a live list of the owner's, or to the Inbox.
+def create_todo(
+    owner_id: int, title: str, *, list_id: int | None = None, due_on: date | None = None
+) -> Todo:
+    """Add a todo to a live list of the owner's, or to the Inbox, due on
+    ``due_on`` if given.
     :raise ValueError: the title breaks a rule. :raise NotFoundError: no such live list."""
     title = clean_title(title)
     with write_transaction() as session:
@@ -221,19 +317,29 @@ def create_todo(owner_id: int, title: str, *, list_id: int | None = None) -> Tod
         else:
             # Shared lock: the list cannot go to the trash while this goes in.
             lists.get_list(list_id, owner_id=owner_id, lock="share")
-        todo = Todo(user_id=owner_id, title=title, list_id=list_id)
+        todo = Todo(user_id=owner_id, title=title, list_id=list_id, due_on=due_on)
         session.add(todo)
     return todo
 
 
-def edit_todo(todo_id: int, owner_id: int, title: str, *, list_id: int | None = None) -> Todo:
-    """Change the title, and move the todo to list ``list_id`` if given.
+# ``edit_todo``'s due date when the form had none (a page from a server
+# that predates due dates, during a deploy): the todo keeps its own.
+UNCHANGED = object()
+
+
+def edit_todo(
+    todo_id: int, owner_id: int, title: str, *, list_id: int | None = None, due_on=UNCHANGED
+) -> Todo:
+    """Change the title, move the todo to list ``list_id`` if given, and set
+    its due date to ``due_on`` (None: no due date) unless UNCHANGED.
     :raise ValueError: the title breaks a rule. :raise NotFoundError: no such
     todo, or no such live list."""
     title = clean_title(title)
     with write_transaction():
         todo = get_todo(todo_id, owner_id=owner_id, for_update=True)
         todo.title = title
+        if due_on is not UNCHANGED:
+            todo.due_on = due_on
         if list_id is not None and list_id != todo.list_id:
             lists.get_list(list_id, owner_id=owner_id, lock="share")
             todo.list_id = list_id

@@ -1,6 +1,6 @@
 from flask_wtf import FlaskForm
-from wtforms import SelectField, StringField
-from wtforms.validators import ValidationError
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Optional, ValidationError
 
 from ..models import TITLE_MAX
 from ..services.titles import clean_title
@@ -13,12 +13,24 @@ def title_rules(form, field):
         raise ValidationError(str(exc)) from None
 
 
+class DueDateField(DateField):
+    """``<input type="date">``: a date picker in browsers that have one, and
+    a text field taking YYYY-MM-DD in those that do not; no JavaScript."""
+
+    def process_formdata(self, valuelist):
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError("Enter the date as YYYY-MM-DD, or leave it empty.") from None
+
+
 class TodoForm(FlaskForm):
     title = StringField(
         "Title",
         validators=[title_rules],
         render_kw={"maxlength": TITLE_MAX, "required": True, "autocomplete": "off"},
     )
+    due_on = DueDateField("Due date", validators=[Optional()])
 
 
 class EditTodoForm(TodoForm):

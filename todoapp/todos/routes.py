@@ -2,7 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..services import lists, todos
-from ..web import cursor, per_page, safe_next
+from ..web import cursor, per_page, safe_next, user_today
 from .forms import EditTodoForm, TodoForm
 
 bp = Blueprint("todos", __name__)
@@ -13,7 +13,7 @@ def _render_list(form: TodoForm | type[TodoForm], status: int = 200, **where):
     """The todo list; ``form`` is the add form submitted, or its class on a
     plain GET (the empty form is rendered once, see macros.add_form)."""
     listing = todos.list_todos(current_user.id, per_page(), **where)
-    return render_template("todos/index.html", form=form, page=listing), status
+    return render_template("todos/index.html", form=form, page=listing, today=user_today()), status
 
 
 @bp.get("/todos")
@@ -25,10 +25,43 @@ def index():
 def create():
     form = TodoForm()
     if form.validate_on_submit():
-        todo = todos.create_todo(current_user.id, form.title.data)
+        todo = todos.create_todo(current_user.id, form.title.data, due_on=form.due_on.data)
         flash(f"Added “{todo.title}”.", "success")
         return redirect(url_for("todos.index"))
     return _render_list(form, status=422)
+
+
+# The views of due dates across lists: (service, heading, what an empty page says).
+_DUE_VIEWS = {
+    "today": (todos.list_due_today, "Today", "Nothing is due today."),
+    "overdue": (todos.list_overdue, "Overdue", "Nothing is overdue."),
+}
+
+
+def _due_view(name: str):
+    listing, heading, empty = _DUE_VIEWS[name]
+    today = user_today()
+    page = listing(current_user.id, today, per_page(), **cursor())
+    return render_template(
+        "todos/due.html",
+        page=page,
+        today=today,
+        heading=heading,
+        empty=empty,
+        endpoint=f"todos.{name}",
+    )
+
+
+@bp.get("/todos/today")
+def today():
+    """The open todos due on the user's date, across lists."""
+    return _due_view("today")
+
+
+@bp.get("/todos/overdue")
+def overdue():
+    """The open todos due before the user's date, across lists, the longest overdue first."""
+    return _due_view("overdue")
 
 
 @bp.route("/todos/<id:todo_id>/edit", methods=["GET", "POST"])
@@ -36,6 +69,9 @@ def edit(todo_id: int):
     todo = todos.get_todo(todo_id, owner_id=current_user.id)
     # On POST only the submitted values count: a missing title is an error.
     form = EditTodoForm(obj=None if request.method == "POST" else todo)
+    if request.method == "POST" and "due_on" not in request.form:
+        # A form without the due date (from a server that predates it): kept.
+        del form.due_on
     if request.method == "POST" and "list_id" not in request.form:
         # A form without the list (from a server that predates lists): the
         # todo stays in its list.
@@ -47,7 +83,8 @@ def edit(todo_id: int):
     next_url = safe_next(request.values.get("next"))
     if form.validate_on_submit():
         list_id = form.list_id.data if "list_id" in form else None
-        todos.edit_todo(todo_id, current_user.id, form.title.data, list_id=list_id)
+        due_on = form.due_on.data if "due_on" in form else todos.UNCHANGED
+        todos.edit_todo(todo_id, current_user.id, form.title.data, list_id=list_id, due_on=due_on)
         flash("Saved.", "success")
         return redirect(next_url)
     status = 422 if form.is_submitted() else 200

@@ -1,4 +1,4 @@
-"""``python -m benchmarks [--db sqlite|postgres] [--smoke] [--only live-migration]``: see
+"""``python -m benchmarks [--db sqlite|postgres] [--smoke] [--only skew]``: see
 README.md, "Benchmarks"."""
 
 import argparse
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.live import gunicorn
 
-from . import data, flaskr, revisions, scenarios
+from . import data, flaskr, revisions, scenarios, skew
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -54,9 +54,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="where to write the JSON figures")
     parser.add_argument(
         "--only",
-        choices=("live-migration", "lists-migration", "revisions"),
-        help="run this scenario alone (target 6: live-migration on PostgreSQL, lists-migration "
-        "or revisions on either) and merge its figures into the results file, keeping the others",
+        choices=("skew", "live-migration", "lists-migration", "revisions"),
+        help="run this scenario alone (target 2 on skewed data: skew; target 6: live-migration "
+        "on PostgreSQL, lists-migration or revisions on either) and merge its figures into the "
+        "results file, keeping the others",
     )
     parser.add_argument(
         "--since",
@@ -123,6 +124,8 @@ def main() -> None:
         if args.db == "sqlite":
             results["purge"] = scenarios.purge(plan, servers["large"], datasets["large"])
     with tempfile.TemporaryDirectory(prefix="todoapp-bench-") as tmp:
+        results["skew"] = skew.skewed_pages(plan, args.db, server_url, Path(tmp))
+    with tempfile.TemporaryDirectory(prefix="todoapp-bench-") as tmp:
         if args.db == "sqlite":
             results["migrations"] = scenarios.migrations(plan, Path(tmp))
         else:
@@ -144,7 +147,9 @@ def only(args, plan, out: Path, server_url: str, started: float) -> None:
         if (earlier.get("db"), earlier.get("smoke")) == (args.db, args.smoke):
             results = earlier
     with tempfile.TemporaryDirectory(prefix="todoapp-bench-") as tmp:
-        if args.only == "live-migration":
+        if args.only == "skew":
+            figures = skew.skewed_pages(plan, args.db, server_url, Path(tmp))
+        elif args.only == "live-migration":
             figures = scenarios.live_migration(plan, server_url, Path(tmp))
         elif args.only == "revisions":
             figures = revisions.revisions_under_load(

@@ -206,12 +206,12 @@ def test_every_paged_list_is_found():
 
 
 # The values that say whose rows a page shows and where it starts.
-HIDDEN = r"(?:key_\d+|owner_id)"
+HIDDEN = r"(?:key_\d+|owner_id|list_id)"
 
 
 @pytest.mark.parametrize("name", sorted(KEYSETS))
 def test_the_planner_never_sees_an_owner_or_a_cursor(name):
-    """An owner and a cursor's values reach PostgreSQL only as
+    """An owner, a list and a cursor's values reach PostgreSQL only as
     ``(SELECT $n)``, so each page statement gets one plan for every owner
     and cursor, which the server keeps (pages.planned_once). Seen by the
     planner, a cursor near the end of a long list, or the owner of most of

@@ -15,8 +15,8 @@ plain (native) operations rather than batch ones, as 0005 does, so the
 downgrade rebuilds no table. The downgrade loses only what it removes: the
 new columns and the reasons; no ended session comes back.
 
-Revision ID: 0014_session_details
-Revises: 0013_drop_the_old_trash_indexes
+Revision ID: 0015_session_details
+Revises: 0014_add_due_dates_to_todos
 Create Date: 2026-12-07 15:53:07.000000+00:00
 """
 
@@ -24,8 +24,8 @@ import sqlalchemy as sa
 from alembic import op
 
 # revision identifiers, used by Alembic.
-revision = "0014_session_details"
-down_revision = "0013_drop_the_old_trash_indexes"
+revision = "0015_session_details"
+down_revision = "0014_add_due_dates_to_todos"
 branch_labels = None
 depends_on = None
 

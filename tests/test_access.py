@@ -66,6 +66,8 @@ MATRIX = [
     ("GET", "/account/password", 302, 200, 200, 200),
     ("POST", "/account/password", 302, 422, 422, 422),
     ("POST", "/account/logout-everywhere", 302, 302, 302, 302),
+    # A session handle the visitor does not have (test_sessions ends real ones).
+    ("POST", "/account/sessions/{session}/end", 302, 404, 404, 404),
 ]
 VISITORS = ["anonymous", "owner", "other", "admin"]
 
@@ -76,6 +78,7 @@ ACCOUNT_ACTION = re.compile(r"^/admin/users/[a-z]+/(disable|enable|grant-admin|r
 def _rule_key(method, url):
     url = url.replace("{live}", "<todo_id>").replace("{trashed}", "<todo_id>")
     url = url.replace("{list}", "<list_id>").replace("{tlist}", "<list_id>")
+    url = url.replace("{session}", "<handle>")
     url = ACCOUNT_ACTION.sub("/admin/users/<username>/<action>", url)
     return method, re.sub(r"^/admin/users/[a-z]+/", "/admin/users/<username>/", url)
 
@@ -102,6 +105,7 @@ def world(make_user, make_todo, make_list):
         "trashed": make_todo(owner, "owner's trash", trashed=True),
         "list": make_list(owner, "Errands"),
         "tlist": make_list(owner, "Old plans", trashed=True),
+        "session": "0" * 20,
     }
 
 

@@ -383,10 +383,15 @@ with op.batch_alter_table("todos", table_kwargs={"sqlite_autoincrement": True}) 
 
 
 def index_names(url):
+    """Each table's indexes, in the order they were made. SQLite breaks a tie
+    between two indexes of one table, so the order within a table is what
+    counts; a rebuilt table's indexes come after those of tables made since."""
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     with engine.connect() as conn:
         raw = conn.connection.driver_connection
-        found = [(table, name) for table, name, _ in sqlite_tools.indexes(raw)]
+        found = {}
+        for table, name, _ in sqlite_tools.indexes(raw):
+            found.setdefault(table, []).append(name)
     engine.dispose()
     return found
 

@@ -53,6 +53,11 @@ def test_it_runs_on_copies_and_names_every_table(app, todos_in_place):
     assert "the database itself is not touched" in report and "round trip passed" in report
     _, rows, _, _ = before
     for table, count in rows.items():  # each table, with its rows, at each comparison
+        # A table the head revision makes has no data before it to compare
+        # with: it is named as such, at both upgrades.
+        if f"{table}: a table new here, not compared" in report:
+            assert f"{table}: new at head, not compared" in report, table
+            continue
         assert report.count(f"] {table}: {count:,} row") == 3, table
     assert todos_in_place() == before
 

@@ -41,6 +41,7 @@ MIGRATION_LIMITS = {
 ACCOUNT_LIMITS = {
     "SESSION_IDLE_MINUTES": 7 * 24 * 60,
     "SESSION_LIFETIME_HOURS": 7 * 24,
+    "SESSION_ACTIVITY_MINUTES": 24 * 60,
     "ACTIVITY_RETENTION_DAYS": 3650,
 }
 
@@ -159,6 +160,9 @@ def load_config(app: Flask, test_config: dict | None) -> None:
         # long in all (OWASP ASVS level 2: 30 minutes idle, 12 hours).
         SESSION_IDLE_MINUTES=30,
         SESSION_LIFETIME_HOURS=12,
+        # How often a session's "last active" time (the account page) is
+        # written: at most once per this many minutes, not on every request.
+        SESSION_ACTIVITY_MINUTES=5,
         # Days the activity log keeps its entries (`flask activity purge`).
         ACTIVITY_RETENTION_DAYS=365,
         SESSION_COOKIE_HTTPONLY=True,

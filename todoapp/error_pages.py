@@ -2,12 +2,19 @@
 
 import logging
 
-from flask import Flask, render_template, request
+from flask import Flask, render_template, request, url_for
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import HTTPException, InternalServerError, NotFound, SecurityError
+from werkzeug.exceptions import (
+    Conflict,
+    HTTPException,
+    InternalServerError,
+    NotFound,
+    SecurityError,
+)
 
 from .extensions import db
-from .services.errors import NotFoundError
+from .services.errors import InTrash, NotFoundError
+from .web import keep_draft, safe_next, shows_a_page
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +41,36 @@ def render_error(error: HTTPException, message: str | None = None):
     return body, error.code, headers
 
 
+def render_in_trash(error: InTrash):
+    """The owner's own todo or list, reached while it is in the trash (from a
+    tab opened before, or Back): say so and offer to restore it, then come
+    back here. A page asked for is a 404, as any page that is not there; an
+    action on it (a form posted) is a 409, a conflict with its state. The
+    text a form carried is shown, and kept for the form of this URL."""
+    if request.method in ("GET", "HEAD"):
+        status, back, typed = NotFound(), request.full_path.rstrip("?"), {}
+    else:
+        status, typed = Conflict(), keep_draft()
+        back = request.path if shows_a_page() else safe_next(request.form.get("next"))
+    kind, entry_id = error.entry
+    if kind == "todo":
+        restore = url_for("trash.restore", todo_id=entry_id)
+        details = url_for("trash.confirm_restore", todo_id=entry_id)
+    else:
+        restore = url_for("trash.restore_list", list_id=entry_id)
+        details = url_for("trash.confirm_restore_list", list_id=entry_id)
+    body = render_template(
+        "errors/in_trash.html",
+        error=error,
+        restore=restore,
+        details=details,
+        back=back,
+        typed=typed,
+        kept=bool(typed) and back == request.path,
+    )
+    return body, status.code
+
+
 def init_app(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
@@ -42,6 +79,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(NotFoundError)
     def handle_not_found(error: NotFoundError):
         return render_error(NotFound(), str(error))
+
+    @app.errorhandler(InTrash)
+    def handle_in_trash(error: InTrash):
+        return render_in_trash(error)
 
     @app.errorhandler(SecurityError)
     def handle_untrusted_host(error: SecurityError):

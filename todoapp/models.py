@@ -37,6 +37,9 @@ LIST_NAME_MAX = 60
 # A list name's key can be longer than the name: casefold() writes "ß" as "ss".
 LIST_KEY_MAX = 3 * LIST_NAME_MAX
 INBOX = "Inbox"
+# A session's User-Agent as kept, and an address (IPv6 with a zone fits).
+USER_AGENT_MAX = 255
+ADDRESS_MAX = 90
 
 
 def utcnow() -> datetime:
@@ -159,6 +162,27 @@ class UserSession(db.Model):
     id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the account page shows of it: the browser's User-Agent (cut to
+    # USER_AGENT_MAX), the address it logged in from, and when it was last
+    # used (stamped at most every SESSION_ACTIVITY_MINUTES). NULL for a
+    # session from before they were kept.
+    user_agent: Mapped[str | None] = mapped_column(String(USER_AGENT_MAX))
+    address: Mapped[str | None] = mapped_column(String(ADDRESS_MAX))
+    last_active_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class EndedSession(db.Model):
+    """Why a session ended, when it was not its own logout (another device,
+    a password change, "log out everywhere", a disabled account): its row in
+    ``user_sessions`` is deleted as before, and this one says why, so its
+    browser is told at its next request. Kept for a session's lifetime."""
+
+    __tablename__ = "ended_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # as UserSession.id
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    ended_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    reason: Mapped[str] = mapped_column(String(32))
 
 
 class LoginThrottle(db.Model):

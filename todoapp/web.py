@@ -11,6 +11,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.csrf import generate_csrf
 from werkzeug.routing import BaseConverter, ValidationError
 
+from .models import TITLE_MAX
 from .services import due
 from .services.pages import ID_DIGITS, parse_id
 
@@ -44,6 +45,50 @@ def safe_next(target: str | None, default_endpoint: str = "todos.index") -> str:
         if not parts.scheme and not parts.netloc and target.isprintable() and "\\" not in target:
             return target
     return url_for(default_endpoint)
+
+
+# A typed text a POST could not save (its todo or list was in the trash), kept
+# in the session for the form at the same URL: the fields it may hold, each cut
+# to the longest a title may be, and one draft at a time (a cookie is small).
+DRAFT, DRAFT_FIELDS = "draft", ("title", "name")
+
+
+def keep_draft() -> dict[str, str]:
+    """The text this POST's form carried (``DRAFT_FIELDS``), for the page to
+    show. When this URL also shows the form (an edit page, a list's page),
+    it is kept for that form's next GET (``take_draft``)."""
+    typed = {
+        name: value[:TITLE_MAX]
+        for name in DRAFT_FIELDS
+        if isinstance(value := request.form.get(name), str) and value.strip()
+    }
+    if typed and shows_a_page():
+        session[DRAFT] = {"path": request.path, "fields": typed}
+    return typed
+
+
+def shows_a_page() -> bool:
+    """Whether this request's URL also answers a GET (an edit page, a list's page)."""
+    return current_app.create_url_adapter(request).test(request.path, method="GET")
+
+
+def take_draft() -> dict[str, str]:
+    """The draft kept for this URL, if any: it is used up."""
+    draft = session.get(DRAFT)
+    if not isinstance(draft, dict) or draft.get("path") != request.path:
+        return {}
+    session.pop(DRAFT)
+    fields = draft.get("fields")
+    if not isinstance(fields, dict):
+        return {}
+    return {k: v for k, v in fields.items() if k in DRAFT_FIELDS and isinstance(v, str)}
+
+
+def fill_from_draft(form: FlaskForm) -> None:
+    """Put the draft kept for this URL, if any, into ``form``'s fields."""
+    for name, value in take_draft().items():
+        if name in form:
+            form[name].data = value
 
 
 def cursor() -> dict[str, str | None]:

@@ -1,11 +1,23 @@
-"""The account page: change the password, see recent activity, log out
-everywhere."""
+"""The account page: change the password, see recent activity and your
+sessions, end one, log out everywhere."""
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from datetime import timedelta
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_required, logout_user
 
 from ..auth.routes import renew_session, session_token
-from ..services import activity, users
+from ..services import activity, sessions, users
+from ..user_agent import describe
 from ..web import EmptyForm, safe_next
 from .forms import PasswordForm
 
@@ -19,8 +31,33 @@ def index():
         "account/index.html",
         previous_login=activity.previous_login(current_user.id),
         recent=activity.recent(current_user.id),
+        sessions=_sessions(),
+        describe=describe,
         button=EmptyForm(),
     )
+
+
+def _sessions() -> list[sessions.Listed]:
+    config = current_app.config
+    return sessions.list_sessions(
+        current_user.id,
+        current_token=session_token(),
+        lifetime=timedelta(hours=config["SESSION_LIFETIME_HOURS"]),
+        idle=timedelta(minutes=config["SESSION_IDLE_MINUTES"] + config["SESSION_ACTIVITY_MINUTES"]),
+    )
+
+
+@bp.post("/sessions/<handle>/end")
+def end_session(handle: str):
+    """End one of your sessions: its browser is logged out at its next
+    request and told why. Another user's session is a 404, like a missing one."""
+    if sessions.end_listed(current_user.id, handle, current_token=session_token()):
+        logout_user()
+        session.clear()
+        flash("You ended this session, so you are logged out.", "info")
+        return redirect(url_for("auth.login"))
+    flash("Ended the session. That browser is logged out.", "success")
+    return redirect(url_for("account.index"))
 
 
 @bp.route("/password", methods=["GET", "POST"])

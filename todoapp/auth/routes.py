@@ -5,6 +5,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -17,6 +18,7 @@ from werkzeug.exceptions import TooManyRequests
 from ..models import User, utcnow
 from ..services import activity, sessions, throttle, users
 from ..services.pages import parse_id
+from ..user_agent import clean as clean_user_agent
 from ..web import safe_next
 from . import devices
 from .forms import LoginForm, RegisterForm
@@ -32,29 +34,60 @@ TOKEN, SEEN = "sid", "seen"
 SEEN_EVERY = 60  # seconds
 
 
+# What the login page says when a session ended without its own logout.
+ENDED_EXPIRED = "expired"
+WHY_LOGGED_OUT = {
+    sessions.ENDED_ELSEWHERE: "Your session was ended from another device. Please log in again.",
+    sessions.ENDED_EVERYWHERE: "You were logged out everywhere. Please log in again.",
+    sessions.ENDED_BY_CHANGE: "Your password was changed, so your other sessions were logged "
+    "out. Log in with the new password.",
+    sessions.ENDED_BY_RESET: "An administrator gave your account a temporary password, so you "
+    "were logged out. Log in with it to choose your own.",
+    sessions.ENDED_BY_DISABLE: "Your account was disabled by an administrator.",
+    ENDED_EXPIRED: "Your session expired. Please log in again.",
+}
+
+
 def load_user(user_id: str) -> sessions.SessionUser | None:
     """Flask-Login's loader: the user of this request's session, or None
     when the session was ended on the server, the account is disabled, or the
-    session is past its idle timeout or its lifetime."""
+    session is past its idle timeout or its lifetime (the next page then
+    says which). A session last stamped active ``SESSION_ACTIVITY_MINUTES``
+    ago or more is stamped again: one small write per session that often,
+    none on the pages in between."""
     token, uid = session.get(TOKEN), parse_id(user_id)
     if not isinstance(token, str) or uid is None:
         return None
     found = sessions.find(uid, token)
     if found is None:
-        return None
-    user, started = found
+        return _logged_out(sessions.why_ended(token))
     config, now = current_app.config, time.time()
     seen = session.get(SEEN, 0)
+    if not found.user.is_active:
+        return _logged_out(sessions.ENDED_BY_DISABLE)
     if (
-        not user.is_active
-        or utcnow() - started > timedelta(hours=config["SESSION_LIFETIME_HOURS"])
+        utcnow() - found.started > timedelta(hours=config["SESSION_LIFETIME_HOURS"])
         or not isinstance(seen, int)
         or now - seen > config["SESSION_IDLE_MINUTES"] * 60
     ):
-        return None
+        return _logged_out(ENDED_EXPIRED)
     if now - seen > SEEN_EVERY:
         session[SEEN] = int(now)
-    return user
+    every = timedelta(minutes=config["SESSION_ACTIVITY_MINUTES"])
+    if found.last_active is None or utcnow() - found.last_active >= every:
+        sessions.touch(token, every=every)
+    return found.user
+
+
+def _logged_out(reason: str | None) -> None:
+    """This browser's session is over: forget its token, and say why on the
+    next page (the login page) when the reason is known."""
+    session.pop(TOKEN, None)
+    session.pop(SEEN, None)
+    if reason in WHY_LOGGED_OUT:
+        flash(WHY_LOGGED_OUT[reason], "info")
+        g.logged_out_because = reason
+    return None
 
 
 def session_token() -> str | None:
@@ -74,7 +107,8 @@ def renew_session(token: str | None) -> None:
 def send_to_login():
     """Anonymous visitors go to the login page, which brings them back after."""
     target = request.full_path.rstrip("?") if request.method == "GET" else None
-    flash("Please log in to see that page.", "info")
+    if not g.get("logged_out_because"):  # else the reason was said already
+        flash("Please log in to see that page.", "info")
     return redirect(url_for("auth.login", next=target))
 
 
@@ -82,7 +116,12 @@ def _start_session(user: User) -> None:
     # A fresh session at login: nothing set before it (by anyone) carries over.
     session.clear()
     lifetime = timedelta(hours=current_app.config["SESSION_LIFETIME_HOURS"])
-    session[TOKEN] = sessions.start(user.id, lifetime=lifetime, address=request.remote_addr)
+    session[TOKEN] = sessions.start(
+        user.id,
+        lifetime=lifetime,
+        address=request.remote_addr,
+        user_agent=clean_user_agent(request.headers.get("User-Agent")),
+    )
     session[SEEN] = int(time.time())
     login_user(user)
 

@@ -6,7 +6,7 @@ from flask_login import current_user, login_required
 from ..services import lists, todos
 from ..services.errors import NotFoundError
 from ..todos.forms import TodoForm
-from ..web import cursor, per_page, safe_next, user_today
+from ..web import cursor, fill_from_draft, per_page, safe_next, take_draft, user_today
 from .forms import ListForm
 
 bp = Blueprint("lists", __name__, url_prefix="/lists")
@@ -56,7 +56,10 @@ def _show(found, form: TodoForm | type[TodoForm], status: int = 200):
 
 @bp.get("/<id:list_id>")
 def show(list_id: int):
-    return _show(lists.get_list(list_id, owner_id=current_user.id), TodoForm)
+    found = lists.get_list(list_id, owner_id=current_user.id)
+    # What was typed while the list was in the trash, if anything.
+    draft = take_draft()
+    return _show(found, TodoForm(formdata=None, data=draft) if draft else TodoForm)
 
 
 @bp.post("/<id:list_id>")
@@ -79,6 +82,8 @@ def edit(list_id: int):
     if found.is_inbox:
         raise NotFoundError("The Inbox can't be renamed.")
     form = ListForm(obj=None if request.method == "POST" else found)
+    if request.method == "GET":
+        fill_from_draft(form)
     if form.validate_on_submit():
         try:
             lists.rename_list(found.id, current_user.id, form.name.data, actor_id=current_user.id)

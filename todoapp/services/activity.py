@@ -24,6 +24,7 @@ ACTIONS = {
     "login_failed": "failed to log in",
     "logout": "logged out",
     "logout_everywhere": "logged out everywhere",
+    "session_ended": "ended a session on another device",
     "password_changed": "changed the password",
     "trash": "moved a todo to the trash",
     "restore": "restored todos",

@@ -28,7 +28,7 @@ from ..models import (
 )
 from ..soft_delete import visible
 from . import activity
-from .errors import NotFoundError
+from .errors import InTrash, NotFoundError
 from .titles import clean_list_name
 
 # Lists per user: enough for any way of working, and few enough that the
@@ -80,6 +80,8 @@ def get_list(
     (admins). ``lock``: "update" or "share" (PostgreSQL row locks, until the
     transaction ends; SQLite's write transaction already serialises writers).
 
+    :raise InTrash: a live list was asked for, and the owner's is in the trash
+        (only with ``owner_id``).
     :raise NotFoundError: no such list for this owner.
     """
     stmt = select(List).where(List.id == list_id)
@@ -91,6 +93,14 @@ def get_list(
         stmt = stmt.with_for_update(read=lock == "share")
     found = db.session.scalar(stmt)
     if found is None:
+        if owner_id is not None and not trashed:
+            trashed_one = db.session.scalar(
+                select(List)
+                .where(List.id == list_id, List.user_id == owner_id)
+                .execution_options(trashed_only=True)
+            )
+            if trashed_one is not None:
+                raise InTrash("list", trashed_one.name, ("list", trashed_one.id))
         raise NotFoundError("There is no such list.")
     return found
 

@@ -30,7 +30,7 @@ from ..models import INBOX, List, Todo, User, utcnow
 from ..soft_delete import TRASH_ROWS, visible
 from ..soft_delete import in_trashed_list as todo_in_trashed_list
 from . import activity, lists
-from .errors import NotFoundError
+from .errors import InTrash, NotFoundError
 from .pages import (  # noqa: F401 (for callers)
     ChainedKeyset,
     Keyset,
@@ -82,6 +82,8 @@ def get_todo(
     until the transaction ends (PostgreSQL; SQLite's write transaction already
     holds the database's write lock), so read-then-write changes never race.
 
+    :raise InTrash: a live todo was asked for, and the owner's is in the trash
+        (on its own, or with its list). Only with ``owner_id``.
     :raise NotFoundError: there is no such todo for this owner, so another user's todo
         looks exactly like one that does not exist.
     """
@@ -94,8 +96,27 @@ def get_todo(
         stmt = stmt.with_for_update()
     todo = db.session.scalar(stmt)
     if todo is None:
+        if owner_id is not None and not trashed:
+            _raise_if_in_trash(todo_id, owner_id)
         raise NotFoundError("There is no such todo.")
     return todo
+
+
+def _raise_if_in_trash(todo_id: int, owner_id: int) -> None:
+    """:raise InTrash: the owner's todo ``todo_id`` is in the trash, or in a
+    list that is (then the list's entry brings it back)."""
+    todo = db.session.scalar(
+        select(Todo)
+        .where(Todo.id == todo_id, Todo.user_id == owner_id)
+        .execution_options(include_trashed=True)
+    )
+    if todo is None:
+        return
+    home = trashed_list_of(todo)
+    if home is not None and (todo.trashed_with_list or not todo.is_trashed):
+        raise InTrash("todo", todo.title, ("list", home.id), list_name=home.name)
+    if todo.is_trashed:
+        raise InTrash("todo", todo.title, ("todo", todo.id))
 
 
 # The list pages' statements: Core, through the soft-delete mechanism's Core

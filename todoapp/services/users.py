@@ -169,7 +169,7 @@ def set_disabled(username: str, disabled: bool, *, actor_id: int | None = None) 
             if admins == [user.id]:
                 raise LastAdminError(user.username)
             user.disabled_at = utcnow()
-            sessions.end_all(user.id)
+            sessions.end_all(user.id, reason=sessions.ENDED_BY_DISABLE)
             activity.record("user_disabled", actor_id=actor_id, user_id=user.id)
         elif not disabled and user.disabled_at is not None:
             user.disabled_at = None
@@ -187,7 +187,7 @@ def set_temporary_password(username: str, *, actor_id: int | None = None) -> str
         user, _ = _locked(username)
         user.password_hash = password_hash
         user.must_change_password = True
-        sessions.end_all(user.id)
+        sessions.end_all(user.id, reason=sessions.ENDED_BY_RESET)
         activity.record("temporary_password", actor_id=actor_id, user_id=user.id)
     return password
 
@@ -218,7 +218,7 @@ def change_password(
         user.password_hash = password_hash
         user.must_change_password = False
         renewed = sessions.renew(user.id, session_token) if session_token else None
-        sessions.end_all(user.id, keep=renewed)
+        sessions.end_all(user.id, reason=sessions.ENDED_BY_CHANGE, keep=renewed)
         activity.record("password_changed", actor_id=user.id, user_id=user.id)
     return renewed
 
@@ -226,7 +226,7 @@ def change_password(
 def log_out_everywhere(user_id: int) -> int:
     """End every session of the account, this one too; returns how many."""
     with write_transaction():
-        ended = sessions.end_all(user_id)
+        ended = sessions.end_all(user_id, reason=sessions.ENDED_EVERYWHERE)
         activity.record("logout_everywhere", actor_id=user_id, user_id=user_id, count=ended)
     return ended
 

@@ -2,7 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..services import lists, todos
-from ..web import cursor, per_page, safe_next, user_today
+from ..web import cursor, fill_from_draft, per_page, safe_next, user_today
 from .forms import EditTodoForm, TodoForm
 
 bp = Blueprint("todos", __name__)
@@ -80,6 +80,8 @@ def edit(todo_id: int):
         form.list_id.choices = [(row.id, row.name) for row in lists.list_lists(current_user.id)]
         if request.method == "GET" and todo.list_id is None:  # before the backfill
             form.list_id.data = lists.inbox_of(current_user.id)
+    if request.method == "GET":
+        fill_from_draft(form)  # what was typed while the todo was in the trash
     next_url = safe_next(request.values.get("next"))
     if form.validate_on_submit():
         list_id = form.list_id.data if "list_id" in form else None

@@ -53,9 +53,15 @@ def get_user_by_username(username: str) -> User | None:
 
 
 def create_user(
-    username: str, password: str, *, is_admin: bool = False, address: str | None = None
+    username: str,
+    password: str,
+    *,
+    is_admin: bool = False,
+    address: str | None = None,
+    on_command_line: bool = False,
 ) -> User:
-    """Create an account (``address``: where it registered from, for the log).
+    """Create an account (``address``: where it registered from, for the log;
+    ``on_command_line``: made by ``flask users create``, not registered).
     :raise ValueError: the username or password breaks a rule, or the username
     is taken (``UsernameTaken``)."""
     username = clean_username(username)
@@ -67,7 +73,10 @@ def create_user(
             session.add(user)
             session.flush()  # the id, for the log and the Inbox
             inbox_id(session, user.id)
-            activity.record("register", actor_id=user.id, user_id=user.id, address=address)
+            if on_command_line:
+                activity.record("account_created", actor_id=None, user_id=user.id)
+            else:
+                activity.record("register", actor_id=user.id, user_id=user.id, address=address)
     except IntegrityError:
         raise UsernameTaken(username) from None
     return user

@@ -260,7 +260,8 @@ def test_admin_actions_on_accounts(app, client, auth, alice, admin):
     with app.app_context():
         alice_now = users.get_user_by_username("alice")
         assert alice_now.disabled_at is None and alice_now.is_admin
-    page = client.submit("/admin/users/alice/temporary-password").get_data(as_text=True)
+    page = client.submit("/admin/users/alice/temporary-password", follow_redirects=True)
+    page = page.get_data(as_text=True)
     temporary = re.search(r"<code>([^<]+)</code>", page).group(1)
     assert "shown only this once" in page
     with app.app_context():
@@ -271,6 +272,35 @@ def test_admin_actions_on_accounts(app, client, auth, alice, admin):
         "admin_granted",
         "temporary_password",
     ]
+
+
+def test_a_temporary_password_is_shown_once_and_a_reload_gives_no_other(
+    app, client, auth, alice, admin
+):
+    auth.login("root")
+    given = client.submit("/admin/users/alice/temporary-password")
+    assert given.status_code == 302  # POST, then redirect: a reload sends no POST again
+    page = client.get(given.location).get_data(as_text=True)
+    temporary = re.search(r"<code>([^<]+)</code>", page).group(1)
+    reloaded = client.get(given.location, follow_redirects=True).get_data(as_text=True)
+    assert temporary not in reloaded and "<code>" not in reloaded
+    assert "shown only once" in reloaded
+    with app.app_context():
+        assert users.authenticate("alice", temporary) is not None  # still the one handed over
+    assert actions(app, "alice").count("temporary_password") == 1
+
+
+def test_an_admin_cannot_give_himself_a_temporary_password(app, client, auth, alice, admin):
+    auth.login("root")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert 'aria-label="Temporary password for alice"' in page
+    assert 'aria-label="Temporary password for root"' not in page
+    page = client.submit("/admin/users/root/temporary-password", follow_redirects=True)
+    assert "You cannot do that to your own account" in page.get_data(as_text=True)
+    with app.app_context():
+        root = users.authenticate("root", PASSWORD)
+        assert root is not None and not root.must_change_password
+    assert is_logged_in(client)
 
 
 def test_the_last_admin_can_be_neither_revoked_nor_disabled(app, client, auth, admin, alice):

@@ -189,11 +189,14 @@ def set_disabled(username: str, disabled: bool, *, actor_id: int | None = None) 
 def set_temporary_password(username: str, *, actor_id: int | None = None) -> str:
     """Give the account a new random password that must be changed at the
     next login, and end its sessions; returns the password, to hand over.
-    :raise NotFoundError: no such user."""
+    :raise NotFoundError: no such user. :raise OwnAccountError: the actor's
+    own (they change theirs on the account page, knowing the current one)."""
     password = secrets.token_urlsafe(12)
     password_hash = _hash_password(password)
     with write_transaction():
         user, _ = _locked(username)
+        if user.id == actor_id:
+            raise OwnAccountError()
         user.password_hash = password_hash
         user.must_change_password = True
         sessions.end_all(user.id)

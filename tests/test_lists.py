@@ -203,7 +203,8 @@ def test_names_are_unique_among_live_lists_whatever_their_case(app, client, alic
     client.submit("/lists", {"name": "Groceries"})
     response = client.submit("/lists", {"name": "GROCERIES"})
     assert response.status_code == 422
-    assert "You already have a list named “GROCERIES”." in response.get_data(as_text=True)
+    # The list that has the name, as it is written; not what was typed.
+    assert "You already have a list named “Groceries”." in response.get_data(as_text=True)
     response = client.submit("/lists", {"name": "inbox"})
     assert response.status_code == 422  # the Inbox keeps its name
     groceries = list_id_named(app, alice_in, "Groceries")
@@ -246,10 +247,11 @@ def test_a_race_for_a_name_is_a_clear_refusal_not_an_integrity_error(app, alice,
         try:
             with pytest.raises(lists.NameTaken) as taken:
                 lists.restore_list(old, owner_id=alice)
-            with pytest.raises(lists.NameTaken):
+            with pytest.raises(lists.NameTaken) as raced:
                 lists.create_list(alice, "groceries", actor_id=alice)
         finally:
             lists._name_free = real
+        assert str(raced.value) == "You already have a list named “Groceries”."
         assert taken.value.suggestion == "Groceries (2)"
         assert get_any(List, old).is_trashed
 

@@ -94,8 +94,11 @@ def test_lists_in_the_trash_as_a_new_user_meets_them(page):
         page.get_by_text("Moved the list “Groceries”, with 2 todos, to the trash.")
     ).to_be_visible()
 
-    # Undo: the list is back with the two todos trashed with it.
+    # Undo: back on the lists page, where Delete was pressed; the list is
+    # back with the two todos trashed with it.
     page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_role("heading", name="Lists")).to_be_visible()
+    page.get_by_role("link", name="Groceries", exact=True).click()
     expect(page.get_by_role("heading", name="Groceries")).to_be_visible()
     expect(row(page, "Oat milk")).to_be_visible()
     expect(row(page, "Apples")).to_be_visible()

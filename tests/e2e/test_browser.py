@@ -38,7 +38,7 @@ def add(page, title):
     expect(page.locator(".todo .title", has_text=title)).to_be_visible()
 
 
-BULK_QUESTION = "Delete the ticked todos forever? This cannot be undone."
+BULK_QUESTION = "Delete the ticked todos and lists forever? This cannot be undone."
 
 
 def answer_next_dialog(page, *, accept):
@@ -212,6 +212,44 @@ def test_bulk_restore_and_bulk_delete_in_the_trash(page):
     page.get_by_role("link", name="Todos").click()
     expect(row(page, "one")).to_be_visible()
     expect(row(page, "two")).to_be_visible()
+
+
+def test_the_trash_bar_selects_all_and_waits_for_a_tick(page):
+    register(page)
+    for title in ("one", "two"):
+        add(page, title)
+        row(page, title).get_by_role("button", name="Delete").click()
+    create_list(page, "Errands")
+    trash_list(page, "Errands")
+    page.goto("/trash")
+    restore = page.get_by_role("button", name="Restore selected")
+    purge = page.get_by_role("button", name="Delete selected forever")
+    expect(page.get_by_text("Tick todos or lists to restore or delete them.")).to_be_visible()
+    expect(restore).to_be_disabled()
+    expect(purge).to_be_disabled()
+    page.get_by_label("Select all").check()
+    for box in ("Select “one”", "Select “two”", "Select the list “Errands”"):
+        expect(page.get_by_label(box)).to_be_checked()
+    expect(page.get_by_text("With the 3 ticked:")).to_be_visible()
+    expect(purge).to_be_enabled()
+    page.get_by_label("Select “two”").uncheck()
+    expect(page.get_by_label("Select all")).not_to_be_checked()
+    restore.click()
+    expect(page.get_by_text("Restored: 2 entries.")).to_be_visible()
+    expect(row(page, "two")).to_be_visible()
+    expect(page.get_by_role("button", name="Restore selected")).to_be_disabled()
+
+
+def test_without_javascript_the_trash_bar_says_when_nothing_was_ticked(new_page):
+    page = new_page(java_script_enabled=False)
+    register(page)
+    add(page, "kept")
+    row(page, "kept").get_by_role("button", name="Delete").click()
+    page.goto("/trash")
+    expect(page.get_by_label("Select all")).to_have_count(0)  # it needs the script
+    page.get_by_role("button", name="Restore selected").click()
+    expect(page.get_by_text("Nothing was ticked.", exact=False)).to_be_visible()
+    expect(row(page, "kept")).to_be_visible()
 
 
 def test_the_admin_trash_with_its_owner_filter(page, new_page):

@@ -252,6 +252,21 @@ def test_without_javascript_the_trash_bar_says_when_nothing_was_ticked(new_page)
     expect(row(page, "kept")).to_be_visible()
 
 
+def test_after_a_registration_error_the_focus_is_on_the_field_to_fix(page):
+    page.goto("/auth/register")
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.get_by_label("Username").fill(f"u{uuid.uuid4().hex[:10]}")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill("not the same at all")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("The two passwords differ.")).to_be_visible()
+    expect(page.get_by_label("Repeat password")).to_be_focused()
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_label("Repeat password").fill("short")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_label("Password", exact=True)).to_be_focused()
+
+
 def test_the_admin_trash_with_its_owner_filter(page, new_page):
     owner = register(page)
     add(page, "owner's secret")

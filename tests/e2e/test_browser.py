@@ -267,6 +267,51 @@ def test_after_a_registration_error_the_focus_is_on_the_field_to_fix(page):
     expect(page.get_by_label("Password", exact=True)).to_be_focused()
 
 
+GAP_BELOW = """(el) => {
+  const next = el.nextElementSibling;
+  return next.getBoundingClientRect().top - el.getBoundingClientRect().bottom;
+}"""
+# Each table row's buttons: how many lines they take, and how far the
+# middle of that line is from the middle of the row.
+BUTTONS_IN_LINE = """(table) => [...table.querySelectorAll("tbody tr")].map((row) => {
+  const buttons = [...row.querySelectorAll("button")].map((b) => b.getBoundingClientRect());
+  if (!buttons.length) return [1, 0];
+  const tops = new Set(buttons.map((b) => Math.round(b.top)));
+  const box = row.getBoundingClientRect();
+  const middle = (buttons[0].top + buttons[0].bottom) / 2;
+  return [tops.size, Math.abs(middle - (box.top + box.bottom) / 2)];
+})"""
+
+
+def test_buttons_look_like_buttons_cards_keep_apart_and_admin_tables_stay_in_line(new_page):
+    page = new_page(viewport=DESKTOP)
+    name = register(page)
+    add(page, "Water the plants")
+    row(page, "Water the plants").get_by_role("button", name="Delete").click()
+    page.goto("/account")
+    change = page.get_by_role("link", name="Change password")
+    looks = change.evaluate(
+        "(a) => { const s = getComputedStyle(a); return [s.backgroundColor, s.textDecorationLine,"
+        " a.getBoundingClientRect().height]; }"
+    )
+    assert looks[0] != "rgba(0, 0, 0, 0)" and looks[1] == "none" and looks[2] >= 36, looks
+    assert page.locator("section.card").first.evaluate(GAP_BELOW) >= 12
+    page.get_by_role("button", name=f"Log out ({name})").click()
+
+    log_in(page, "root")
+    page.goto("/admin/activity")
+    assert page.locator("section.card").first.evaluate(GAP_BELOW) >= 12
+    for path in ("/admin/users", f"/admin/trash?user={name}"):
+        page.goto(path)
+        for lines, off_middle in page.locator("table").evaluate(BUTTONS_IN_LINE):
+            assert lines == 1 and off_middle <= 2, (path, lines, off_middle)
+    # On a phone the tables become cards; nothing there needs sideways scrolling.
+    page.set_viewport_size(MOBILE)
+    for path in ("/admin/users", "/admin/activity", f"/admin/trash?user={name}", "/account"):
+        page.goto(path)
+        assert page.evaluate(CONTROLS_SCROLLED_AWAY) == [], path
+
+
 def test_the_admin_trash_with_its_owner_filter(page, new_page):
     owner = register(page)
     add(page, "owner's secret")

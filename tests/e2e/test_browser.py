@@ -312,6 +312,15 @@ def test_buttons_look_like_buttons_cards_keep_apart_and_admin_tables_stay_in_lin
         assert page.evaluate(CONTROLS_SCROLLED_AWAY) == [], path
 
 
+def test_an_arabic_title_reads_right_to_left(page):
+    register(page)
+    add(page, "شراء الحليب")
+    title = row(page, "شراء الحليب").locator(".title")
+    assert title.evaluate("(el) => getComputedStyle(el).direction") == "rtl"
+    page.get_by_label("Title").fill("اتصل بأمي")
+    assert page.get_by_label("Title").evaluate("(el) => getComputedStyle(el).direction") == "rtl"
+
+
 def test_the_admin_trash_with_its_owner_filter(page, new_page):
     owner = register(page)
     add(page, "owner's secret")

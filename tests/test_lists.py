@@ -268,6 +268,13 @@ def test_restoring_a_list_whose_name_is_taken_asks_for_a_new_one(app, client, al
     assert sorted(names) == ["Groceries", "Groceries (2)", "Inbox"]
 
 
+def test_restoring_a_list_names_the_list_that_took_its_name(app, client, alice_in, make_list):
+    old = make_list(alice_in, "Groceries", trashed=True)
+    make_list(alice_in, "GROCERIES")
+    form = page(client, f"/trash/lists/{old}/restore")
+    assert "You have another list named “GROCERIES” now" in form
+
+
 def test_a_race_for_a_name_is_a_clear_refusal_not_an_integrity_error(app, alice, make_list):
     old = make_list(alice, "Groceries", trashed=True)
     make_list(alice, "Groceries")

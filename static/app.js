@@ -42,3 +42,49 @@ try {
 } catch (error) {
   // No Intl time zone: the server keeps using UTC.
 }
+
+// The trash's bulk form: a "Select all" box, and its buttons off while
+// nothing is ticked. Without this script the buttons stay on, and the server
+// says when nothing was ticked.
+const bulk = document.getElementById("bulk");
+if (bulk) {
+  const boxes = () =>
+    [...bulk.elements].filter((el) => el.type === "checkbox" && el.id !== "select-all");
+  const buttons = [...bulk.querySelectorAll("button[type=submit]")];
+  const said = document.getElementById("bulk-ticked");
+  const all = document.createElement("input");
+  all.type = "checkbox";
+  all.id = "select-all";
+  all.className = "select";
+  const label = document.createElement("label");
+  label.htmlFor = all.id;
+  label.textContent = "Select all";
+  const wrap = document.createElement("span");
+  wrap.className = "select-all";
+  wrap.append(all, label);
+  bulk.insertBefore(wrap, said);
+  const update = () => {
+    const ticked = boxes().filter((box) => box.checked).length;
+    const total = boxes().length;
+    for (const button of buttons) {
+      button.disabled = ticked === 0;
+    }
+    all.checked = total > 0 && ticked === total;
+    all.indeterminate = ticked > 0 && ticked < total;
+    said.textContent =
+      ticked === 0 ? "Tick todos or lists to restore or delete them." : `With the ${ticked} ticked:`;
+  };
+  all.addEventListener("change", () => {
+    for (const box of boxes()) {
+      box.checked = all.checked;
+    }
+    update();
+  });
+  document.addEventListener("change", (event) => {
+    if (event.target.form === bulk && event.target !== all) {
+      update();
+    }
+  });
+  window.addEventListener("pageshow", update); // boxes kept ticked by the back button
+  update();
+}

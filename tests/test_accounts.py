@@ -10,9 +10,9 @@ from sqlalchemy import select, update
 
 from todoapp.extensions import db
 from todoapp.models import Activity, User, UserSession, utcnow
-from todoapp.services import activity, todos, users
+from todoapp.services import activity, lists, todos, users
 
-from .conftest import PASSWORD, Client
+from .conftest import PASSWORD, Auth, Client
 
 NEW_PASSWORD = "a brand new gloomy walrus"
 
@@ -226,8 +226,8 @@ def test_the_account_page_shows_the_last_login_and_recent_activity(app, client, 
         todos.purge_todo(todo, actor_id=alice)
     page = client.get("/account").get_data(as_text=True)
     assert "before this session" in page
-    assert f"you moved a todo to the trash #{todo}" in page
-    assert f"you deleted todos forever #{todo}" in page
+    assert f"you moved todo #{todo} in the Inbox to the trash" in page
+    assert f"you deleted todo #{todo} in the Inbox forever" in page
     # The log names todos by id: one deleted forever leaves no trace of its title.
     assert "milk" not in page
     assert "you logged in" in page and "you logged out" in page
@@ -260,7 +260,8 @@ def test_admin_actions_on_accounts(app, client, auth, alice, admin):
     with app.app_context():
         alice_now = users.get_user_by_username("alice")
         assert alice_now.disabled_at is None and alice_now.is_admin
-    page = client.submit("/admin/users/alice/temporary-password").get_data(as_text=True)
+    page = client.submit("/admin/users/alice/temporary-password", follow_redirects=True)
+    page = page.get_data(as_text=True)
     temporary = re.search(r"<code>([^<]+)</code>", page).group(1)
     assert "shown only this once" in page
     with app.app_context():
@@ -271,6 +272,35 @@ def test_admin_actions_on_accounts(app, client, auth, alice, admin):
         "admin_granted",
         "temporary_password",
     ]
+
+
+def test_a_temporary_password_is_shown_once_and_a_reload_gives_no_other(
+    app, client, auth, alice, admin
+):
+    auth.login("root")
+    given = client.submit("/admin/users/alice/temporary-password")
+    assert given.status_code == 302  # POST, then redirect: a reload sends no POST again
+    page = client.get(given.location).get_data(as_text=True)
+    temporary = re.search(r"<code>([^<]+)</code>", page).group(1)
+    reloaded = client.get(given.location, follow_redirects=True).get_data(as_text=True)
+    assert temporary not in reloaded and "<code>" not in reloaded
+    assert "shown only once" in reloaded
+    with app.app_context():
+        assert users.authenticate("alice", temporary) is not None  # still the one handed over
+    assert actions(app, "alice").count("temporary_password") == 1
+
+
+def test_an_admin_cannot_give_himself_a_temporary_password(app, client, auth, alice, admin):
+    auth.login("root")
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert 'aria-label="Temporary password for alice"' in page
+    assert 'aria-label="Temporary password for root"' not in page
+    page = client.submit("/admin/users/root/temporary-password", follow_redirects=True)
+    assert "You cannot do that to your own account" in page.get_data(as_text=True)
+    with app.app_context():
+        root = users.authenticate("root", PASSWORD)
+        assert root is not None and not root.must_change_password
+    assert is_logged_in(client)
 
 
 def test_the_last_admin_can_be_neither_revoked_nor_disabled(app, client, auth, admin, alice):
@@ -367,11 +397,12 @@ def test_the_admin_activity_page_filters_and_pages(app, client, auth, alice, bob
         todos.trash_todo(bobs, bob, actor_id=bob)
     auth.login("root")
     page = client.get("/admin/activity?user=alice&action=trash").get_data(as_text=True)
-    assert page.count("moved a todo to the trash") == 2 + 1  # two rows, and the filter's option
-    assert f"#{bobs}<" not in page and f"#{alices[2]}<" in page
+    assert page.count("moved a todo to the trash") == 1  # the filter's option
+    assert page.count("to the trash</td>") == 2
+    assert f"#{bobs} " not in page and f"#{alices[2]} " in page
     older = re.search(r'rel="next" href="([^"]+)"', page).group(1).replace("&amp;", "&")
     page = client.get(older).get_data(as_text=True)
-    assert f"#{alices[0]}<" in page and f"#{alices[2]}<" not in page
+    assert f"#{alices[0]} " in page and f"#{alices[2]} " not in page
     assert client.get("/admin/activity?action=no-such-thing").status_code == 404
     assert client.get("/admin/activity?before=99999999999").status_code == 404
 
@@ -382,7 +413,7 @@ def test_the_trash_figures_per_day_come_from_the_log(app, alice, make_todo):
         todos.restore_todo(ids[0], actor_id=alice)
         todos.bulk_purge(ids[1:3], actor_id=alice)
         yesterday = utcnow() - timedelta(days=1)
-        moved_yesterday = Activity.detail == f"#{ids[3]}"
+        moved_yesterday = Activity.detail.startswith(f"#{ids[3]} ")
         db.session.execute(update(Activity).where(moved_yesterday).values(at=yesterday))
         db.session.commit()
         days = activity.trash_per_day(7)
@@ -393,6 +424,50 @@ def test_the_trash_figures_per_day_come_from_the_log(app, alice, make_todo):
         "purged": 2,
     }
     assert days[1]["deleted"] == 1 and days[1]["purged"] == 0
+
+
+def test_the_activity_log_says_what_was_done_to_what_and_how_many(
+    app, client, auth, runner, alice, admin
+):
+    with app.app_context():
+        groceries = lists.create_list(alice, "Groceries", actor_id=alice).id
+        for title in ("milk", "eggs"):
+            todos.create_todo(alice, title, list_id=groceries)
+        alone = todos.create_todo(alice, "bread", list_id=groceries).id
+        todos.trash_todo(alone, alice, actor_id=alice)
+        lists.trash_list(groceries, alice, actor_id=alice)
+        lists.restore_list(groceries, owner_id=alice, actor_id=alice)
+        inboxed = [todos.create_todo(alice, f"old {n}").id for n in range(3)]
+        for todo in inboxed:
+            todos.trash_todo(todo, alice, actor_id=alice)
+        todos.bulk_purge(inboxed, owner_id=alice, actor_id=alice)
+    laptop = app.test_client()
+    Auth(laptop).login("alice")
+    auth.login("alice")
+    client.submit("/account/logout-everywhere")
+    created = runner.invoke(
+        args=["users", "create", "carol", "--password-stdin"], input=f"{PASSWORD}\n"
+    )
+    assert created.exit_code == 0, created.output
+    auth.login("root")
+    page = client.get("/admin/activity").get_data(as_text=True)
+    assert "list list" not in page
+    assert f"created list #{groceries}</td>" in page
+    assert f"moved todo #{alone} in list #{groceries} to the trash</td>" in page
+    assert f"moved todo #{inboxed[0]} in the Inbox to the trash</td>" in page
+    assert f"moved list #{groceries} to the trash, with 2 todos</td>" in page
+    assert f"restored list #{groceries}, with 2 todos</td>" in page
+    assert "deleted 3 todos forever</td>" in page
+    assert "logged out everywhere, ending 2 sessions</td>" in page
+    carol = re.search(r"<tr>(?:(?!</tr>).)*>carol</a>.*?</tr>", page, re.S).group(0)
+    assert "the command line" in carol and "created the account" in carol
+    assert "registered" not in carol
+    # Alice reads the same on her own page, with herself as "you".
+    auth.logout()
+    auth.login("alice")
+    page = client.get("/account").get_data(as_text=True)
+    assert "you logged out everywhere, ending 2 sessions" in page
+    assert f"you moved todo #{inboxed[2]} in the Inbox to the trash" in page
 
 
 def test_the_activity_purge_deletes_old_entries_in_batches(app, runner, alice, monkeypatch):

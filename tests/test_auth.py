@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from sqlalchemy import func, select
 
@@ -19,6 +21,24 @@ def test_register_logs_in_and_lands_on_the_list(client):
     assert response.status_code == 302 and response.location == "/todos"
     page = client.get("/todos").get_data(as_text=True)
     assert "Welcome, carol!" in page
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "confirm", "focused"),
+    [
+        ("carol", "short", "short", "password"),
+        ("carol", PASSWORD, "something else", "confirm"),
+        ("bad name", PASSWORD, PASSWORD, "username"),
+        ("", "", "", "username"),
+    ],
+)
+def test_after_a_registration_error_the_focus_is_on_the_wrong_field(
+    client, username, password, confirm, focused
+):
+    form = {"username": username, "password": password, "confirm": confirm}
+    page = client.submit("/auth/register", form).get_data(as_text=True)
+    autofocused = re.findall(r"<input[^>]*\bautofocus\b[^>]*>", page)
+    assert len(autofocused) == 1 and f'name="{focused}"' in autofocused[0]
 
 
 @pytest.mark.parametrize(

@@ -94,7 +94,8 @@ class TestPages:
     def test_nothing_ticked(self, client, auth, trash):
         auth.login("alice")
         bulk(client, "/trash/bulk", "restore", [])
-        assert "Tick at least one todo first." in client.get("/trash").get_data(as_text=True)
+        page = client.get("/trash").get_data(as_text=True)
+        assert "Nothing was ticked. Tick the todos and lists to restore or delete" in page
 
     @pytest.mark.parametrize(("action", "ids"), [("explode", [1]), ("purge", ["1; DROP"])])
     def test_forged_forms_are_400(self, app, client, auth, trash, action, ids):

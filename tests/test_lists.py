@@ -3,6 +3,8 @@ restore of exactly what went with a list, names unique among live lists,
 and the purges. Through the pages, the services, relationships, joins and
 counts."""
 
+import re
+
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import func, select, text
@@ -81,6 +83,35 @@ def test_undo_brings_back_the_list_with_its_todos(app, client, alice_in, make_li
     body = page(client, f"/lists/{groceries}")
     assert "Groceries 0" in body and "Groceries 1" in body
     assert titles(app, trashed_only=True) == []
+
+
+UNDO_NEXT = r'action="/trash/lists/{}/restore">.*?name="next" value="([^"]+)"'
+
+
+@pytest.mark.parametrize("on", ["lists page", "list's own page"])
+def test_undo_of_a_list_delete_goes_back_to_the_page_it_was_pressed_on(
+    app, client, alice_in, make_list, on
+):
+    groceries = make_list(alice_in, "Groceries", todos=2)
+    pressed_on = "/lists" if on == "lists page" else f"/lists/{groceries}"
+    deleted = client.submit(f"/lists/{groceries}/delete", {"next": pressed_on})
+    assert deleted.location == "/lists"  # the list's own page is gone until Undo
+    body = page(client, "/lists")
+    back = re.search(UNDO_NEXT.format(groceries), body, re.S).group(1)
+    undone = client.submit(f"/trash/lists/{groceries}/restore", {"next": back})
+    assert undone.location == pressed_on
+    assert "Groceries" in page(client, "/lists")
+
+
+def test_undo_of_a_todo_delete_on_a_list_page_goes_back_to_that_list(
+    client, alice_in, make_list, make_todo
+):
+    groceries = make_list(alice_in, "Groceries")
+    milk = make_todo(alice_in, "milk", list_id=groceries)
+    deleted = client.submit(f"/todos/{milk}/delete", {"next": f"/lists/{groceries}"})
+    body = page(client, deleted.location)
+    back = re.search(rf'action="/trash/{milk}/restore">.*?name="next" value="([^"]+)"', body, re.S)
+    assert back.group(1) == f"/lists/{groceries}"
 
 
 def test_restoring_a_list_restores_exactly_the_todos_trashed_with_it(
@@ -203,7 +234,8 @@ def test_names_are_unique_among_live_lists_whatever_their_case(app, client, alic
     client.submit("/lists", {"name": "Groceries"})
     response = client.submit("/lists", {"name": "GROCERIES"})
     assert response.status_code == 422
-    assert "You already have a list named “GROCERIES”." in response.get_data(as_text=True)
+    # The list that has the name, as it is written; not what was typed.
+    assert "You already have a list named “Groceries”." in response.get_data(as_text=True)
     response = client.submit("/lists", {"name": "inbox"})
     assert response.status_code == 422  # the Inbox keeps its name
     groceries = list_id_named(app, alice_in, "Groceries")
@@ -236,6 +268,13 @@ def test_restoring_a_list_whose_name_is_taken_asks_for_a_new_one(app, client, al
     assert sorted(names) == ["Groceries", "Groceries (2)", "Inbox"]
 
 
+def test_restoring_a_list_names_the_list_that_took_its_name(app, client, alice_in, make_list):
+    old = make_list(alice_in, "Groceries", trashed=True)
+    make_list(alice_in, "GROCERIES")
+    form = page(client, f"/trash/lists/{old}/restore")
+    assert "You have another list named “GROCERIES” now" in form
+
+
 def test_a_race_for_a_name_is_a_clear_refusal_not_an_integrity_error(app, alice, make_list):
     old = make_list(alice, "Groceries", trashed=True)
     make_list(alice, "Groceries")
@@ -246,10 +285,11 @@ def test_a_race_for_a_name_is_a_clear_refusal_not_an_integrity_error(app, alice,
         try:
             with pytest.raises(lists.NameTaken) as taken:
                 lists.restore_list(old, owner_id=alice)
-            with pytest.raises(lists.NameTaken):
+            with pytest.raises(lists.NameTaken) as raced:
                 lists.create_list(alice, "groceries", actor_id=alice)
         finally:
             lists._name_free = real
+        assert str(raced.value) == "You already have a list named “Groceries”."
         assert taken.value.suggestion == "Groceries (2)"
         assert get_any(List, old).is_trashed
 

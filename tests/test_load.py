@@ -20,10 +20,10 @@ from .conftest import BACKEND, PASSWORD, dispose, make_app
 from .live import Browser, gunicorn
 
 LIST_ITEM = re.compile(
-    r'action="/todos/(\d+)/toggle".*?<span class="title">([^<]*)</span>', re.DOTALL
+    r'action="/todos/(\d+)/toggle".*?<span class="title"[^>]*>([^<]*)</span>', re.DOTALL
 )
 TRASH_ITEM = re.compile(
-    r'<span class="title">([^<]*)</span>.*?action="/trash/(\d+)/restore"', re.DOTALL
+    r'<span class="title"[^>]*>([^<]*)</span>.*?action="/trash/(\d+)/restore"', re.DOTALL
 )
 CLIENTS, USERS, REQUESTS_PER_CLIENT = 16, 8, 125
 

@@ -110,7 +110,7 @@ def link(page: str, rel: str) -> str | None:
 
 
 def titles(page: str) -> list[str]:
-    return re.findall(r'<(?:span class="title"|td)>(item \d+)<', page)
+    return re.findall(r'<(?:span class="title"|td)(?: dir="auto")?>(item \d+)<', page)
 
 
 def test_pagination_walks_older_and_back_newer(app, client, alice_in, make_todo):
@@ -476,3 +476,25 @@ def test_fixed_links_follow_the_path_the_app_is_mounted_at(client, alice_in):
         css = re.search(r'<link rel="stylesheet" href="([^"]+)">', page).group(1)
         assert re.fullmatch(rf"{prefix}/static/app\.css\?v=[0-9a-f]{{12}}", css)
     assert "/todoapp/" not in plain
+
+
+ARABIC = "شراء الحليب"  # "buy milk": a right-to-left title
+
+
+def test_titles_and_names_take_their_own_direction(
+    app, client, auth, alice, admin, make_todo, make_list
+):
+    """An Arabic title is laid out right to left wherever it stands alone:
+    ``dir="auto"`` on it (and on the fields where one is typed)."""
+    shopping = make_list(alice, ARABIC)
+    make_todo(alice, ARABIC, list_id=shopping)
+    gone = make_todo(alice, ARABIC, trashed=True)
+    auth.login("alice")
+    own_direction = re.compile(rf'dir="auto"[^>]*>{ARABIC}<')
+    for path in ("/todos", f"/lists/{shopping}", "/lists", "/trash", f"/trash/{gone}/restore"):
+        assert own_direction.search(text(client.get(path))), path
+    for path in ("/todos", "/lists"):
+        assert re.search(r'<input[^>]*dir="auto"', text(client.get(path))), path
+    auth.logout()
+    auth.login("root")
+    assert own_direction.search(text(client.get("/admin/trash")))

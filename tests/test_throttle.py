@@ -133,6 +133,19 @@ def test_a_success_gives_the_address_its_attempt_back(app, alice):
     fail(auth_from(app, ATTACKER), times=3)
 
 
+def test_the_too_many_logins_page_says_what_to_do_and_offers_the_log_in_page(
+    app, client, auth, alice
+):
+    fail(auth, times=5)
+    refused = auth.login("alice")
+    assert refused.status_code == 429
+    page = refused.get_data(as_text=True)
+    assert "<h1>Too many attempts" in page
+    assert "Try again in" in page and "an administrator can give you a temporary one" in page
+    assert "Go to your todos" not in page  # nobody is logged in
+    assert '<a href="/auth/login">Go to the log-in page</a>' in page
+
+
 def test_the_counts_end_with_their_window(app, auth, alice, clock):
     fail(auth, times=5)
     assert auth.login("alice").status_code == 429

@@ -33,7 +33,11 @@ def apply(*, owner_id: int | None) -> None:
     action, ids, list_ids = selection()
     ticked = len(ids) + len(list_ids)
     if not ticked:
-        flash("Tick at least one todo first.", "info")
+        flash(
+            "Nothing was ticked. Tick the todos and lists to restore or delete, "
+            "then press the button again.",
+            "info",
+        )
         return
     run = todos.bulk_restore if action == "restore" else todos.bulk_purge
     try:

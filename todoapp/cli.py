@@ -32,7 +32,7 @@ def create_user_command(username: str, admin: bool, password_stdin: bool) -> Non
             "Password", hide_input=True, confirmation_prompt="Repeat the password"
         )
     try:
-        user = users.create_user(username, password, is_admin=admin)
+        user = users.create_user(username, password, is_admin=admin, on_command_line=True)
     except ValueError as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Created {'administrator' if user.is_admin else 'user'} '{user.username}'.")

@@ -33,11 +33,27 @@ FRIENDLY_ERRORS = {
 }
 
 
+# A plainer heading than the HTTP name, where one helps.
+FRIENDLY_TITLES = {429: "Too many attempts"}
+# What one can do meanwhile, below the message, by (status, endpoint).
+ADVICE = {
+    (429, "auth.login"): "The wait grows with each failed attempt, to slow down anyone "
+    "guessing passwords. If you have forgotten yours, an administrator can give you a "
+    "temporary one.",
+}
+
+
 def render_error(error: HTTPException, message: str | None = None):
     message = message or FRIENDLY_ERRORS.get(error.code) or error.description
     # Keep headers such as Allow (405) or Retry-After (429).
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
-    body = render_template("errors/error.html", error=error, message=message)
+    body = render_template(
+        "errors/error.html",
+        error=error,
+        message=message,
+        title=FRIENDLY_TITLES.get(error.code, error.name),
+        advice=ADVICE.get((error.code, request.endpoint)),
+    )
     return body, error.code, headers
 
 

@@ -166,7 +166,7 @@ def _todo_row(todo, page: _Page) -> str:
         f'<button type="submit" class="check" aria-label="Mark &ldquo;{title}&rdquo; '
         f'{"not done" if done else "done"}" aria-pressed="{"true" if done else "false"}">'
         f"{'&check;' if done else ''}</button></form>\n"
-        f'      <span class="title">{title}</span>\n'
+        f'      <span class="title" dir="auto">{title}</span>\n'
         f'      <span class="meta">{_due(todo, page)}{in_list}added '
         f"{_when(todo['created_at'], page.now)}</span>\n"
         '      <div class="row-actions">\n'
@@ -221,7 +221,7 @@ def _trash_row(item, page: _Page) -> str:
         f'      <input type="checkbox" class="select" name="{name}" '
         f'value="{escaped(item["id"])}" form="bulk" id="{box}">\n'
         f'      <label for="{box}" class="visually-hidden">Select {label}</label>\n'
-        f'      <span class="title">{what}</span>\n'
+        f'      <span class="title" dir="auto">{what}</span>\n'
         f'      <span class="meta">deleted {_when(deleted_at, page.now)} &middot;\n'
         f"        {_time(purge, _purge_in(purge, page.now))}</span>\n"
         '      <div class="row-actions">\n'
@@ -245,7 +245,7 @@ def _admin_trash_row(item, page: _Page) -> str:
         f'        <td><input type="checkbox" class="select" name="{name}" '
         f'value="{escaped(item["id"])}" form="bulk" id="{box}">\n'
         f'          <label for="{box}" class="visually-hidden">Select {label}</label></td>\n'
-        f"        <td>{what}</td>\n"
+        f'        <td dir="auto">{what}</td>\n'
         f'        <td data-label="Owner"><a href="{page.by_owner}'
         f'{_in_url(owner)}">{escaped(owner)}</a></td>\n'
         f'        <td data-label="Deleted">{_when(item["deleted_at"], page.now)}{by}</td>\n'

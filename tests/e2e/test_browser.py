@@ -38,7 +38,7 @@ def add(page, title):
     expect(page.locator(".todo .title", has_text=title)).to_be_visible()
 
 
-BULK_QUESTION = "Delete the ticked todos forever? This cannot be undone."
+BULK_QUESTION = "Delete the ticked todos and lists forever? This cannot be undone."
 
 
 def answer_next_dialog(page, *, accept):
@@ -94,8 +94,11 @@ def test_lists_in_the_trash_as_a_new_user_meets_them(page):
         page.get_by_text("Moved the list “Groceries”, with 2 todos, to the trash.")
     ).to_be_visible()
 
-    # Undo: the list is back with the two todos trashed with it.
+    # Undo: back on the lists page, where Delete was pressed; the list is
+    # back with the two todos trashed with it.
     page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_role("heading", name="Lists")).to_be_visible()
+    page.get_by_role("link", name="Groceries", exact=True).click()
     expect(page.get_by_role("heading", name="Groceries")).to_be_visible()
     expect(row(page, "Oat milk")).to_be_visible()
     expect(row(page, "Apples")).to_be_visible()
@@ -209,6 +212,113 @@ def test_bulk_restore_and_bulk_delete_in_the_trash(page):
     page.get_by_role("link", name="Todos").click()
     expect(row(page, "one")).to_be_visible()
     expect(row(page, "two")).to_be_visible()
+
+
+def test_the_trash_bar_selects_all_and_waits_for_a_tick(page):
+    register(page)
+    for title in ("one", "two"):
+        add(page, title)
+        row(page, title).get_by_role("button", name="Delete").click()
+    create_list(page, "Errands")
+    trash_list(page, "Errands")
+    page.goto("/trash")
+    restore = page.get_by_role("button", name="Restore selected")
+    purge = page.get_by_role("button", name="Delete selected forever")
+    expect(page.get_by_text("Tick todos or lists to restore or delete them.")).to_be_visible()
+    expect(restore).to_be_disabled()
+    expect(purge).to_be_disabled()
+    page.get_by_label("Select all").check()
+    for box in ("Select “one”", "Select “two”", "Select the list “Errands”"):
+        expect(page.get_by_label(box)).to_be_checked()
+    expect(page.get_by_text("With the 3 ticked:")).to_be_visible()
+    expect(purge).to_be_enabled()
+    page.get_by_label("Select “two”").uncheck()
+    expect(page.get_by_label("Select all")).not_to_be_checked()
+    restore.click()
+    expect(page.get_by_text("Restored: 2 entries.")).to_be_visible()
+    expect(row(page, "two")).to_be_visible()
+    expect(page.get_by_role("button", name="Restore selected")).to_be_disabled()
+
+
+def test_without_javascript_the_trash_bar_says_when_nothing_was_ticked(new_page):
+    page = new_page(java_script_enabled=False)
+    register(page)
+    add(page, "kept")
+    row(page, "kept").get_by_role("button", name="Delete").click()
+    page.goto("/trash")
+    expect(page.get_by_label("Select all")).to_have_count(0)  # it needs the script
+    page.get_by_role("button", name="Restore selected").click()
+    expect(page.get_by_text("Nothing was ticked.", exact=False)).to_be_visible()
+    expect(row(page, "kept")).to_be_visible()
+
+
+def test_after_a_registration_error_the_focus_is_on_the_field_to_fix(page):
+    page.goto("/auth/register")
+    expect(page.get_by_label("Username")).to_be_focused()
+    page.get_by_label("Username").fill(f"u{uuid.uuid4().hex[:10]}")
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_label("Repeat password").fill("not the same at all")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_text("The two passwords differ.")).to_be_visible()
+    expect(page.get_by_label("Repeat password")).to_be_focused()
+    page.get_by_label("Password", exact=True).fill("short")
+    page.get_by_label("Repeat password").fill("short")
+    page.get_by_role("button", name="Create account").click()
+    expect(page.get_by_label("Password", exact=True)).to_be_focused()
+
+
+GAP_BELOW = """(el) => {
+  const next = el.nextElementSibling;
+  return next.getBoundingClientRect().top - el.getBoundingClientRect().bottom;
+}"""
+# Each table row's buttons: how many lines they take, and how far the
+# middle of that line is from the middle of the row.
+BUTTONS_IN_LINE = """(table) => [...table.querySelectorAll("tbody tr")].map((row) => {
+  const buttons = [...row.querySelectorAll("button")].map((b) => b.getBoundingClientRect());
+  if (!buttons.length) return [1, 0];
+  const tops = new Set(buttons.map((b) => Math.round(b.top)));
+  const box = row.getBoundingClientRect();
+  const middle = (buttons[0].top + buttons[0].bottom) / 2;
+  return [tops.size, Math.abs(middle - (box.top + box.bottom) / 2)];
+})"""
+
+
+def test_buttons_look_like_buttons_cards_keep_apart_and_admin_tables_stay_in_line(new_page):
+    page = new_page(viewport=DESKTOP)
+    name = register(page)
+    add(page, "Water the plants")
+    row(page, "Water the plants").get_by_role("button", name="Delete").click()
+    page.goto("/account")
+    change = page.get_by_role("link", name="Change password")
+    looks = change.evaluate(
+        "(a) => { const s = getComputedStyle(a); return [s.backgroundColor, s.textDecorationLine,"
+        " a.getBoundingClientRect().height]; }"
+    )
+    assert looks[0] != "rgba(0, 0, 0, 0)" and looks[1] == "none" and looks[2] >= 36, looks
+    assert page.locator("section.card").first.evaluate(GAP_BELOW) >= 12
+    page.get_by_role("button", name=f"Log out ({name})").click()
+
+    log_in(page, "root")
+    page.goto("/admin/activity")
+    assert page.locator("section.card").first.evaluate(GAP_BELOW) >= 12
+    for path in ("/admin/users", f"/admin/trash?user={name}"):
+        page.goto(path)
+        for lines, off_middle in page.locator("table").evaluate(BUTTONS_IN_LINE):
+            assert lines == 1 and off_middle <= 2, (path, lines, off_middle)
+    # On a phone the tables become cards; nothing there needs sideways scrolling.
+    page.set_viewport_size(MOBILE)
+    for path in ("/admin/users", "/admin/activity", f"/admin/trash?user={name}", "/account"):
+        page.goto(path)
+        assert page.evaluate(CONTROLS_SCROLLED_AWAY) == [], path
+
+
+def test_an_arabic_title_reads_right_to_left(page):
+    register(page)
+    add(page, "شراء الحليب")
+    title = row(page, "شراء الحليب").locator(".title")
+    assert title.evaluate("(el) => getComputedStyle(el).direction") == "rtl"
+    page.get_by_label("Title").fill("اتصل بأمي")
+    assert page.get_by_label("Title").evaluate("(el) => getComputedStyle(el).direction") == "rtl"
 
 
 def test_the_admin_trash_with_its_owner_filter(page, new_page):

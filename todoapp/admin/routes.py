@@ -6,6 +6,7 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
 from flask_login import current_user, login_required
@@ -189,11 +190,38 @@ def account_action(username: str, action: str):
     return redirect(safe_next(request.form.get("next"), "admin.users_page"))
 
 
+# The session key of a temporary password just given, until its page shows it.
+GIVEN_KEY = "temporary_password"
+
+
 @bp.post("/users/<username>/temporary-password")
 def temporary_password(username: str):
-    """A new random password for the account, shown once, to hand over."""
-    password = users.set_temporary_password(username, actor_id=current_user.id)
-    return render_template("admin/temporary_password.html", username=username, password=password)
+    """A new random password for the account, to hand over: kept in the
+    session until the page it redirects to shows it, once."""
+    try:
+        password = users.set_temporary_password(username, actor_id=current_user.id)
+    except users.OwnAccountError as exc:
+        flash(str(exc), "error")
+        return redirect(url_for("admin.users_page"))
+    session[GIVEN_KEY] = {"username": username, "password": password}
+    return redirect(url_for("admin.show_temporary_password", username=username))
+
+
+@bp.get("/users/<username>/temporary-password")
+def show_temporary_password(username: str):
+    """The password just given, once: a reload, or a visit later, finds it
+    gone rather than giving another one."""
+    given = session.pop(GIVEN_KEY, None)
+    if not given or given.get("username") != username:
+        flash(
+            f"A temporary password is shown only once. If {username} did not get it, "
+            "give a new one from here.",
+            "info",
+        )
+        return redirect(url_for("admin.users_page"))
+    return render_template(
+        "admin/temporary_password.html", username=username, password=given["password"]
+    )
 
 
 @bp.get("/activity")

@@ -33,7 +33,7 @@ class LoginForm(FlaskForm):
     username = StringField(
         "Username",
         validators=[InputRequired("Enter your username.")],
-        render_kw={"autocomplete": "username", "maxlength": USERNAME_MAX, "autofocus": True},
+        render_kw={"autocomplete": "username", "maxlength": USERNAME_MAX},
     )
     password = PasswordField(
         "Password",
@@ -47,7 +47,7 @@ class RegisterForm(FlaskForm):
         "Username",
         validators=[InputRequired("Choose a username.")],
         description="3 to 32 characters: letters a-z, digits, '_', '.' and '-'.",
-        render_kw={"autocomplete": "username", "maxlength": USERNAME_MAX, "autofocus": True},
+        render_kw={"autocomplete": "username", "maxlength": USERNAME_MAX},
     )
     password = new_password_field("Password")
     confirm = repeat_password_field("Repeat password", of="password")

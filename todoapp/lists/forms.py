@@ -17,5 +17,10 @@ class ListForm(FlaskForm):
     name = StringField(
         "Name",
         validators=[name_rules],
-        render_kw={"maxlength": LIST_NAME_MAX, "required": True, "autocomplete": "off"},
+        render_kw={
+            "maxlength": LIST_NAME_MAX,
+            "required": True,
+            "autocomplete": "off",
+            "dir": "auto",
+        },
     )

@@ -1,5 +1,7 @@
 """A user's lists: the lists page, one list's page, create, rename, delete."""
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -103,12 +105,18 @@ def delete(list_id: int):
     except lists.InboxIsFixed as exc:
         flash(str(exc), "error")
         return redirect(safe_next(request.form.get("next"), "lists.index"))
+    # Undo goes back to the page Delete was pressed on; until then, a page
+    # of the list itself is gone, and the lists page stands in for it.
+    back = safe_next(request.form.get("next"), "lists.index")
     flash(
         {
             "text": f"Moved the list “{trashed.list.name}”, with "
             f"{trashed.todos} todo{'' if trashed.todos == 1 else 's'}, to the trash.",
             "undo_list": trashed.list.id,
+            "back": back,
         },
         "undo",
     )
-    return redirect(url_for("lists.index"))
+    own_pages = url_for("lists.show", list_id=list_id)
+    gone = urlsplit(back).path in (own_pages, url_for("lists.edit", list_id=list_id))
+    return redirect(url_for("lists.index") if gone else back)

@@ -20,6 +20,7 @@ from .pages import Keyset, Page
 # What each action is called on the pages, in the order the filter lists them.
 ACTIONS = {
     "register": "registered",
+    "account_created": "created an account on the command line",
     "login": "logged in",
     "login_failed": "failed to log in",
     "logout": "logged out",
@@ -89,8 +90,64 @@ class Entry:
     address: str | None
 
     @property
+    def who(self) -> str:
+        """Who did it: a username; "someone" for a failed login; else the
+        command line (the only other way to act without an account)."""
+        if self.actor:
+            return self.actor
+        return "someone" if self.action == "login_failed" else "the command line"
+
+    @property
     def says(self) -> str:
-        return ACTIONS.get(self.action, self.action)
+        """What was done, as a phrase that follows who did it."""
+        return describe(self.action, self.detail, self.count)
+
+
+def _todos(n: int) -> str:
+    return "no todos" if n == 0 else f"{n} todo" if n == 1 else f"{n} todos"
+
+
+def describe(action: str, detail: str, count: int) -> str:
+    """One entry in words: "moved todo #25 in list #3 to the trash",
+    "restored list #2, with 6 todos", "logged out everywhere, ending 2
+    sessions". ``detail`` names what it was done to (a todo "#25 in list #3",
+    a list "list #2", or "3 lists"); ``count`` is how many todos (sessions,
+    for a log-out everywhere) it touched."""
+    todos = _todos(count)
+    match action:
+        case "trash" | "restore" | "purge" if detail:
+            return {
+                "trash": f"moved todo {detail} to the trash",
+                "restore": f"restored todo {detail}",
+                "purge": f"deleted todo {detail} forever",
+            }[action]
+        case "restore":
+            return f"restored {todos}"
+        case "purge":
+            return f"deleted {todos} forever"
+        case "empty_trash":
+            gone = f"{detail}, with {todos}" if detail else todos
+            return f"emptied the trash: {gone} deleted forever"
+        case "purge_expired":
+            gone = f"{detail}, with {todos}" if detail else todos
+            return f"purged expired trash: {gone} deleted forever"
+        case "create_list":
+            return f"created {detail or 'a list'}"
+        case "rename_list":
+            return f"renamed {detail or 'a list'}"
+        case "trash_list":
+            return f"moved {detail or 'a list'} to the trash, with {todos}"
+        case "restore_list":
+            return f"restored {detail or 'a list'}, with {todos}"
+        case "purge_list":
+            return f"deleted {detail or 'a list'} forever, with {todos}"
+        case "account_created":
+            return "created the account"
+        case "logout_everywhere":
+            sessions = f"{count} session" if count == 1 else f"{count} sessions"
+            return f"logged out everywhere, ending {sessions}"
+    says = ACTIONS.get(action, action)
+    return f"{says} {detail}" if detail else says
 
 
 _activity, _users = Activity.__table__, User.__table__

@@ -37,8 +37,9 @@ LISTS_MAX = 200
 
 
 class NameTaken(ValueError):
-    """Another live list of the user has this name (whatever its case).
-    ``suggestion``: a free name to offer instead, "Groceries (2)"."""
+    """Another live list of the user has this name (whatever its case):
+    ``name`` is that list's, as it is written ("Groceries" when "groceries"
+    was asked for). ``suggestion``: a free name to offer instead, "Groceries (2)"."""
 
     def __init__(self, name: str, suggestion: str):
         super().__init__(f"You already have a list named “{name}”.")
@@ -140,13 +141,25 @@ def suggest_name(owner_id: int, name: str) -> str:
     raise AssertionError("unreachable: a user has at most LISTS_MAX live lists")
 
 
-def _name_free(owner_id: int, name: str, *, except_id: int | None = None) -> None:
-    """:raise NameTaken: a live list of the owner has this name."""
-    stmt = select(List.id).where(List.user_id == owner_id, List.name_key == list_name_key(name))
+def _holder(owner_id: int, name: str, *, except_id: int | None = None) -> str | None:
+    """The name, as written, of the owner's live list that has ``name``
+    whatever its case, or None."""
+    stmt = select(List.name).where(List.user_id == owner_id, List.name_key == list_name_key(name))
     if except_id is not None:
         stmt = stmt.where(List.id != except_id)
-    if db.session.scalar(stmt) is not None:
-        raise NameTaken(name, suggest_name(owner_id, name))
+    return db.session.scalar(stmt)
+
+
+def _taken(owner_id: int, name: str) -> NameTaken:
+    """NameTaken for ``name``, after the unique index refused it: named as
+    the list that has it is (as asked, should that list have gone since)."""
+    return NameTaken(_holder(owner_id, name) or name, suggest_name(owner_id, name))
+
+
+def _name_free(owner_id: int, name: str, *, except_id: int | None = None) -> None:
+    """:raise NameTaken: a live list of the owner has this name."""
+    if (existing := _holder(owner_id, name, except_id=except_id)) is not None:
+        raise NameTaken(existing, suggest_name(owner_id, name))
 
 
 def check_name_free(found: List) -> None:
@@ -162,7 +175,7 @@ def _unique_name(owner_id: int, name: str, change):
     except IntegrityError as refused:
         if not _name_taken(refused):
             raise
-        raise NameTaken(name, suggest_name(owner_id, name)) from None
+        raise _taken(owner_id, name) from None
 
 
 # The unique index that keeps a user's live list names apart.
@@ -294,7 +307,7 @@ def restore_list(
             raise
         found = get_list(list_id, owner_id=owner_id, trashed=True)
         name = new_name or found.name
-        raise NameTaken(name, suggest_name(found.user_id, name)) from None
+        raise _taken(found.user_id, name) from None
 
 
 @dataclass(frozen=True)

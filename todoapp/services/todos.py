@@ -369,10 +369,14 @@ def toggle_todo(todo_id: int, owner_id: int) -> Todo:
     return todo
 
 
-def _ref(todo_id: int) -> str:
-    """How the activity log names a todo: by its id, never its title, so a
-    todo deleted forever leaves no trace of what it said."""
-    return f"#{todo_id}"
+def _ref(todo: Todo) -> str:
+    """How the activity log names a todo: by its id and its list ("#25 in
+    list #3", "#26 in the Inbox"), never by a title or a name, so a todo
+    deleted forever leaves no trace of what it said."""
+    if todo.list_id is None:  # before the lists backfill
+        return f"#{todo.id}"
+    inbox = todo.list_id == lists.inbox_of(todo.user_id)
+    return f"#{todo.id} in {'the Inbox' if inbox else f'list #{todo.list_id}'}"
 
 
 def trash_todo(todo_id: int, owner_id: int, *, actor_id: int) -> Todo:
@@ -381,7 +385,7 @@ def trash_todo(todo_id: int, owner_id: int, *, actor_id: int) -> Todo:
         todo = get_todo(todo_id, owner_id=owner_id, for_update=True)
         todo.deleted_at = utcnow()
         todo.deleted_by = actor_id
-        activity.record("trash", actor_id=actor_id, user_id=todo.user_id, detail=_ref(todo.id))
+        activity.record("trash", actor_id=actor_id, user_id=todo.user_id, detail=_ref(todo))
     return todo
 
 
@@ -412,7 +416,7 @@ def restore_todo(
                 raise ListInTrash(todo, home)
         todo.deleted_at = None
         todo.deleted_by = None
-        activity.record("restore", actor_id=actor_id, user_id=todo.user_id, detail=_ref(todo.id))
+        activity.record("restore", actor_id=actor_id, user_id=todo.user_id, detail=_ref(todo))
     return todo
 
 
@@ -430,7 +434,7 @@ def purge_todo(todo_id: int, *, owner_id: int | None = None, actor_id: int | Non
     with write_transaction() as session:
         todo = get_todo(todo_id, owner_id=owner_id, trashed=True, for_update=True)
         title = todo.title
-        activity.record("purge", actor_id=actor_id, user_id=todo.user_id, detail=_ref(todo.id))
+        activity.record("purge", actor_id=actor_id, user_id=todo.user_id, detail=_ref(todo))
         session.delete(todo)
     return title
 

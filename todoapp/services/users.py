@@ -53,9 +53,15 @@ def get_user_by_username(username: str) -> User | None:
 
 
 def create_user(
-    username: str, password: str, *, is_admin: bool = False, address: str | None = None
+    username: str,
+    password: str,
+    *,
+    is_admin: bool = False,
+    address: str | None = None,
+    on_command_line: bool = False,
 ) -> User:
-    """Create an account (``address``: where it registered from, for the log).
+    """Create an account (``address``: where it registered from, for the log;
+    ``on_command_line``: made by ``flask users create``, not registered).
     :raise ValueError: the username or password breaks a rule, or the username
     is taken (``UsernameTaken``)."""
     username = clean_username(username)
@@ -67,7 +73,10 @@ def create_user(
             session.add(user)
             session.flush()  # the id, for the log and the Inbox
             inbox_id(session, user.id)
-            activity.record("register", actor_id=user.id, user_id=user.id, address=address)
+            if on_command_line:
+                activity.record("account_created", actor_id=None, user_id=user.id)
+            else:
+                activity.record("register", actor_id=user.id, user_id=user.id, address=address)
     except IntegrityError:
         raise UsernameTaken(username) from None
     return user
@@ -180,11 +189,14 @@ def set_disabled(username: str, disabled: bool, *, actor_id: int | None = None) 
 def set_temporary_password(username: str, *, actor_id: int | None = None) -> str:
     """Give the account a new random password that must be changed at the
     next login, and end its sessions; returns the password, to hand over.
-    :raise NotFoundError: no such user."""
+    :raise NotFoundError: no such user. :raise OwnAccountError: the actor's
+    own (they change theirs on the account page, knowing the current one)."""
     password = secrets.token_urlsafe(12)
     password_hash = _hash_password(password)
     with write_transaction():
         user, _ = _locked(username)
+        if user.id == actor_id:
+            raise OwnAccountError()
         user.password_hash = password_hash
         user.must_change_password = True
         sessions.end_all(user.id, reason=sessions.ENDED_BY_RESET)

@@ -28,7 +28,7 @@ class TodoForm(FlaskForm):
     title = StringField(
         "Title",
         validators=[title_rules],
-        render_kw={"maxlength": TITLE_MAX, "required": True, "autocomplete": "off"},
+        render_kw={"maxlength": TITLE_MAX, "required": True, "autocomplete": "off", "dir": "auto"},
     )
     due_on = DueDateField("Due date", validators=[Optional()])
 

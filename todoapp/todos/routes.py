@@ -102,5 +102,6 @@ def toggle(todo_id: int):
 @bp.post("/todos/<id:todo_id>/delete")
 def delete(todo_id: int):
     todo = todos.trash_todo(todo_id, current_user.id, actor_id=current_user.id)
-    flash({"text": f"Moved “{todo.title}” to the trash.", "undo": todo.id}, "undo")
-    return redirect(safe_next(request.form.get("next")))
+    back = safe_next(request.form.get("next"))
+    flash({"text": f"Moved “{todo.title}” to the trash.", "undo": todo.id, "back": back}, "undo")
+    return redirect(back)

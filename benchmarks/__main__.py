@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.live import gunicorn
 
-from . import data, flaskr, revisions, scenarios
+from . import data, flaskr, revisions, scenarios, search
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -54,7 +54,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="where to write the JSON figures")
     parser.add_argument(
         "--only",
-        choices=("live-migration", "lists-migration", "revisions"),
+        choices=("live-migration", "lists-migration", "revisions", "search"),
         help="run this scenario alone (target 6: live-migration on PostgreSQL, lists-migration "
         "or revisions on either) and merge its figures into the results file, keeping the others",
     )
@@ -146,6 +146,8 @@ def only(args, plan, out: Path, server_url: str, started: float) -> None:
     with tempfile.TemporaryDirectory(prefix="todoapp-bench-") as tmp:
         if args.only == "live-migration":
             figures = scenarios.live_migration(plan, server_url, Path(tmp))
+        elif args.only == "search":
+            figures = search.search(plan, args.db, server_url, Path(tmp))
         elif args.only == "revisions":
             figures = revisions.revisions_under_load(
                 plan, args.db, server_url, Path(tmp), args.since

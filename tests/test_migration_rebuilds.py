@@ -419,3 +419,29 @@ def test_a_rebuild_makes_the_indexes_again_in_their_order(scratch, database_url,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert index_names(database_url) == before
+
+
+def test_a_rebuild_of_todos_keeps_the_search_index_in_step(scratch, people):
+    """SQLite drops a table's triggers with it, and the search index's keep
+    it in step: a rebuild of todos makes them again, so the todos written,
+    renamed and purged after it are found as they are (faithful_rebuilds)."""
+    from todoapp.models import User
+    from todoapp.services import search, todos
+
+    write_revision(
+        scratch,
+        "widen title",
+        """
+        with op.batch_alter_table("todos", recreate="always") as batch_op:
+            batch_op.alter_column("title", existing_type=sa.String(200), type_=sa.String(250))
+        """,
+    )
+    flask_migrate.upgrade(directory=str(scratch))
+    alice = db.session.scalar(sa.select(User.id).where(User.username == "alice"))
+    made = todos.create_todo(alice, "written after the rebuild")
+    todos.edit_todo(made.id, alice, "renamed after the rebuild")
+    found = [row["title"] for row in search.search(alice, "after the rebuild", 50).todos.items]
+    assert found == ["renamed after the rebuild"]
+    assert [row["title"] for row in search.search(alice, "alice 1", 50).todos.items] == [
+        "alice 1 ✓"
+    ]

@@ -458,9 +458,9 @@ def test_the_search_index_fill_skips_the_whole_database_check(scratch, monkeypat
     monkeypatch.setattr(
         runner, "check_sqlite_foreign_keys", lambda conn: checked.append(1) or real(conn)
     )
-    flask_migrate.downgrade(directory=str(scratch), revision="0013_drop_the_old_trash_indexes")
+    flask_migrate.downgrade(directory=str(scratch), revision="0015_session_details")
     checked.clear()
-    flask_migrate.upgrade(directory=str(scratch), revision="0014_search_index_on_todo_titles")
+    flask_migrate.upgrade(directory=str(scratch), revision="0016_search_index_on_todo_titles")
     assert checked == []
     alice = db.session.scalar(sa.text("SELECT id FROM users WHERE username = 'alice'"))
     from todoapp.services import search

@@ -1,6 +1,6 @@
 """The title search index's objects, which no model declares: SQLite's FTS5
 table (with its shadow tables and triggers) and PostgreSQL's GIN trigram
-index (revision 0014). Their names are in ``todoapp.models``; this module says
+index (revision 0016). Their names are in ``todoapp.models``; this module says
 which database objects they are, for the tools that must leave them alone:
 autogenerate and ``flask db check`` (``include_name``), the snapshots of the
 round trip and the stairway (derived data: the index is rebuilt from titles,

@@ -75,7 +75,7 @@ def faithful_rebuilds(raw, *, copy_from: Callable[[str], sa.Table] | None = None
     - makes the table's indexes again, once the block is done, in the order
       they were made before it (what the revision does after the block, it
       does as it means to), and its triggers, which the drop of the old
-      table took with it (the search index's keep it in step: 0014);
+      table took with it (the search index's keep it in step: 0016);
     - with ``copy_from`` (offline, where nothing can be reflected), takes the
       table's definition from it.
 

@@ -1,7 +1,7 @@
 """Search: one query over a user's own live todos, live lists and trash.
 
 A title or a list name matches when it holds the query anywhere, whatever
-its case. Todos are found through the title search index (revision 0014):
+its case. Todos are found through the title search index (revision 0016):
 on SQLite an FTS5 table of trigrams, asked for the query as one quoted phrase
 (so nothing the user types is read as FTS5 syntax); on PostgreSQL pg_trgm's
 GIN index, which ``ILIKE '%query%'`` reads (``%``, ``_`` and ``\\`` escaped).

@@ -1,7 +1,7 @@
 """search index on todo titles
 
-Revision ID: 0014_search_index_on_todo_titles
-Revises: 0013_drop_the_old_trash_indexes
+Revision ID: 0016_search_index_on_todo_titles
+Revises: 0015_session_details
 Create Date: 2026-12-07 16:05:00.000000+00:00
 
 Issue 35, item 5: one search box over a user's live todos, lists and trash.
@@ -22,8 +22,8 @@ from alembic import op
 from todoapp.migration_tools import online
 
 # revision identifiers, used by Alembic.
-revision = "0014_search_index_on_todo_titles"
-down_revision = "0013_drop_the_old_trash_indexes"
+revision = "0016_search_index_on_todo_titles"
+down_revision = "0015_session_details"
 branch_labels = None
 depends_on = None
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from tests.live import gunicorn
 
-from . import data, flaskr, revisions, scenarios, skew
+from . import data, flaskr, revisions, scenarios, search, skew
 
 RESULTS = Path(__file__).with_name("results")
 
@@ -54,10 +54,10 @@ def main() -> None:
     parser.add_argument("--out", type=Path, help="where to write the JSON figures")
     parser.add_argument(
         "--only",
-        choices=("skew", "live-migration", "lists-migration", "revisions"),
-        help="run this scenario alone (target 2 on skewed data: skew; target 6: live-migration "
-        "on PostgreSQL, lists-migration or revisions on either) and merge its figures into the "
-        "results file, keeping the others",
+        choices=("skew", "search", "live-migration", "lists-migration", "revisions"),
+        help="run this scenario alone (target 2 on skewed data: skew; the search's target 2: "
+        "search; target 6: live-migration on PostgreSQL, lists-migration or revisions on either) "
+        "and merge its figures into the results file, keeping the others",
     )
     parser.add_argument(
         "--since",
@@ -151,6 +151,8 @@ def only(args, plan, out: Path, server_url: str, started: float) -> None:
             figures = skew.skewed_pages(plan, args.db, server_url, Path(tmp))
         elif args.only == "live-migration":
             figures = scenarios.live_migration(plan, server_url, Path(tmp))
+        elif args.only == "search":
+            figures = search.search(plan, args.db, server_url, Path(tmp))
         elif args.only == "revisions":
             figures = revisions.revisions_under_load(
                 plan, args.db, server_url, Path(tmp), args.since

@@ -38,6 +38,7 @@ MATRIX = [
     ("POST", "/lists/{list}/edit", 302, 422, 404, 404),
     ("POST", "/lists/{list}/delete", 302, 302, 404, 404),
     ("GET", "/trash", 302, 200, 200, 200),
+    ("GET", "/search", 302, 200, 200, 200),
     ("GET", "/trash/lists/{tlist}/restore", 302, 200, 404, 404),
     ("POST", "/trash/lists/{tlist}/restore", 302, 302, 404, 404),
     ("POST", "/trash/lists/{tlist}/purge", 302, 302, 404, 404),

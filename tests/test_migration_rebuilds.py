@@ -424,3 +424,50 @@ def test_a_rebuild_makes_the_indexes_again_in_their_order(scratch, database_url,
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert index_names(database_url) == before
+
+
+def test_a_rebuild_of_todos_keeps_the_search_index_in_step(scratch, people):
+    """SQLite drops a table's triggers with it, and the search index's keep
+    it in step: a rebuild of todos makes them again, so the todos written,
+    renamed and purged after it are found as they are (faithful_rebuilds)."""
+    from todoapp.models import User
+    from todoapp.services import search, todos
+
+    write_revision(
+        scratch,
+        "widen title",
+        """
+        with op.batch_alter_table("todos", recreate="always") as batch_op:
+            batch_op.alter_column("title", existing_type=sa.String(200), type_=sa.String(250))
+        """,
+    )
+    flask_migrate.upgrade(directory=str(scratch))
+    alice = db.session.scalar(sa.select(User.id).where(User.username == "alice"))
+    made = todos.create_todo(alice, "written after the rebuild")
+    todos.edit_todo(made.id, alice, "renamed after the rebuild")
+    found = [row["title"] for row in search.search(alice, "after the rebuild", 50).todos.items]
+    assert found == ["renamed after the rebuild"]
+    assert [row["title"] for row in search.search(alice, "alice 1", 50).todos.items] == [
+        "alice 1 ✓"
+    ]
+
+
+@sqlite_only
+def test_the_search_index_fill_skips_the_whole_database_check(scratch, monkeypatch):
+    """The search index's rows have no foreign keys: filling it at a million
+    todos must not hold the write lock for a whole-database check after it."""
+    from todoapp.migration_tools import runner
+
+    checked = []
+    real = runner.check_sqlite_foreign_keys
+    monkeypatch.setattr(
+        runner, "check_sqlite_foreign_keys", lambda conn: checked.append(1) or real(conn)
+    )
+    flask_migrate.downgrade(directory=str(scratch), revision="0015_session_details")
+    checked.clear()
+    flask_migrate.upgrade(directory=str(scratch), revision="0016_search_index_on_todo_titles")
+    assert checked == []
+    alice = db.session.scalar(sa.text("SELECT id FROM users WHERE username = 'alice'"))
+    from todoapp.services import search
+
+    assert len(search.search(alice, "alice", 50).todos.items) == 2

@@ -39,13 +39,14 @@ def owner(app, alice, make_todo, make_list):
     return alice
 
 
-def plan_of(app, run, table="todos"):
-    """Run a service call, catch its first query on ``table``, and EXPLAIN it."""
+def plan_of(app, run, table="todos", containing=""):
+    """Run a service call, catch its first query on ``table`` (whose SQL
+    holds ``containing``), and EXPLAIN it."""
     with app.app_context():
         seen = []
 
         def record(conn, cursor, statement, parameters, *args):
-            if f"FROM {table}" in statement:
+            if f"FROM {table}" in statement and containing in statement:
                 # A list of positional values would read as many rows of them.
                 parameters = tuple(parameters) if isinstance(parameters, list) else parameters
                 seen.append((statement, parameters))
@@ -237,6 +238,7 @@ SKEWED_PARAMS = {
     "user_id": None,
     "action": "trash",
     "today": DAY,
+    "query": "inbox",  # the search's: the titles "inbox <n>" of the fixture below
 }
 MANY = """
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
@@ -363,3 +365,55 @@ def test_a_page_reads_no_more_when_rows_are_hidden_from_it(app, skew, name):
     assert before and len(after) == len(before)  # every list reads, and the same pages
     for was, now in zip(before, after, strict=True):
         assert now - was < SKEW, (before, after)
+
+
+# --- Search: through the title search index -----------------------------------------
+
+OTHERS = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count)
+INSERT INTO todos (user_id, list_id, title, done, created_at, updated_at, trashed_with_list)
+SELECT :owner, :list_id, 'todo number ' || i, :no, :now, :now, :no FROM n
+"""
+
+
+@pytest.mark.parametrize("trash", [False, True], ids=["live todos", "trashed todos"])
+def test_search_reads_the_title_index(app, alice, bob, make_todo, trash):
+    """A search looks its query up in the title search index (SQLite's FTS5
+    table, PostgreSQL's GIN trigram index) rather than reading the owner's
+    todos one by one, for its live todos and for its trash."""
+    from todoapp.models import UTCDateTime, utcnow
+    from todoapp.services import lists
+    from todoapp.services import search as searching
+
+    make_todo(alice, "zebra crossing", trashed=trash)
+    with app.app_context():
+        inboxes = {owner: lists.inbox_of(owner) for owner in (alice, bob)}
+        insert = sa.text(OTHERS).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+        with db.engine.begin() as conn:
+            for owner, inbox in inboxes.items():
+                rows = {
+                    "owner": owner,
+                    "list_id": inbox,
+                    "count": 20_000,
+                    "now": utcnow(),
+                    "no": False,
+                }
+                conn.execute(insert, rows)
+        if BACKEND == "postgresql":
+            # What autovacuum does after a bulk insert: statistics, and the GIN
+            # index's pending list merged into the index.
+            with db.engine.connect() as conn:
+                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                    "VACUUM ANALYZE todos"
+                )
+
+    def run():
+        results = searching.search(alice, "zebra", 50)
+        assert len(results.trash if trash else results.todos.items) == 1
+
+    plan = plan_of(app, run, containing="deleted_at IS NOT NULL" if trash else "")
+    if BACKEND == "sqlite":
+        assert "SCAN todos_search VIRTUAL TABLE INDEX" in plan, plan
+        assert not re.search(r"SCAN todos\b(?!_search)", plan), plan
+    else:
+        assert "ix_todos_title_trgm" in plan, plan

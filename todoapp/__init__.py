@@ -81,10 +81,11 @@ def register_blueprints(app: Flask) -> None:
     from .admin.routes import bp as admin_bp
     from .auth.routes import bp as auth_bp
     from .lists.routes import bp as lists_bp
+    from .search.routes import bp as search_bp
     from .todos.routes import bp as todos_bp
     from .trash.routes import bp as trash_bp
 
-    for bp in (auth_bp, todos_bp, lists_bp, trash_bp, admin_bp, account_bp):
+    for bp in (auth_bp, todos_bp, lists_bp, trash_bp, search_bp, admin_bp, account_bp):
         app.register_blueprint(bp)
 
     # Where a user with a temporary password may go before choosing their own.

@@ -306,6 +306,16 @@ class List(SoftDeleteMixin, db.Model):
         return f"<List {self.id} {self.name!r}{' trashed' if self.is_trashed else ''}>"
 
 
+# The title search index (services/search.py), made by a revision and kept
+# out of the metadata: SQLite's is an FTS5 table over todos (trigram
+# tokenizer, external content) with the triggers that keep it in step, and its
+# shadow tables; PostgreSQL's a GIN trigram index on todos.title. Autogenerate
+# and the migration tools leave these names alone (migration_tools.search_objects).
+SEARCH_TABLE = "todos_search"
+SEARCH_TRIGGERS = ("todos_search_insert", "todos_search_delete", "todos_search_update")
+SEARCH_INDEX = "ix_todos_title_trgm"
+
+
 class Todo(SoftDeleteMixin, db.Model):
     __tablename__ = "todos"
     __table_args__ = (

@@ -335,3 +335,126 @@ def _constraint_exists(table: str, name: str) -> bool:
 
 def _sqlite_columns(table: str) -> set[str]:
     return {c["name"] for c in sa.inspect(op.get_bind()).get_columns(table)}
+
+
+def create_trigram_index(name: str, table: str, column: str) -> None:
+    """PostgreSQL: a GIN index of ``column``'s trigrams (``pg_trgm``, made if
+    missing), which ``ILIKE '%…%'`` reads; built ``CONCURRENTLY`` by one
+    process, as ``create_index`` builds, an INVALID one left by an
+    interrupted build dropped and built again. Nothing on SQLite (see
+    ``create_fts5_index``)."""
+    if not _postgres():
+        return
+    # A trusted extension from PostgreSQL 13 on: a database owner may make it.
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    with op.get_context().autocommit_block():
+        if _offline():
+            op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        else:
+            valid = _scalar(
+                "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)", name=name
+            )
+            if valid:
+                logger.info("Index %s is already built: nothing to do.", name)
+                return
+            if valid is not None:
+                logger.info("Dropping index %s, left INVALID by an interrupted build.", name)
+                op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        op.execute("SET max_parallel_maintenance_workers = 0")
+        op.execute(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} "
+            f"ON {table} USING gin ({column} gin_trgm_ops)"
+        )
+        op.execute("RESET max_parallel_maintenance_workers")
+
+
+def create_fts5_index(
+    name: str, table: str, column: str, *, owner: str = "user_id", batch_size: int = BACKFILL_BATCH
+) -> None:
+    """SQLite: a contentless FTS5 table ``name`` (trigram tokenizer) of
+    ``table.column`` and of each row's owner (``owner``, an integer id, as a
+    token of three characters, one trigram of its own: ``owner_token``), so
+    that a search asks for one owner's rows and the index intersects the two;
+    triggers ``<name>_insert``, ``_delete`` and ``_update`` that keep it in
+    step with every write; and the rows already there indexed in batches of
+    ids, each committed, with a pause between them so that writers get
+    SQLite's lock, and a progress bar. The triggers come first, so rows
+    written meanwhile are indexed as they are written. A delete or an update
+    touches the index only for a row it holds (its ``_docsize`` row, one per
+    indexed row), and a batch skips rows already held: a row updated before
+    its batch is indexed once, with its new text, and a rerun after a kill
+    carries on. Nothing on PostgreSQL (see ``create_trigram_index``)."""
+    if _postgres():
+        return
+    # What it writes goes to the index's own tables, which have no foreign
+    # keys: counted as checked (below), so the runner skips its whole-database
+    # check, which at a million todos held the write lock for seconds.
+    raw = None if _offline() else op.get_bind().connection.driver_connection
+    start = None if raw is None else raw.total_changes
+    # The names come from the revision, never from input.
+    held = f"EXISTS (SELECT 1 FROM {name}_docsize WHERE id = old.id)"  # noqa: S608
+    columns = f"{column}, {owner}"
+    remove = (
+        f"INSERT INTO {name} ({name}, rowid, {columns}) "  # noqa: S608
+        f"VALUES ('delete', old.id, old.{column}, {owner_token('old.' + owner)});"
+    )
+    add = (
+        f"INSERT INTO {name} (rowid, {columns}) "  # noqa: S608
+        f"VALUES (new.id, new.{column}, {owner_token('new.' + owner)});"
+    )
+    for statement in (
+        f"CREATE VIRTUAL TABLE IF NOT EXISTS {name} USING fts5"
+        f"({columns}, content='', tokenize='trigram')",
+        f"CREATE TRIGGER IF NOT EXISTS {name}_insert AFTER INSERT ON {table} BEGIN {add} END",
+        f"CREATE TRIGGER IF NOT EXISTS {name}_delete AFTER DELETE ON {table} "
+        f"WHEN {held} BEGIN {remove} END",
+        f"CREATE TRIGGER IF NOT EXISTS {name}_update AFTER UPDATE OF {columns} ON {table} "
+        f"WHEN {held} BEGIN {remove} {add} END",
+    ):
+        op.execute(statement)
+    fill = (
+        f"INSERT INTO {name} (rowid, {columns}) "  # noqa: S608
+        f"SELECT id, {column}, {owner_token(owner)} FROM {table} "
+        "WHERE id > {after} AND id <= {upto} AND NOT EXISTS "
+        f"(SELECT 1 FROM {name}_docsize WHERE {name}_docsize.id = {table}.id)"
+    )
+    if _offline():
+        op.execute(fill.format(after=0, upto=2**63 - 1))
+        return
+    # The revision's transaction holds the table and triggers; commit them,
+    # then fill in batches of their own (writers get in between).
+    with op.get_context().autocommit_block():
+        bind = op.get_bind()
+        last = _scalar(f"SELECT max(id) FROM {table}") or 0  # noqa: S608
+        total = _scalar(f"SELECT count(*) FROM {table}") or 0  # noqa: S608
+        logger.info("Search index %s: %s rows to index.", name, f"{total:,}")
+        done = batches = 0
+        for after in range(0, last, batch_size):
+            done += bind.exec_driver_sql(fill.format(after=after, upto=after + batch_size)).rowcount
+            batches += 1
+            if batches % BACKFILL_REPORT_EVERY == 0:
+                logger.info("Search index %s: %s", name, progress_bar(done, total))
+            time.sleep(SQLITE_BACKFILL_PAUSE)
+    logger.info("Search index %s: %s rows indexed.", name, f"{done:,}")
+    global checked_changes
+    checked_changes += raw.total_changes - start
+
+
+def owner_token(owner: str) -> str:
+    """SQLite: the owner id ``owner`` (an SQL expression, at most 2**32 - 1)
+    as three characters of the supplementary private use area B, one trigram
+    that no other owner has (services.search makes the same)."""
+    base = 0x100000
+    return f"char({base}, {base} + ({owner} >> 16), {base} + ({owner} & 65535))"
+
+
+def drop_search_index(name: str, table: str, index: str) -> None:
+    """Undo ``create_trigram_index`` (the index; the pg_trgm extension stays,
+    as other objects may use it) and ``create_fts5_index`` (the triggers,
+    then the FTS5 table and its shadow tables)."""
+    if _postgres():
+        drop_index(index, table)
+        return
+    for trigger in ("insert", "delete", "update"):
+        op.execute(f"DROP TRIGGER IF EXISTS {name}_{trigger}")
+    op.execute(f"DROP TABLE IF EXISTS {name}")

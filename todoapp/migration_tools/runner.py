@@ -62,7 +62,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ..database import SQLITE_BEGIN, SQLITE_BUSY_TIMEOUT_MS
 from ..models import UTCDateTime
-from . import autogen, manifest, naming, offline, sqlite
+from . import autogen, manifest, naming, offline, search_objects, sqlite
 
 # pg_advisory_lock key for migrations: any number no other code uses ("todo").
 MIGRATION_LOCK_KEY = 0x746F646F
@@ -133,6 +133,7 @@ def _configure_args(context) -> dict:
     args.setdefault("render_as_batch", True)
     args.setdefault("compare_type", True)
     args.setdefault("render_item", render_item)
+    args.setdefault("include_name", search_objects.include_name)
     return args
 
 

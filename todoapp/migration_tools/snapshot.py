@@ -19,14 +19,21 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from .search_objects import is_search_table
+
 VERSION_TABLE = "alembic_version"
 # Rows fetched at a time when streaming: memory stays flat on a large table.
 STREAM_BATCH = 5000
 
 
 def table_names(conn: sa.Connection) -> list[str]:
-    """The tables that hold data, sorted by name."""
-    return sorted(name for name in sa.inspect(conn).get_table_names() if name != VERSION_TABLE)
+    """The tables that hold data, sorted by name (not the search index's,
+    which is derived from the titles: search_objects)."""
+    return sorted(
+        name
+        for name in sa.inspect(conn).get_table_names()
+        if name != VERSION_TABLE and not is_search_table(name)
+    )
 
 
 def table_columns(conn: sa.Connection) -> dict[str, tuple[str, ...]]:

@@ -74,7 +74,8 @@ def faithful_rebuilds(raw, *, copy_from: Callable[[str], sa.Table] | None = None
       block does not say ``sqlite_autoincrement`` itself;
     - makes the table's indexes again, once the block is done, in the order
       they were made before it (what the revision does after the block, it
-      does as it means to);
+      does as it means to), and its triggers, which the drop of the old
+      table took with it (the search index's keep it in step: 0016);
     - with ``copy_from`` (offline, where nothing can be reflected), takes the
       table's definition from it.
 
@@ -100,12 +101,17 @@ def faithful_rebuilds(raw, *, copy_from: Callable[[str], sa.Table] | None = None
         if copy_from is not None and len(args) < 4 and kw.get("copy_from") is None:
             kw["copy_from"] = copy_from(table_name)
         made = indexes(raw)
+        triggers_before = triggers(raw, table_name)
         rebuilt.discard(table_name)
         with given(table_name, *args, **kw) as batch:
             yield batch
         if table_name in rebuilt:
             for statement in index_order(made, indexes(raw), table_name):
                 alembic.op.execute(statement)
+            now = triggers(raw, table_name)
+            for name, sql in triggers_before.items():
+                if name not in now:
+                    alembic.op.execute(sql)
 
     alembic.op.batch_alter_table = batch_alter_table
     sa.event.listen(sa.Table, "before_create", before_create)
@@ -167,6 +173,17 @@ def indexes(raw) -> list[tuple[str, str, str]]:
         "SELECT tbl_name, name, sql FROM sqlite_master "
         "WHERE type = 'index' AND sql IS NOT NULL ORDER BY rowid"
     ).fetchall()
+
+
+def triggers(raw, table: str) -> dict[str, str]:
+    """``table``'s triggers, name to the CREATE TRIGGER that made them, oldest first."""
+    return dict(
+        raw.execute(
+            "SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name = ? "
+            "ORDER BY rowid",
+            (table,),
+        ).fetchall()
+    )
 
 
 def index_order(before: list[tuple], after: list[tuple], table: str) -> list[str]:

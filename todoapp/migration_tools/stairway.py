@@ -57,6 +57,7 @@ from alembic.script import Script, ScriptDirectory
 from .. import models  # noqa: F401 - registers the models in db.metadata
 from ..extensions import db
 from .naming import revision_parents
+from .search_objects import is_search_table
 from .snapshot import VERSION_TABLE
 
 REFUSES_UNLESS = "DOWNGRADE_REFUSES_UNLESS"
@@ -267,7 +268,9 @@ class Seeder:
         """Add ``rows_per_step`` rows to every table; return how many each got.
         Raises ``SeedingError`` naming the table that could not take them."""
         schema = sa.MetaData()
-        schema.reflect(conn, only=lambda name, _: name != VERSION_TABLE)
+        schema.reflect(
+            conn, only=lambda name, _: name != VERSION_TABLE and not is_search_table(name)
+        )
         return {table.name: self._fill(conn, table) for table in schema.sorted_tables}
 
     def _fill(self, conn: sa.Connection, table: sa.Table) -> int:

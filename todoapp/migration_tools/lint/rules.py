@@ -57,6 +57,9 @@ ONLINE_SIGNATURES = {
     "set_not_null": ("table", "column"),
     "backfill": ("table", "assignments", "where"),
     "execute_checked": ("sql",),
+    "create_trigram_index": ("name", "table", "column"),
+    "create_fts5_index": ("name", "table", "column"),
+    "drop_search_index": ("name", "table", "index"),
 }
 CONSTRAINT_KINDS = {
     "create_check_constraint": "check constraint",
@@ -220,6 +223,20 @@ def describe_online(
         )
     if name == "execute_checked":
         return REVIEW, f"raw SQL, committed on its own: {_sql_text(args.get('sql'))}"
+    if name == "create_trigram_index":
+        return (
+            LOW,
+            f"expand: create GIN trigram index {text(args.get('name'))} on {table} "
+            "concurrently (PostgreSQL; pg_trgm made if missing)",
+        )
+    if name == "create_fts5_index":
+        return (
+            LOW,
+            f"expand: create FTS5 table {text(args.get('name'))} over {table} with its "
+            "triggers, filled in committed batches (SQLite)",
+        )
+    if name == "drop_search_index":
+        return LOW, f"contract: drop the search index {text(args.get('name'))} on {table}"
     if name == "backfill":
         return LOW, f"backfill {table} in batches: {_sql_text(args.get('assignments'))}"
     if name == "set_not_null":

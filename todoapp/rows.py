@@ -110,13 +110,40 @@ def _purge_in(purge: datetime, now: datetime) -> str:
     return f"purged in {days} day{'' if days == 1 else 's'}"
 
 
+# The id of the one form a list page carries for its rows' buttons (see
+# ``row_form``): a row has buttons, not forms.
+ROW_FORM = "rows"
+
+
+def row_form(hidden: Markup) -> Markup:
+    """The page's one form for its rows' buttons: the CSRF token and where
+    to come back (``hidden``). Each button names it (``form=``) and sends it
+    to its own URL (``formaction=``), so a row writes no hidden field, and
+    without JavaScript a button still posts and the server redirects."""
+    return Markup(f'<form id="{ROW_FORM}" method="post" hidden>{escaped(hidden)}</form>')  # noqa: S704
+
+
+def _button(url: str, label: str, text: str, attributes: str = "") -> str:
+    """A row's button: it posts the page's row form to ``url``. ``label`` is
+    its accessible name (markup), ``text`` what it shows (empty for an icon
+    button, which its class draws)."""
+    return (
+        f'<button form="{ROW_FORM}" formaction="{url}" aria-label="{label}"{attributes}>'
+        f"{text}</button>"
+    )
+
+
+# The delete buttons: an icon (app.css), with a tooltip.
+_DELETE = ' class="icon-button delete" title="Delete"'
+_DELETE_FOREVER = ' class="icon-button delete" title="Delete forever"'
+
+
 @dataclass(frozen=True)
 class _Page:
     """What is the same for every row of a page, escaped once; and the
     time, so that every row counts from one moment."""
 
     base: str  # the rows' URL, with a trailing slash
-    hidden: str  # the hidden fields of every form of the page
     now: datetime
     lists_base: str | None = None  # the lists' URL, with a trailing slash
     next_q: str = ""  # this page, URL-encoded: where Edit comes back to
@@ -132,33 +159,32 @@ def _page(**values) -> _Page:
 
 
 def _todo_row(todo, page: _Page) -> str:
-    """One todo of a list: tick, title, list name (on the todo list), edit, delete."""
+    """One todo of a list: tick, title, its list (on the todo list, unless
+    it is the Inbox), when it was added, edit, delete."""
     done = todo["done"]
-    title, url, hidden = escaped(todo["title"]), f"{page.base}{escaped(todo['id'])}", page.hidden
-    if page.lists_base is None:
+    title, url = escaped(todo["title"]), f"{page.base}{escaped(todo['id'])}"
+    if page.lists_base is None or todo["in_inbox"]:
         in_list = ""
-    elif todo["list_id"] is None:  # not backfilled yet: the Inbox
-        in_list = f"in {escaped(todo['list_name'])} &middot; "
     else:
         in_list = (
             f'in <a href="{page.lists_base}{escaped(todo["list_id"])}">'
             f"{escaped(todo['list_name'])}</a> &middot; "
         )
+    delete = _button(f"{url}/delete", f"Delete &ldquo;{title}&rdquo;", "", _DELETE)
+    tick = _button(
+        f"{url}/toggle",
+        f"Mark &ldquo;{title}&rdquo; {'not done' if done else 'done'}",
+        "&check;" if done else "",
+        f' class="check" aria-pressed="{"true" if done else "false"}"',
+    )
     return (
-        f'\n    \n    <li class="todo{" is-done" if done else ""}">\n'
-        f'      <form class="inline" method="post" action="{url}/toggle">{hidden}'
-        f'<button type="submit" class="check" aria-label="Mark &ldquo;{title}&rdquo; '
-        f'{"not done" if done else "done"}" aria-pressed="{"true" if done else "false"}">'
-        f"{'&check;' if done else ''}</button></form>\n"
-        f'      <span class="title">{title}</span>\n'
-        f'      <span class="meta">{in_list}added {_when(todo["created_at"], page.now)}</span>\n'
-        '      <div class="row-actions">\n'
-        f'      <a class="button-secondary" href="{url}/edit?next={page.next_q}">Edit'
+        f'<li class="todo{" is-done" if done else ""}">{tick}\n'
+        f'<span class="title">{title}</span>\n'
+        f'<span class="meta">{in_list}added {_when(todo["created_at"], page.now)}</span>\n'
+        '<span class="row-actions">'
+        f'<a class="button-secondary" href="{url}/edit?next={page.next_q}">Edit'
         f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
-        f'      <form class="inline" method="post" action="{url}/delete">{hidden}'
-        '<button type="submit" class="button-danger">Delete</button></form>\n'
-        "      </div>\n"
-        "    </li>\n  "
+        f"{delete}</span></li>\n"
     )
 
 
@@ -180,15 +206,26 @@ def _entry(item, page: _Page) -> tuple:
     return ("ids", f"select-{item_id}", quoted, f"{page.base}{item_id}", title, quoted)
 
 
-def _restore_and_purge(url: str, label: str, gone: str, hidden: str, indent: str) -> str:
-    """A trash entry's two buttons, each a form of its own, on two lines."""
+def _restore_and_purge(url: str, label: str, gone: str) -> str:
+    """A trash entry's two buttons: Restore, and Delete forever (an icon,
+    which asks first when the script runs)."""
     return (
-        f'{indent}<form class="inline" method="post" action="{url}/restore">{hidden}'
-        f'<button type="submit" aria-label="Restore {label}">Restore</button></form>\n'
-        f'{indent}<form class="inline" method="post" action="{url}/purge" '
-        f'data-confirm="Delete {gone} forever? This cannot be undone.">{hidden}'
-        f'<button type="submit" class="button-danger" aria-label="Delete forever: {label}">'
-        "Delete forever</button></form>\n"
+        _button(f"{url}/restore", f"Restore {label}", "Restore")
+        + "\n"
+        + _button(
+            f"{url}/purge",
+            f"Delete forever: {label}",
+            "",
+            f'{_DELETE_FOREVER} data-confirm="Delete {gone} forever? This cannot be undone."',
+        )
+    )
+
+
+def _select(name: str, item_id: str, box: str, label: str) -> str:
+    """A trash entry's checkbox, in the page's bulk form, and its label."""
+    return (
+        f'<input type="checkbox" class="select" name="{name}" value="{item_id}" form="bulk" '
+        f'id="{box}"><label for="{box}" class="visually-hidden">Select {label}</label>'
     )
 
 
@@ -199,20 +236,14 @@ def _trash_row(item, page: _Page) -> str:
     deleted_at = item["deleted_at"]
     purge = deleted_at + page.retention
     return (
-        ("" if is_list else "\n    \n    ")
-        + f'\n    <li class="todo is-trashed{" is-list" if is_list else ""}">\n'
-        f'      <input type="checkbox" class="select" name="{name}" '
-        f'value="{escaped(item["id"])}" form="bulk" id="{box}">\n'
-        f'      <label for="{box}" class="visually-hidden">Select {label}</label>\n'
-        f'      <span class="title">{what}</span>\n'
-        f'      <span class="meta">deleted {_when(deleted_at, page.now)} &middot;\n'
-        f"        {_time(purge, _purge_in(purge, page.now))}</span>\n"
-        '      <div class="row-actions">\n'
-        f'      <a class="button-secondary" href="{url}/restore">Details'
+        f'<li class="todo is-trashed{" is-list" if is_list else ""}">'
+        f"{_select(name, escaped(item['id']), box, label)}\n"
+        f'<span class="title">{what}</span>\n'
+        f'<span class="meta">deleted {_when(deleted_at, page.now)} &middot; '
+        f"{_time(purge, _purge_in(purge, page.now))}</span>\n"
+        f'<span class="row-actions"><a class="button-secondary" href="{url}/restore">Details'
         f'<span class="visually-hidden"> of {label}</span></a>\n'
-        f"{_restore_and_purge(url, label, gone, page.hidden, '      ')}"
-        "      </div>\n"
-        "    </li>\n  "
+        f"{_restore_and_purge(url, label, gone)}</span></li>\n"
     )
 
 
@@ -222,22 +253,16 @@ def _admin_trash_row(item, page: _Page) -> str:
     is_list = item["kind"] == LIST_ENTRY
     owner, deleter = item["owner"], item["deleter"]
     by = f" by {escaped(deleter)}" if deleter and deleter != owner else ""
-    opening = '\n      <tr class="is-list">' if is_list else "\n      \n      <tr>"
     return (
-        f"{opening}\n"
-        f'        <td><input type="checkbox" class="select" name="{name}" '
-        f'value="{escaped(item["id"])}" form="bulk" id="{box}">\n'
-        f'          <label for="{box}" class="visually-hidden">Select {label}</label></td>\n'
-        f"        <td>{what}</td>\n"
-        f'        <td data-label="Owner"><a href="{page.by_owner}'
+        ('<tr class="is-list">' if is_list else "<tr>")
+        + f"<td>{_select(name, escaped(item['id']), box, label)}</td>\n"
+        f"<td>{what}</td>\n"
+        f'<td data-label="Owner"><a href="{page.by_owner}'
         f'{_in_url(owner)}">{escaped(owner)}</a></td>\n'
-        f'        <td data-label="Deleted">{_when(item["deleted_at"], page.now)}{by}</td>\n'
-        f'        <td data-label="Purge">'
+        f'<td data-label="Deleted">{_when(item["deleted_at"], page.now)}{by}</td>\n'
+        f'<td data-label="Purge">'
         f"{_purge_in(item['deleted_at'] + page.retention, page.now)}</td>\n"
-        '        <td class="row-actions">\n'
-        f"{_restore_and_purge(url, label, gone, page.hidden, '          ')}"
-        "        </td>\n"
-        "      </tr>\n    "
+        f'<td class="row-actions">{_restore_and_purge(url, label, gone)}</td></tr>\n'
     )
 
 
@@ -246,15 +271,14 @@ def _rows(row, items, page: _Page) -> Markup:
     return Markup("".join([row(item, page) for item in items]))  # noqa: S704
 
 
-def todo_rows(
-    items, *, base: str, hidden: Markup, next_q: str, lists_base: str | None = None
-) -> Markup:
+def todo_rows(items, *, base: str, next_q: str, lists_base: str | None = None) -> Markup:
     """The rows of the todo list for ``items`` (id, title, done, created_at;
-    and list_id, list_name with ``lists_base``). ``base``: the todos' URL
-    with a trailing slash; ``hidden``: the forms' hidden fields; ``next_q``:
-    this page, URL-encoded; ``lists_base``: the lists' URL with a trailing
-    slash, to name each todo's list (None: one list's page)."""
-    page = _page(base=base, hidden=hidden, next_q=next_q, lists_base=lists_base)
+    and list_id, list_name, in_inbox with ``lists_base``). ``base``: the
+    todos' URL with a trailing slash; ``next_q``: this page, URL-encoded;
+    ``lists_base``: the lists' URL with a trailing slash, to name each
+    todo's list but the Inbox (None: one list's page). The buttons post the
+    page's ``row_form``."""
+    page = _page(base=base, next_q=next_q, lists_base=lists_base)
     return _rows(_todo_row, items, page)
 
 
@@ -262,17 +286,16 @@ def _retention() -> timedelta:
     return timedelta(days=current_app.config["TRASH_RETENTION_DAYS"])
 
 
-def trash_rows(items, *, base: str, hidden: Markup, lists_base: str) -> Markup:
+def trash_rows(items, *, base: str, lists_base: str) -> Markup:
     """The rows of a user's trash for ``items`` (kind, id, title,
-    deleted_at; and todos, for lists). ``lists_base``: the lists' trash URL."""
-    page = _page(base=base, hidden=hidden, lists_base=lists_base, retention=_retention())
+    deleted_at; and todos, for lists). ``lists_base``: the lists' trash URL.
+    The checkboxes join the form ``bulk``; the buttons post ``row_form``."""
+    page = _page(base=base, lists_base=lists_base, retention=_retention())
     return _rows(_trash_row, items, page)
 
 
-def admin_trash_rows(items, *, base: str, by_owner: str, hidden: Markup, lists_base: str) -> Markup:
+def admin_trash_rows(items, *, base: str, by_owner: str, lists_base: str) -> Markup:
     """The rows of everyone's trash for ``items`` (as ``trash_rows``, with
     owner and deleter). ``by_owner``: the page's URL up to ``?user=``."""
-    page = _page(
-        base=base, hidden=hidden, lists_base=lists_base, by_owner=by_owner, retention=_retention()
-    )
+    page = _page(base=base, lists_base=lists_base, by_owner=by_owner, retention=_retention())
     return _rows(_admin_trash_row, items, page)

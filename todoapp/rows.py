@@ -123,19 +123,12 @@ def row_form(hidden: Markup) -> Markup:
     return Markup(f'<form id="{ROW_FORM}" method="post" hidden>{escaped(hidden)}</form>')  # noqa: S704
 
 
-def _button(url: str, label: str, text: str, attributes: str = "") -> str:
-    """A row's button: it posts the page's row form to ``url``. ``label`` is
-    its accessible name (markup), ``text`` what it shows (empty for an icon
-    button, which its class draws)."""
-    return (
-        f'<button form="{ROW_FORM}" formaction="{url}" aria-label="{label}"{attributes}>'
-        f"{text}</button>"
-    )
-
-
-# The delete buttons: an icon (app.css), with a tooltip.
-_DELETE = ' class="icon-button delete" title="Delete"'
-_DELETE_FOREVER = ' class="icon-button delete" title="Delete forever"'
+# How a row's button opens: it posts the page's row form, to the URL that
+# follows. Then its accessible name (aria-label) and what it shows: nothing,
+# for an icon button (the delete buttons: app.css draws them), which has a
+# tooltip. Written out in each row's f-string: a call per button costs more
+# than the row's other work.
+_BUTTON = f'<button form="{ROW_FORM}" formaction="'
 
 
 @dataclass(frozen=True)
@@ -170,99 +163,81 @@ def _todo_row(todo, page: _Page) -> str:
             f'in <a href="{page.lists_base}{escaped(todo["list_id"])}">'
             f"{escaped(todo['list_name'])}</a> &middot; "
         )
-    delete = _button(f"{url}/delete", f"Delete &ldquo;{title}&rdquo;", "", _DELETE)
-    tick = _button(
-        f"{url}/toggle",
-        f"Mark &ldquo;{title}&rdquo; {'not done' if done else 'done'}",
-        "&check;" if done else "",
-        f' class="check" aria-pressed="{"true" if done else "false"}"',
-    )
     return (
-        f'<li class="todo{" is-done" if done else ""}">{tick}\n'
+        f'<li class="todo{" is-done" if done else ""}">{_BUTTON}{url}/toggle" '
+        f'aria-label="Mark &ldquo;{title}&rdquo; {"not done" if done else "done"}" class="check" '
+        f'aria-pressed="{"true" if done else "false"}">{"&check;" if done else ""}</button>\n'
         f'<span class="title">{title}</span>\n'
         f'<span class="meta">{in_list}added {_when(todo["created_at"], page.now)}</span>\n'
         '<span class="row-actions">'
         f'<a class="button-secondary" href="{url}/edit?next={page.next_q}">Edit'
         f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
-        f"{delete}</span></li>\n"
+        f'{_BUTTON}{url}/delete" aria-label="Delete &ldquo;{title}&rdquo;" '
+        'class="icon-button delete" title="Delete"></button></span></li>\n'
     )
 
 
-def _entry(item, page: _Page) -> tuple:
-    """What a trash row says of its entry, a todo's or a list's: the name
-    and URL of its checkbox, its label's words, its link, its description."""
+def _entry(item, page: _Page) -> tuple[str, str, str, str]:
+    """What both trash pages write of an entry, a todo's or a list's: its
+    checkbox (in the page's bulk form) with its label; its Details link's
+    URL and words; what it is; its two buttons, Restore and Delete forever
+    (an icon, which asks first when the script runs)."""
     title, item_id = escaped(item["title"]), escaped(item["id"])
     if item["kind"] == LIST_ENTRY:
         count = todos_count(item["todos"])
-        return (
-            "list_ids",
-            f"select-list-{item_id}",
-            f"the list &ldquo;{title}&rdquo;",
-            f"{page.lists_base}{item_id}",
-            f'<span class="kind">List</span> {title}, with {count}',
-            f"the list &ldquo;{title}&rdquo; and its {count}",
-        )
-    quoted = f"&ldquo;{title}&rdquo;"
-    return ("ids", f"select-{item_id}", quoted, f"{page.base}{item_id}", title, quoted)
-
-
-def _restore_and_purge(url: str, label: str, gone: str) -> str:
-    """A trash entry's two buttons: Restore, and Delete forever (an icon,
-    which asks first when the script runs)."""
-    return (
-        _button(f"{url}/restore", f"Restore {label}", "Restore")
-        + "\n"
-        + _button(
-            f"{url}/purge",
-            f"Delete forever: {label}",
-            "",
-            f'{_DELETE_FOREVER} data-confirm="Delete {gone} forever? This cannot be undone."',
-        )
-    )
-
-
-def _select(name: str, item_id: str, box: str, label: str) -> str:
-    """A trash entry's checkbox, in the page's bulk form, and its label."""
-    return (
+        name, box, url = "list_ids", f"select-list-{item_id}", f"{page.lists_base}{item_id}"
+        label = f"the list &ldquo;{title}&rdquo;"
+        what = f'<span class="kind">List</span> {title}, with {count}'
+        gone = f"the list &ldquo;{title}&rdquo; and its {count}"
+    else:
+        name, box, url = "ids", f"select-{item_id}", f"{page.base}{item_id}"
+        label = gone = f"&ldquo;{title}&rdquo;"
+        what = title
+    select = (
         f'<input type="checkbox" class="select" name="{name}" value="{item_id}" form="bulk" '
         f'id="{box}"><label for="{box}" class="visually-hidden">Select {label}</label>'
     )
+    buttons = (
+        f'{_BUTTON}{url}/restore" aria-label="Restore {label}">Restore</button>\n'
+        f'{_BUTTON}{url}/purge" aria-label="Delete forever: {label}" class="icon-button delete" '
+        f'title="Delete forever" data-confirm="Delete {gone} forever? This cannot be undone.">'
+        "</button>"
+    )
+    return select, f'{url}/restore">Details<span class="visually-hidden"> of {label}', what, buttons
 
 
 def _trash_row(item, page: _Page) -> str:
     """One entry of a user's trash: checkbox, what it is, when it goes, details, restore, purge."""
-    name, box, label, url, what, gone = _entry(item, page)
-    is_list = item["kind"] == LIST_ENTRY
+    select, details, what, buttons = _entry(item, page)
     deleted_at = item["deleted_at"]
     purge = deleted_at + page.retention
     return (
-        f'<li class="todo is-trashed{" is-list" if is_list else ""}">'
-        f"{_select(name, escaped(item['id']), box, label)}\n"
-        f'<span class="title">{what}</span>\n'
+        f'<li class="todo is-trashed{" is-list" if item["kind"] == LIST_ENTRY else ""}">'
+        f'{select}\n<span class="title">{what}</span>\n'
         f'<span class="meta">deleted {_when(deleted_at, page.now)} &middot; '
         f"{_time(purge, _purge_in(purge, page.now))}</span>\n"
-        f'<span class="row-actions"><a class="button-secondary" href="{url}/restore">Details'
-        f'<span class="visually-hidden"> of {label}</span></a>\n'
-        f"{_restore_and_purge(url, label, gone)}</span></li>\n"
+        f'<span class="row-actions"><a class="button-secondary" href="{details}</span></a>\n'
+        f"{buttons}</span></li>\n"
     )
+
+
+_LIST_TR = '<tr class="is-list">'
 
 
 def _admin_trash_row(item, page: _Page) -> str:
     """One entry of everyone's trash: as in a user's, with its owner and who deleted it."""
-    name, box, label, url, what, gone = _entry(item, page)
-    is_list = item["kind"] == LIST_ENTRY
+    select, _, what, buttons = _entry(item, page)
     owner, deleter = item["owner"], item["deleter"]
     by = f" by {escaped(deleter)}" if deleter and deleter != owner else ""
     return (
-        ('<tr class="is-list">' if is_list else "<tr>")
-        + f"<td>{_select(name, escaped(item['id']), box, label)}</td>\n"
+        f"{_LIST_TR if item['kind'] == LIST_ENTRY else '<tr>'}<td>{select}</td>\n"
         f"<td>{what}</td>\n"
         f'<td data-label="Owner"><a href="{page.by_owner}'
         f'{_in_url(owner)}">{escaped(owner)}</a></td>\n'
         f'<td data-label="Deleted">{_when(item["deleted_at"], page.now)}{by}</td>\n'
         f'<td data-label="Purge">'
         f"{_purge_in(item['deleted_at'] + page.retention, page.now)}</td>\n"
-        f'<td class="row-actions">{_restore_and_purge(url, label, gone)}</td></tr>\n'
+        f'<td class="row-actions">{buttons}</td></tr>\n'
     )
 
 

@@ -12,7 +12,7 @@ head), beside hello-world. Each round opens and closes with hello-world, as
 in ``make bench``, and runs every page of target 1 on both versions, the
 order of the two swapped from round to round; each run is divided by the
 mean of its round's two hello-world runs, and the median of the rounds is
-the result.
+the result. Each version's workers' peak resident memory (VmHWM) follows.
 """
 
 import argparse
@@ -28,7 +28,7 @@ from tests.live import gunicorn
 from todoapp import ROOT
 
 from . import data
-from .load import fresh_cookie, log_in, wrk
+from .load import fresh_cookie, log_in, peak_rss_mb, workers, wrk
 from .scenarios import THROUGHPUT_CONNECTIONS, THROUGHPUT_PAGES, check_pages, hello_brackets
 
 SIZE = 1_000_000
@@ -139,8 +139,15 @@ def main() -> None:
             "after": stack.enter_context(gunicorn(dataset.url, logs, workers=2)),
         }
         ratios = measure(servers, hello, args.rounds, args.seconds)
+        peaks = {
+            side: [peak_rss_mb(pid) for pid in workers(server.process.pid)]
+            for side, server in servers.items()
+        }
     print()
     print(table(ratios, before))
+    print()
+    for side, label in (("before", before), ("after", "this checkout")):
+        print(f"Worker peak RSS, {label}: {' / '.join(f'{p:.1f}' for p in peaks[side])} MB")
 
 
 if __name__ == "__main__":

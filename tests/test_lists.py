@@ -443,11 +443,16 @@ def test_the_admin_trash_shows_lists_with_their_counts(client, auth, admin, alic
 # --- Lists themselves ----------------------------------------------------------------
 
 
-def test_todos_without_a_list_go_to_the_inbox(app, client, alice_in):
+def test_todos_without_a_list_go_to_the_inbox(app, client, alice_in, make_list):
+    """The todo list names a todo's list only when it is not the Inbox, where
+    what is added there goes anyway: the name would repeat on most rows."""
     client.submit("/todos", {"title": "from the todo page"})
     inbox = list_id_named(app, alice_in, "Inbox")
     assert "from the todo page" in page(client, f"/lists/{inbox}")
-    assert f'in <a href="/lists/{inbox}">Inbox</a>' in page(client, "/todos")
+    todos_page = page(client, "/todos")
+    assert "from the todo page" in todos_page and "Inbox</a> &middot;" not in todos_page
+    errands = make_list(alice_in, "Errands", todos=1)
+    assert f'in <a href="/lists/{errands}">Errands</a> &middot;' in page(client, "/todos")
 
 
 def test_a_todo_moves_to_another_list_on_its_edit_page(app, client, alice_in, make_list):

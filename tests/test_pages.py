@@ -4,12 +4,13 @@ error pages."""
 import html
 import re
 from datetime import timedelta
+from html.parser import HTMLParser
 
 import pytest
 from sqlalchemy import select, update
 
 from todoapp.extensions import db
-from todoapp.models import Todo, utcnow
+from todoapp.models import List, Todo, utcnow
 from todoapp.services import todos, users
 
 from .conftest import PASSWORD
@@ -202,7 +203,8 @@ def test_list_pages_of_plain_todos_are_ascii_and_read_the_same(
     assert "Todos · todoapp</title>" in todos_page
     assert 'aria-label="Mark “item 2” done"' in todos_page
     assert "Groceries</a> · added" in todos_page and "Older →</a>" in todos_page
-    assert 'aria-label="Mark “item 0” not done" aria-pressed="true">✓</button>' in older_todos
+    done = 'aria-label="Mark “item 0” not done" class="check" aria-pressed="true">✓</button>'
+    assert done in older_todos
     assert "← Newer</a>" in older_todos
     assert 'aria-label="Restore the list “Old”"' in trash_page
     assert 'data-confirm="Delete “gone 2” forever? This cannot be undone."' in trash_page
@@ -498,3 +500,76 @@ def test_titles_and_names_take_their_own_direction(
     auth.logout()
     auth.login("root")
     assert own_direction.search(text(client.get("/admin/trash")))
+
+
+class _Buttons(HTMLParser):
+    """A page's forms (by id: action and fields) and buttons (by accessible
+    name: the form they post, and where to)."""
+
+    def __init__(self):
+        super().__init__()
+        self.forms, self.buttons, self._form = {}, {}, None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self._form = a.get("id")
+            self.forms[self._form] = {"action": a.get("action"), "fields": {}}
+        elif tag == "input" and a.get("type") == "hidden" and self._form is not None:
+            self.forms[self._form]["fields"][a["name"]] = a["value"]
+        elif tag == "button" and "aria-label" in a:
+            owner = a.get("form", self._form)
+            self.buttons[a["aria-label"]] = (owner, a.get("formaction"))
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self._form = None
+
+
+def press(client, path, label):
+    """Press the button named ``label`` on ``path`` as a browser without
+    JavaScript does: post the fields of the form it names to its formaction."""
+    buttons = _Buttons()
+    buttons.feed(text(client.get(path)))
+    owner, action = buttons.buttons[label]
+    form = buttons.forms[owner]
+    return client.post(action or form["action"], data=form["fields"])
+
+
+def test_a_rows_buttons_post_the_pages_one_form_without_javascript(
+    app, client, auth, alice, admin, make_todo, make_list
+):
+    """A row has buttons, not forms: each names the page's one hidden form
+    (the CSRF token, where to come back) and posts it to its own URL. Pressed
+    as a browser without JavaScript presses them, each does its work and
+    comes back to the page; the same post without the form's token does nothing."""
+    kept, gone = make_todo(alice, "kept"), make_todo(alice, "gone")
+    groceries = make_list(alice, "Groceries")
+    auth.login("alice")
+    page = text(client.get("/todos"))
+    assert page.count("<form") == 4  # the search, the add form, the row form, logging out
+    assert page.count('name="csrf_token"') == 3
+
+    response = press(client, "/todos", "Mark “kept” done")
+    assert response.status_code == 302 and response.location == "/todos"
+    assert 'aria-label="Mark “kept” not done"' in html.unescape(text(client.get("/todos")))
+    token_free = client.post(f"/todos/{gone}/delete", data={"next": "/todos"})
+    assert token_free.status_code == 400
+    assert press(client, "/todos", "Delete “gone”").status_code == 302
+    assert "Moved “gone” to the trash." in html.unescape(text(client.get("/todos")))
+    assert press(client, "/trash", "Restore “gone”").status_code == 302
+    assert press(client, "/todos", "Delete “gone”").status_code == 302
+    assert press(client, "/trash", "Delete forever: “gone”").status_code == 302
+    assert press(client, "/lists", "Delete list “Groceries” and its todos").status_code == 302
+    with app.app_context():
+        assert db.session.get(Todo, gone, execution_options={"include_trashed": True}) is None
+        assert db.session.get(Todo, kept).done
+    assert "Groceries, with 0 todos" in text(client.get("/trash"))
+
+    auth.logout()
+    auth.login("root")
+    assert press(client, "/admin/trash", "Restore the list “Groceries”").status_code == 302
+    restored = "Restored the list “Groceries” for alice, with 0 todos."
+    assert restored in html.unescape(text(client.get("/admin/trash")))
+    with app.app_context():
+        assert db.session.get(List, groceries) is not None

@@ -156,6 +156,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(empty_field, "empty_field")
     app.add_template_global(nav_links, "nav_links")
     app.add_template_global(here, "here")
+    app.add_template_global(rows.row_form, "row_form")
     app.add_template_global(rows.todo_rows, "todo_rows")
     app.add_template_global(rows.trash_rows, "trash_rows")
     app.add_template_global(rows.admin_trash_rows, "admin_trash_rows")

@@ -111,13 +111,33 @@ def _purge_in(purge: datetime, now: datetime) -> str:
     return f"purged in {days} day{'' if days == 1 else 's'}"
 
 
+# The id of the one form a list page carries for its rows' buttons (see
+# ``row_form``): a row has buttons, not forms.
+ROW_FORM = "rows"
+
+
+def row_form(hidden: Markup) -> Markup:
+    """The page's one form for its rows' buttons: the CSRF token and where
+    to come back (``hidden``). Each button names it (``form=``) and sends it
+    to its own URL (``formaction=``), so a row writes no hidden field, and
+    without JavaScript a button still posts and the server redirects."""
+    return Markup(f'<form id="{ROW_FORM}" method="post" hidden>{escaped(hidden)}</form>')  # noqa: S704
+
+
+# How a row's button opens: it posts the page's row form, to the URL that
+# follows. Then its accessible name (aria-label) and what it shows: nothing,
+# for an icon button (the delete buttons: app.css draws them), which has a
+# tooltip. Written out in each row's f-string: a call per button costs more
+# than the row's other work.
+_BUTTON = f'<button form="{ROW_FORM}" formaction="'
+
+
 @dataclass(frozen=True)
 class _Page:
     """What is the same for every row of a page, escaped once; and the
     time, so that every row counts from one moment."""
 
     base: str  # the rows' URL, with a trailing slash
-    hidden: str  # the hidden fields of every form of the page
     now: datetime
     lists_base: str | None = None  # the lists' URL, with a trailing slash
     next_q: str = ""  # this page, URL-encoded: where Edit comes back to
@@ -148,113 +168,93 @@ def _due(todo, page: _Page) -> str:
 
 
 def _todo_row(todo, page: _Page) -> str:
-    """One todo of a list: tick, title, list name (on the todo list), edit, delete."""
+    """One todo of a list: tick, title, its list (on the todo list, unless
+    it is the Inbox), when it was added, edit, delete."""
     done = todo["done"]
-    title, url, hidden = escaped(todo["title"]), f"{page.base}{escaped(todo['id'])}", page.hidden
-    if page.lists_base is None:
+    title, url = escaped(todo["title"]), f"{page.base}{escaped(todo['id'])}"
+    if page.lists_base is None or todo["in_inbox"]:
         in_list = ""
-    elif todo["list_id"] is None:  # not backfilled yet: the Inbox
-        in_list = f"in {escaped(todo['list_name'])} &middot; "
     else:
         in_list = (
             f'in <a href="{page.lists_base}{escaped(todo["list_id"])}">'
             f"{escaped(todo['list_name'])}</a> &middot; "
         )
     return (
-        f'\n    \n    <li class="todo{" is-done" if done else ""}">\n'
-        f'      <form class="inline" method="post" action="{url}/toggle">{hidden}'
-        f'<button type="submit" class="check" aria-label="Mark &ldquo;{title}&rdquo; '
-        f'{"not done" if done else "done"}" aria-pressed="{"true" if done else "false"}">'
-        f"{'&check;' if done else ''}</button></form>\n"
-        f'      <span class="title" dir="auto">{title}</span>\n'
-        f'      <span class="meta">{_due(todo, page)}{in_list}added '
+        f'<li class="todo{" is-done" if done else ""}">{_BUTTON}{url}/toggle" '
+        f'aria-label="Mark &ldquo;{title}&rdquo; {"not done" if done else "done"}" class="check" '
+        f'aria-pressed="{"true" if done else "false"}">{"&check;" if done else ""}</button>\n'
+        f'<span class="title" dir="auto">{title}</span>\n'
+        f'<span class="meta">{_due(todo, page)}{in_list}added '
         f"{_when(todo['created_at'], page.now)}</span>\n"
-        '      <div class="row-actions">\n'
-        f'      <a class="button-secondary" href="{url}/edit?next={page.next_q}">Edit'
+        '<span class="row-actions">'
+        f'<a class="button-secondary" href="{url}/edit?next={page.next_q}">Edit'
         f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
-        f'      <form class="inline" method="post" action="{url}/delete">{hidden}'
-        '<button type="submit" class="button-danger">Delete</button></form>\n'
-        "      </div>\n"
-        "    </li>\n  "
+        f'{_BUTTON}{url}/delete" aria-label="Delete &ldquo;{title}&rdquo;" '
+        'class="icon-button delete" title="Delete"></button></span></li>\n'
     )
 
 
-def _entry(item, page: _Page) -> tuple:
-    """What a trash row says of its entry, a todo's or a list's: the name
-    and URL of its checkbox, its label's words, its link, its description."""
+def _entry(item, page: _Page) -> tuple[str, str, str, str]:
+    """What both trash pages write of an entry, a todo's or a list's: its
+    checkbox (in the page's bulk form) with its label; its Details link's
+    URL and words; what it is; its two buttons, Restore and Delete forever
+    (an icon, which asks first when the script runs)."""
     title, item_id = escaped(item["title"]), escaped(item["id"])
     if item["kind"] == LIST_ENTRY:
         count = todos_count(item["todos"])
-        return (
-            "list_ids",
-            f"select-list-{item_id}",
-            f"the list &ldquo;{title}&rdquo;",
-            f"{page.lists_base}{item_id}",
-            f'<span class="kind">List</span> {title}, with {count}',
-            f"the list &ldquo;{title}&rdquo; and its {count}",
-        )
-    quoted = f"&ldquo;{title}&rdquo;"
-    return ("ids", f"select-{item_id}", quoted, f"{page.base}{item_id}", title, quoted)
-
-
-def _restore_and_purge(url: str, label: str, gone: str, hidden: str, indent: str) -> str:
-    """A trash entry's two buttons, each a form of its own, on two lines."""
-    return (
-        f'{indent}<form class="inline" method="post" action="{url}/restore">{hidden}'
-        f'<button type="submit" aria-label="Restore {label}">Restore</button></form>\n'
-        f'{indent}<form class="inline" method="post" action="{url}/purge" '
-        f'data-confirm="Delete {gone} forever? This cannot be undone.">{hidden}'
-        f'<button type="submit" class="button-danger" aria-label="Delete forever: {label}">'
-        "Delete forever</button></form>\n"
+        name, box, url = "list_ids", f"select-list-{item_id}", f"{page.lists_base}{item_id}"
+        label = f"the list &ldquo;{title}&rdquo;"
+        what = f'<span class="kind">List</span> {title}, with {count}'
+        gone = f"the list &ldquo;{title}&rdquo; and its {count}"
+    else:
+        name, box, url = "ids", f"select-{item_id}", f"{page.base}{item_id}"
+        label = gone = f"&ldquo;{title}&rdquo;"
+        what = title
+    select = (
+        f'<input type="checkbox" class="select" name="{name}" value="{item_id}" form="bulk" '
+        f'id="{box}"><label for="{box}" class="visually-hidden">Select {label}</label>'
     )
+    buttons = (
+        f'{_BUTTON}{url}/restore" aria-label="Restore {label}">Restore</button>\n'
+        f'{_BUTTON}{url}/purge" aria-label="Delete forever: {label}" class="icon-button delete" '
+        f'title="Delete forever" data-confirm="Delete {gone} forever? This cannot be undone.">'
+        "</button>"
+    )
+    return select, f'{url}/restore">Details<span class="visually-hidden"> of {label}', what, buttons
 
 
 def _trash_row(item, page: _Page) -> str:
     """One entry of a user's trash: checkbox, what it is, when it goes, details, restore, purge."""
-    name, box, label, url, what, gone = _entry(item, page)
-    is_list = item["kind"] == LIST_ENTRY
+    select, details, what, buttons = _entry(item, page)
     deleted_at = item["deleted_at"]
     purge = deleted_at + page.retention
     return (
-        ("" if is_list else "\n    \n    ")
-        + f'\n    <li class="todo is-trashed{" is-list" if is_list else ""}">\n'
-        f'      <input type="checkbox" class="select" name="{name}" '
-        f'value="{escaped(item["id"])}" form="bulk" id="{box}">\n'
-        f'      <label for="{box}" class="visually-hidden">Select {label}</label>\n'
-        f'      <span class="title" dir="auto">{what}</span>\n'
-        f'      <span class="meta">deleted {_when(deleted_at, page.now)} &middot;\n'
-        f"        {_time(purge, _purge_in(purge, page.now))}</span>\n"
-        '      <div class="row-actions">\n'
-        f'      <a class="button-secondary" href="{url}/restore">Details'
-        f'<span class="visually-hidden"> of {label}</span></a>\n'
-        f"{_restore_and_purge(url, label, gone, page.hidden, '      ')}"
-        "      </div>\n"
-        "    </li>\n  "
+        f'<li class="todo is-trashed{" is-list" if item["kind"] == LIST_ENTRY else ""}">'
+        f'{select}\n<span class="title" dir="auto">{what}</span>\n'
+        f'<span class="meta">deleted {_when(deleted_at, page.now)} &middot; '
+        f"{_time(purge, _purge_in(purge, page.now))}</span>\n"
+        f'<span class="row-actions"><a class="button-secondary" href="{details}</span></a>\n'
+        f"{buttons}</span></li>\n"
     )
+
+
+_LIST_TR = '<tr class="is-list">'
 
 
 def _admin_trash_row(item, page: _Page) -> str:
     """One entry of everyone's trash: as in a user's, with its owner and who deleted it."""
-    name, box, label, url, what, gone = _entry(item, page)
-    is_list = item["kind"] == LIST_ENTRY
+    select, _, what, buttons = _entry(item, page)
     owner, deleter = item["owner"], item["deleter"]
     by = f" by {escaped(deleter)}" if deleter and deleter != owner else ""
-    opening = '\n      <tr class="is-list">' if is_list else "\n      \n      <tr>"
     return (
-        f"{opening}\n"
-        f'        <td><input type="checkbox" class="select" name="{name}" '
-        f'value="{escaped(item["id"])}" form="bulk" id="{box}">\n'
-        f'          <label for="{box}" class="visually-hidden">Select {label}</label></td>\n'
-        f'        <td dir="auto">{what}</td>\n'
-        f'        <td data-label="Owner"><a href="{page.by_owner}'
+        f"{_LIST_TR if item['kind'] == LIST_ENTRY else '<tr>'}<td>{select}</td>\n"
+        f'<td dir="auto">{what}</td>\n'
+        f'<td data-label="Owner"><a href="{page.by_owner}'
         f'{_in_url(owner)}">{escaped(owner)}</a></td>\n'
-        f'        <td data-label="Deleted">{_when(item["deleted_at"], page.now)}{by}</td>\n'
-        f'        <td data-label="Purge">'
+        f'<td data-label="Deleted">{_when(item["deleted_at"], page.now)}{by}</td>\n'
+        f'<td data-label="Purge">'
         f"{_purge_in(item['deleted_at'] + page.retention, page.now)}</td>\n"
-        '        <td class="row-actions">\n'
-        f"{_restore_and_purge(url, label, gone, page.hidden, '          ')}"
-        "        </td>\n"
-        "      </tr>\n    "
+        f'<td class="row-actions">{buttons}</td></tr>\n'
     )
 
 
@@ -264,21 +264,16 @@ def _rows(row, items, page: _Page) -> Markup:
 
 
 def todo_rows(
-    items,
-    *,
-    base: str,
-    hidden: Markup,
-    next_q: str,
-    lists_base: str | None = None,
-    today: date | None = None,
+    items, *, base: str, next_q: str, lists_base: str | None = None, today: date | None = None
 ) -> Markup:
     """The rows of the todo list for ``items`` (id, title, done, created_at;
-    and list_id, list_name with ``lists_base``). ``base``: the todos' URL
-    with a trailing slash; ``hidden``: the forms' hidden fields; ``next_q``:
-    this page, URL-encoded; ``lists_base``: the lists' URL with a trailing
-    slash, to name each todo's list (None: one list's page); ``today``: the
-    user's date, to say when a todo with a ``due_on`` is due."""
-    page = _page(base=base, hidden=hidden, next_q=next_q, lists_base=lists_base, today=today)
+    and list_id, list_name, in_inbox with ``lists_base``). ``base``: the
+    todos' URL with a trailing slash; ``next_q``: this page, URL-encoded;
+    ``lists_base``: the lists' URL with a trailing slash, to name each
+    todo's list but the Inbox (None: one list's page). The buttons post the
+    page's ``row_form``. ``today``: the user's date, to say when a todo with
+    a ``due_on`` is due."""
+    page = _page(base=base, next_q=next_q, lists_base=lists_base, today=today)
     return _rows(_todo_row, items, page)
 
 
@@ -286,17 +281,16 @@ def _retention() -> timedelta:
     return timedelta(days=current_app.config["TRASH_RETENTION_DAYS"])
 
 
-def trash_rows(items, *, base: str, hidden: Markup, lists_base: str) -> Markup:
+def trash_rows(items, *, base: str, lists_base: str) -> Markup:
     """The rows of a user's trash for ``items`` (kind, id, title,
-    deleted_at; and todos, for lists). ``lists_base``: the lists' trash URL."""
-    page = _page(base=base, hidden=hidden, lists_base=lists_base, retention=_retention())
+    deleted_at; and todos, for lists). ``lists_base``: the lists' trash URL.
+    The checkboxes join the form ``bulk``; the buttons post ``row_form``."""
+    page = _page(base=base, lists_base=lists_base, retention=_retention())
     return _rows(_trash_row, items, page)
 
 
-def admin_trash_rows(items, *, base: str, by_owner: str, hidden: Markup, lists_base: str) -> Markup:
+def admin_trash_rows(items, *, base: str, by_owner: str, lists_base: str) -> Markup:
     """The rows of everyone's trash for ``items`` (as ``trash_rows``, with
     owner and deleter). ``by_owner``: the page's URL up to ``?user=``."""
-    page = _page(
-        base=base, hidden=hidden, lists_base=lists_base, by_owner=by_owner, retention=_retention()
-    )
+    page = _page(base=base, lists_base=lists_base, by_owner=by_owner, retention=_retention())
     return _rows(_admin_trash_row, items, page)

@@ -399,7 +399,7 @@ def test_keyboard_only(page):
     enter(page)
     expect(row(page, "by keyboard")).to_be_visible()
 
-    outline = tab_to(page, "el.textContent.trim() === 'Delete'")
+    outline = tab_to(page, "el.getAttribute('aria-label') === 'Delete “by keyboard”'")
     assert outline != "none", "focus must be visible"
     enter(page)
     expect(page.get_by_text("Moved “by keyboard” to the trash.")).to_be_visible()
@@ -407,7 +407,7 @@ def test_keyboard_only(page):
     enter(page)
     expect(row(page, "by keyboard")).to_be_visible()
 
-    tab_to(page, "el.textContent.trim() === 'Delete'")
+    tab_to(page, "el.getAttribute('aria-label') === 'Delete “by keyboard”'")
     enter(page)
     tab_to(page, "el.textContent.trim() === 'Trash'")
     enter(page)

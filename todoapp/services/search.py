@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal_column,
     select,
     table,
+    true,
 )
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
@@ -107,7 +108,8 @@ def _title_holds_ilike(element, compiler, **kw):
 _TITLE_HOLDS = title_holds(_todos.c.id, _todos.c.title, _OWNER, bindparam("query", type_=String()))
 
 # One owner's live todos whose title holds the query, newest first, with the
-# name of each one's list (as services.todos' list of todos).
+# name of each one's list and whether it is the Inbox (as services.todos'
+# list of todos).
 _FOUND_TODOS = Keyset(
     visible(
         select(
@@ -117,6 +119,7 @@ _FOUND_TODOS = Keyset(
             _todos.c.created_at,
             _todos.c.list_id,
             func.coalesce(_lists.c.name, INBOX).label("list_name"),
+            func.coalesce(_lists.c.is_inbox, true()).label("in_inbox"),
         )
         .select_from(_todos.outerjoin(_lists, _lists.c.id == _todos.c.list_id))
         .where(_todos.c.user_id == _OWNER, _TITLE_HOLDS)

@@ -21,6 +21,7 @@ from sqlalchemy import (
     literal_column,
     null,
     select,
+    true,
     update,
 )
 
@@ -126,8 +127,8 @@ _todos, _lists, _users = Todo.__table__, List.__table__, User.__table__
 # Whose rows: unseen by the planner, so one plan serves every owner (pages.planned_once).
 _OWNER = planned_once("owner_id", Integer)
 
-# One owner's live todos, with the name of each one's list. A todo with no
-# list yet (before the backfill) is in the Inbox.
+# One owner's live todos, with the name of each one's list and whether it is
+# the Inbox. A todo with no list yet (before the backfill) is in the Inbox.
 _WITH_LIST_NAMES = select(
     _todos.c.id,
     _todos.c.title,
@@ -136,6 +137,7 @@ _WITH_LIST_NAMES = select(
     _todos.c.due_on,
     _todos.c.list_id,
     func.coalesce(_lists.c.name, INBOX).label("list_name"),
+    func.coalesce(_lists.c.is_inbox, true()).label("in_inbox"),
 ).select_from(_todos.outerjoin(_lists, _lists.c.id == _todos.c.list_id))
 _LIVE_TODOS = Keyset(visible(_WITH_LIST_NAMES.where(_todos.c.user_id == _OWNER)), LIST_KEY)
 
@@ -246,7 +248,7 @@ def list_todos(
     owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
 ) -> Page:
     """A page of one owner's live todos, newest first: rows of id, title,
-    done, created_at, list_id and list_name. A todo with no list yet (before
+    done, created_at, list_id, list_name and in_inbox. A todo with no list yet (before
     the backfill) is in the Inbox."""
     return _LIVE_TODOS.page({"owner_id": owner_id}, per_page, before, after)
 

@@ -276,7 +276,8 @@ GAP_BELOW = """(el) => {
 BUTTONS_IN_LINE = """(table) => [...table.querySelectorAll("tbody tr")].map((row) => {
   const buttons = [...row.querySelectorAll("button")].map((b) => b.getBoundingClientRect());
   if (!buttons.length) return [1, 0];
-  const tops = new Set(buttons.map((b) => Math.round(b.top)));
+  // One line: every button centred at one height (an icon button is not as tall as a worded one).
+  const tops = new Set(buttons.map((b) => Math.round((b.top + b.bottom) / 2)));
   const box = row.getBoundingClientRect();
   const middle = (buttons[0].top + buttons[0].bottom) / 2;
   return [tops.size, Math.abs(middle - (box.top + box.bottom) / 2)];

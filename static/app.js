@@ -88,3 +88,128 @@ if (bulk) {
   window.addEventListener("pageshow", update); // boxes kept ticked by the back button
   update();
 }
+
+// Keyboard shortcuts, in the manner of Gmail and Todoist: "/" search, "q"
+// (or "a") the add field, "j"/"k" the next/previous row, "x" tick it, "e"
+// edit it, "#" delete it (the message that follows has Undo), "?" lists
+// them. Off while typing in a field, and with Ctrl, Alt or Meta held.
+const SHORTCUTS = [
+  ["/", "Search"],
+  ["q", "Add a todo (also a)"],
+  ["j", "Next todo"],
+  ["k", "Previous todo"],
+  ["x", "Mark the todo done, or not done"],
+  ["e", "Edit the todo"],
+  ["#", "Delete the todo (Undo follows)"],
+  ["?", "Show these shortcuts"],
+];
+let shortcutsDialog = null;
+const showShortcuts = () => {
+  if (!shortcutsDialog) {
+    shortcutsDialog = document.createElement("dialog");
+    shortcutsDialog.className = "shortcuts";
+    shortcutsDialog.setAttribute("aria-labelledby", "shortcuts-heading");
+    const heading = document.createElement("h2");
+    heading.id = "shortcuts-heading";
+    heading.textContent = "Keyboard shortcuts";
+    const list = document.createElement("dl");
+    for (const [key, what] of SHORTCUTS) {
+      const term = document.createElement("dt");
+      const kbd = document.createElement("kbd");
+      kbd.textContent = key;
+      term.append(kbd);
+      const description = document.createElement("dd");
+      description.textContent = what;
+      list.append(term, description);
+    }
+    const note = document.createElement("p");
+    note.className = "muted";
+    note.textContent = "They do nothing while you type in a field.";
+    const close = document.createElement("button");
+    close.type = "button";
+    close.textContent = "Close";
+    close.addEventListener("click", () => shortcutsDialog.close());
+    shortcutsDialog.append(heading, list, note, close);
+    document.body.append(shortcutsDialog);
+  }
+  if (!shortcutsDialog.open) {
+    shortcutsDialog.showModal();
+  }
+};
+const typingIn = (element) =>
+  element &&
+  (element.isContentEditable ||
+    ["INPUT", "TEXTAREA", "SELECT"].includes(element.tagName));
+const todoRows = () => [...document.querySelectorAll(".todo-list > li.todo")];
+let currentRow = null;
+const rowNow = () => {
+  const focused = document.activeElement && document.activeElement.closest("li.todo");
+  if (focused && todoRows().includes(focused)) {
+    return focused;
+  }
+  return currentRow && currentRow.isConnected ? currentRow : null;
+};
+const moveTo = (row) => {
+  if (currentRow) {
+    currentRow.classList.remove("is-current");
+  }
+  currentRow = row;
+  row.classList.add("is-current");
+  const first = row.querySelector("button, a[href]");
+  if (first) {
+    first.focus({ preventScroll: true });
+  }
+  row.scrollIntoView({ block: "nearest" });
+};
+document.addEventListener("keydown", (event) => {
+  if (event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey || event.isComposing) {
+    return;
+  }
+  if (typingIn(event.target) || (shortcutsDialog && shortcutsDialog.open)) {
+    return;
+  }
+  const key = event.key;
+  let done = true;
+  if (key === "/") {
+    const search = document.getElementById("search-q");
+    if (search) {
+      search.focus();
+      search.select();
+    } else {
+      done = false;
+    }
+  } else if (key === "q" || key === "a") {
+    const field = document.querySelector(".add-form input:not([type=hidden])");
+    if (field) {
+      field.focus();
+    } else {
+      done = false;
+    }
+  } else if (key === "j" || key === "k") {
+    const rows = todoRows();
+    const at = rows.indexOf(rowNow());
+    if (rows.length === 0) {
+      done = false;
+    } else if (at === -1) {
+      moveTo(rows[0]);
+    } else {
+      moveTo(rows[Math.max(0, Math.min(rows.length - 1, at + (key === "j" ? 1 : -1)))]);
+    }
+  } else if (key === "x" || key === "e" || key === "#") {
+    const row = rowNow();
+    const selector = { x: "button.check", e: "a[href*='/edit']", "#": "button.delete" }[key];
+    const target = row && row.querySelector(selector);
+    if (target) {
+      target.click();
+    } else {
+      done = false;
+    }
+  } else if (key === "?") {
+    showShortcuts();
+  } else {
+    done = false;
+  }
+  if (done) {
+    event.preventDefault();
+  }
+});

@@ -418,6 +418,53 @@ def test_keyboard_only(page):
     expect(page.get_by_text("Restored “by keyboard”.")).to_be_visible()
 
 
+def test_keyboard_shortcuts(new_page):
+    page = new_page(bypass_csp=True)  # axe is injected as a script
+    register(page)
+    for title in ("First by keys", "Second by keys", "Third by keys"):
+        add(page, title)
+    page.locator("body").click(position={"x": 5, "y": 5})  # out of the add field
+    page.keyboard.press("j")
+    page.keyboard.press("j")
+    second = page.locator(".todo-list > li.todo").nth(1)  # newest first
+    expect(second.locator(":focus")).to_have_count(1)
+    outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
+    assert outline != "none", "the current row's focus must be visible"
+    with page.expect_navigation():
+        page.keyboard.press("x")
+    expect(
+        row(page, "Second by keys").get_by_role("button", name="Mark “Second by keys” not done")
+    ).to_have_attribute("aria-pressed", "true")
+    expect(
+        row(page, "Third by keys").get_by_role("button", name="Mark “Third by keys” done")
+    ).to_be_visible()
+
+    page.keyboard.press("/")
+    search = page.get_by_label("Search your todos, lists and trash")
+    expect(search).to_be_focused()
+    page.keyboard.type("q")
+    expect(search).to_have_value("q")
+    expect(search).to_be_focused()
+    expect(page.get_by_label("Title")).to_have_value("")
+
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("q")
+    expect(page.get_by_label("Title")).to_be_focused()
+    page.keyboard.type("j")
+    expect(page.get_by_label("Title")).to_have_value("j")
+
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("?")
+    dialog = page.get_by_role("dialog", name="Keyboard shortcuts")
+    expect(dialog.get_by_role("heading", name="Keyboard shortcuts")).to_be_visible()
+    check_accessibility(page, "shortcuts dialog")
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    page.keyboard.press("?")
+    dialog.get_by_role("button", name="Close").click()
+    expect(dialog).to_be_hidden()
+
+
 def visit_every_page(page, owner=None):
     """Every page with content, then the empty states; yields (label, page).
     ``owner``: the new user's name (a random one by default)."""

@@ -15,6 +15,16 @@ data.py's shape, to which each user gets a list by bulk insert:
   and /todos, which now step past them.
 - done above open: user003's list of the same shape; the newest plan.skew
   are marked done, as toggle_todo leaves each (one UPDATE). Page: the list's.
+- dated, trashed or done: user004's list of the same shape, every todo
+  dated: the older ones half due today, half yesterday; the newest plan.skew
+  half due today, half SKEW_OVERDUE_DAYS ago (so the most overdue), and the
+  skew trashes half of them and marks the other half done (one UPDATE each),
+  the rows /todos/today and /todos/overdue must skip. Pages: those two.
+- matches trashed: user005's list of the same shape, every title holding
+  SEARCH_WORD; the newest plan.skew go to the trash (one UPDATE). Page:
+  /search?q=SEARCH_WORD, whose todos section must step past them (its
+  trash section then lists some of them: only the todos section's rows
+  are counted).
 
 The database is built once and copied, so "before" is the copy as built and
 "after" the copy with the skews applied; each is served by gunicorn (2
@@ -26,7 +36,7 @@ import shutil
 import statistics
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import create_engine, func, insert, select, text, update
@@ -39,6 +49,8 @@ from .load import fresh_cookie, log_in, wrk
 from .scenarios import LATENCY_CONNECTIONS, SKEW_GOAL, THROUGHPUT_PAGES, Plan
 
 SKEW_BELOW = 1_000  # the older live, open todos under a list's skewed ones
+SKEW_OVERDUE_DAYS = 30  # how long ago the skewed overdue todos were due
+SEARCH_WORD = "matches"  # in every title of the search scenario's list
 INSERT_BATCH = 10_000
 DATABASES = ("todoapp_bench_skew_before", "todoapp_bench_skew_after")
 ROW = THROUGHPUT_PAGES["/todos"]  # how a page's todo rows are counted
@@ -58,7 +70,10 @@ SCENARIOS = (
     ("trashed list", data.BENCH_USER, 1, 0, ("/trash", "/todos")),
     ("trashed newest", "user002", 2, SKEW_BELOW, ("/lists/<list>", "/todos")),
     ("done above open", "user003", 3, SKEW_BELOW, ("/lists/<list>",)),
+    ("dated, trashed or done", "user004", 4, SKEW_BELOW, ("/todos/today", "/todos/overdue")),
+    ("matches trashed", "user005", 5, SKEW_BELOW, (f"/search?q={SEARCH_WORD}",)),
 )
+DATED = "dated, trashed or done"
 
 
 def scenarios(plan: Plan) -> list[Scenario]:
@@ -68,12 +83,26 @@ def scenarios(plan: Plan) -> list[Scenario]:
     ]
 
 
+def due_on(scenario: Scenario, n: int, today: date) -> date | None:
+    """The due date of the list's ``n``th todo (from 0, oldest first): only
+    the dated scenario's are dated, every other one due today; the others
+    yesterday (the older ones) or SKEW_OVERDUE_DAYS ago (the skewed ones)."""
+    if scenario.name != DATED:
+        return None
+    if n % 2 == 0:
+        return today
+    days = 1 if n < scenario.below else SKEW_OVERDUE_DAYS
+    return today - timedelta(days=days)
+
+
 def add_list(engine, scenario: Scenario) -> int:
     """A live list of the scenario's user with ``below + skewed`` open todos,
-    by bulk insert, oldest first (so the newest have the highest ids); its id."""
+    by bulk insert, oldest first (so the newest have the highest ids); its id.
+    Today is the date in UTC, as the pages see it without a ``tz`` cookie."""
     name = f"Skewed: {scenario.name}"
     total = scenario.below + scenario.skewed
     now = datetime.now(UTC).replace(microsecond=0)
+    today = now.date()
     started = time.perf_counter()
     with engine.begin() as con:
         list_id = con.execute(
@@ -91,6 +120,7 @@ def add_list(engine, scenario: Scenario) -> int:
                         "list_id": list_id,
                         "title": f"{name}, todo {n + 1}",
                         "done": False,
+                        "due_on": due_on(scenario, n, today),
                         "created_at": moment,
                         "updated_at": moment,
                     }
@@ -125,14 +155,23 @@ def apply_skew(engine, browser, scenario: Scenario, list_id: int) -> float:
     else:
         now = datetime.now(UTC)
         with engine.begin() as con:
-            skewed = (Todo.list_id == list_id) & (Todo.id >= newest(con, list_id, scenario.skewed))
-            if scenario.name == "trashed newest":
-                change = {"deleted_at": now, "deleted_by": scenario.user_id}
+            first = newest(con, list_id, scenario.skewed)
+            skewed = (Todo.list_id == list_id) & (Todo.id >= first)
+            trash = {"deleted_at": now, "deleted_by": scenario.user_id}
+            if scenario.name == DATED:
+                # (id - first) % 4: 0 and 1 (due today, overdue) trashed,
+                # 2 and 3 done, so each page loses both kinds.
+                half = (Todo.id - first) % 4 < 2
+                changes = [(skewed & half, trash), (skewed & ~half, {"done": True})]
+                expected = scenario.skewed // 2
+            elif scenario.name in ("trashed newest", "matches trashed"):
+                changes, expected = [(skewed, trash)], scenario.skewed
             else:
-                change = {"done": True}
-            done = con.execute(update(Todo).where(skewed).values(updated_at=now, **change))
-            if done.rowcount != scenario.skewed:
-                raise RuntimeError(f"{scenario.name}: changed {done.rowcount} todos")
+                changes, expected = [(skewed, {"done": True})], scenario.skewed
+            for where, change in changes:
+                done = con.execute(update(Todo).where(where).values(updated_at=now, **change))
+                if done.rowcount != expected:
+                    raise RuntimeError(f"{scenario.name}: changed {done.rowcount} todos")
     return time.perf_counter() - started
 
 
@@ -151,9 +190,17 @@ def check_after(engine, scenario: Scenario, list_id: int) -> None:
         "trashed list": (0, scenario.skewed, 0),
         "trashed newest": (scenario.below, scenario.skewed, 0),
         "done above open": (scenario.skewed + scenario.below, 0, scenario.skewed),
+        DATED: (scenario.below + scenario.skewed // 2, scenario.skewed // 2, scenario.skewed // 2),
+        "matches trashed": (scenario.below, scenario.skewed, 0),
     }[scenario.name]
     if (live, trashed, done) != expected:
         raise RuntimeError(f"{scenario.name}: live, trashed, done = {live, trashed, done}")
+
+
+def rows_shown(html: str) -> int:
+    """A page's todo rows; on the search page, its todos section's alone
+    (its lists and trash sections follow it, in rows of the same class)."""
+    return html.split('<section class="search-section"', 1)[0].count(ROW)
 
 
 def _copy(db: str, server_url: str, before: data.Dataset, work: Path) -> str:
@@ -269,7 +316,7 @@ def _measure(plan: Plan, chosen, list_ids: dict, urls: dict, work: Path) -> dict
         ]
         for s, _, path in measured:
             for side in servers:
-                shown = browsers[side, s.name].request(path)[2].count(ROW)
+                shown = rows_shown(browsers[side, s.name].request(path)[2])
                 if shown != 50:
                     raise RuntimeError(f"{s.name}, {side}: {path} shows {shown} rows, not 50")
         p50 = {(s.name, page, side): [] for s, page, _ in measured for side in servers}

@@ -426,6 +426,10 @@ def test_a_rebuild_makes_the_indexes_again_in_their_order(scratch, database_url,
     assert index_names(database_url) == before
 
 
+@pytest.mark.skipif(
+    BACKEND != "sqlite",
+    reason="SQLite's search index is kept by triggers a rebuild drops; PostgreSQL's is an index",
+)
 def test_a_rebuild_of_todos_keeps_the_search_index_in_step(scratch, people):
     """SQLite drops a table's triggers with it, and the search index's keep
     it in step: a rebuild of todos makes them again, so the todos written,

@@ -19,6 +19,7 @@ import flask_migrate
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
+from hypothesis import settings
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
 
@@ -32,6 +33,11 @@ PASSWORD = "correct horse"
 CSRF_INPUT = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 SERVER_URL = os.environ.get("TEST_DATABASE_URL", "")
 BACKEND = "postgresql" if SERVER_URL.startswith("postgresql") else "sqlite"
+
+# Property tests check what is built, not how fast: a loaded CI machine must
+# not fail an example for taking long.
+settings.register_profile("todoapp", deadline=None)
+settings.load_profile("todoapp")
 
 
 def make_app(database_url, **overrides):

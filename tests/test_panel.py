@@ -117,6 +117,19 @@ def test_move_to_another_list_from_a_row(app, client, alice_in, make_todo, make_
     with app.app_context():
         assert todos.get_todo(todo).list_id == groceries
 
+    # Undo moves it back to where it was.
+    undo = re.search(
+        r'action="(/todos/\d+/move)">.*?name="next" value="([^"]+)".*?'
+        r'name="list_id" value="(\d+)">Undo</button>',
+        after,
+        re.S,
+    )
+    assert undo and undo[1] == f"/todos/{todo}/move" and undo[2] == "/todos"
+    client.submit(undo[1], {"list_id": undo[3], "next": undo[2]})
+    assert panel_of(text(client.get("/todos"))) == {"Inbox": "1", "Groceries": "0"}
+    with app.app_context():
+        assert todos.get_todo(todo).list_id == lists.inbox_of(alice_in)
+
 
 @pytest.mark.parametrize("whose", ["bob's", "trashed", "no such"])
 def test_moving_to_a_list_that_is_not_offered_says_so(

@@ -92,11 +92,19 @@ def test_click_a_title_to_edit_it_in_place(page):
     expect(row(page, "call mum")).to_be_visible()
 
 
-def test_without_javascript_the_title_stays_text(new_page):
+def test_without_javascript_the_title_stays_text_and_a_move_can_be_undone(new_page):
     page = new_page(java_script_enabled=False)
     register(page)
-    add(page, "buy milk")
+    create_list(page, "Groceries")
+    add(page, "buy milk")  # on the list's page: in Groceries
     row(page, "buy milk").locator(".title").click()
     expect(page.get_by_role("textbox", name="Edit title")).to_have_count(0)
     row(page, "buy milk").get_by_role("link", name="Move “buy milk”").click()
-    expect(page.get_by_text("(it is here)")).to_be_visible()
+    expect(page.get_by_text("Groceries (it is here)")).to_be_visible()
+    page.get_by_role("button", name="Inbox").click()
+    expect(page.get_by_text("Moved “buy milk” to Inbox.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Groceries")).to_be_visible()  # back where it was
+    expect(row(page, "buy milk")).to_have_count(0)
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_text("Moved “buy milk” to Groceries.")).to_be_visible()
+    expect(row(page, "buy milk")).to_be_visible()

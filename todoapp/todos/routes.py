@@ -108,8 +108,13 @@ def move(todo_id: int):
     form.list_id.choices = [(row.id, row.name) for row in lists.list_lists(current_user.id)]
     next_url = safe_next(request.values.get("next"))
     if form.validate_on_submit():
+        came_from = todo.list_id
         moved, found = todos.move_todo(todo_id, current_user.id, form.list_id.data)
-        flash(f"Moved “{moved.title}” to {found.name}.", "success")
+        text = f"Moved “{moved.title}” to {found.name}."
+        if came_from is None or came_from == found.id:  # no list yet, or no move
+            flash(text, "success")
+        else:
+            flash({"text": text, "undo_move": todo_id, "to": came_from, "back": next_url}, "undo")
         return redirect(next_url)
     if form.list_id.errors:
         form.list_id.errors = ["That list is not one of your lists any more: pick another."]

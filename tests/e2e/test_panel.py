@@ -30,7 +30,7 @@ def test_the_panel_counts_open_todos_and_moves_follow(new_page, size, viewport, 
         expect(panel.get_by_text("Lists", exact=True)).to_be_hidden()
     expect(panel_link(page, "Inbox 2 open")).to_be_visible()
     expect(panel_link(page, "Groceries 0 open")).to_be_visible()
-    expect(panel_link(page, "All todos")).to_have_attribute("aria-current", "page")
+    expect(panel.locator("[aria-current]")).to_have_count(0)
     check_accessibility(page, f"todos with the panel ({size}, {scheme})")
 
     row(page, "call mum").get_by_role("button", name="Mark “call mum” done").click()

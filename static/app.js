@@ -213,3 +213,110 @@ document.addEventListener("keydown", (event) => {
     event.preventDefault();
   }
 });
+
+// Click a todo's title to edit it in place. Enter, or leaving the field,
+// saves through the edit page's own POST (only the title is sent, so the due
+// date and the list stay); Escape, or an empty or unchanged title, puts the
+// title back. A title the server refuses keeps the field open with its
+// reason, until Enter saves a better one or Escape gives up. Without this script the title is text, and the row's Edit link
+// does the same. Self-contained: it needs only the rows' markup.
+const setUpTitleEditing = () => {
+  const token = document.querySelector("#rows input[name=csrf_token]");
+  const lists = document.querySelectorAll(".todo-list");
+  if (!token || lists.length === 0) {
+    return;
+  }
+  for (const list of lists) {
+    list.classList.add("titles-editable");
+  }
+  const editLink = (row) => row.querySelector(".row-actions a[href*='/edit']");
+  const saved = (html, path) => {
+    // The page the save returns to holds the row: its title as the server cleaned it.
+    const page = new DOMParser().parseFromString(html, "text/html");
+    const link = [...page.querySelectorAll(".row-actions a[href*='/edit']")].find(
+      (a) => new URL(a.href, window.location.href).pathname === path,
+    );
+    const title = link && link.closest("li.todo").querySelector(".title");
+    return title ? title.textContent : null;
+  };
+  const open = (title, link) => {
+    const before = title.textContent;
+    const path = new URL(link.href, window.location.href).pathname;
+    const input = document.createElement("input");
+    input.type = "text";
+    input.className = "title-input";
+    input.value = before;
+    input.dir = "auto";
+    input.required = true;
+    input.setAttribute("aria-label", "Edit title");
+    const problem = document.createElement("span");
+    problem.className = "error";
+    problem.setAttribute("role", "alert");
+    title.replaceChildren(input);
+    input.focus();
+    input.select();
+    let busy = false;
+    let refused = false;
+    const close = (text) => {
+      busy = true; // the blur that removing the field causes saves nothing
+      title.replaceChildren(text);
+    };
+    const save = async () => {
+      const value = input.value.trim();
+      if (busy) {
+        return;
+      }
+      if (value === "" || value === before) {
+        close(before);
+        return;
+      }
+      busy = true;
+      const body = new FormData();
+      body.append("csrf_token", token.value);
+      body.append("title", value);
+      body.append("next", window.location.pathname + window.location.search);
+      let response;
+      try {
+        response = await fetch(path, { method: "POST", body, credentials: "same-origin" });
+      } catch (error) {
+        response = null;
+      }
+      const html = response ? await response.text() : "";
+      if (response && response.ok) {
+        close(saved(html, path) || value);
+      } else if (response && response.status === 422) {
+        const page = new DOMParser().parseFromString(html, "text/html");
+        const reason = page.querySelector(".field .error");
+        problem.textContent = reason ? reason.textContent : "Not saved.";
+        input.setAttribute("aria-invalid", "true");
+        title.append(problem);
+        busy = false;
+        refused = true;
+      } else {
+        window.location.reload(); // gone meanwhile, or offline: the page says what is so
+      }
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        save();
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        close(before);
+      }
+    });
+    // Leaving a field the server refused keeps it open with its reason.
+    input.addEventListener("blur", () => refused || save());
+  };
+  document.addEventListener("click", (event) => {
+    const title = event.target.closest(".titles-editable > li.todo > .title");
+    if (!title || title.querySelector("input") || String(window.getSelection())) {
+      return; // already open, or text being selected
+    }
+    const link = editLink(title.closest("li.todo"));
+    if (link) {
+      open(title, link);
+    }
+  });
+};
+setUpTitleEditing();

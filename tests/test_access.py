@@ -28,6 +28,8 @@ MATRIX = [
     ("GET", "/todos/overdue", 302, 200, 200, 200),
     ("GET", "/todos/{live}/edit", 302, 200, 404, 404),
     ("POST", "/todos/{live}/edit", 302, 422, 404, 404),
+    ("GET", "/todos/{live}/move", 302, 200, 404, 404),
+    ("POST", "/todos/{live}/move", 302, 422, 404, 404),
     ("POST", "/todos/{live}/toggle", 302, 302, 404, 404),
     ("POST", "/todos/{live}/delete", 302, 302, 404, 404),
     ("GET", "/lists", 302, 200, 200, 200),

@@ -213,7 +213,8 @@ def test_list_pages_of_plain_todos_are_ascii_and_read_the_same(
 
 def nav(page: str) -> list[tuple[str, bool]]:
     """The main nav's links: (label, marked as the current page)."""
-    links = re.findall(r'<a href="[^"]+" (aria-current="page")?>([^<]+)</a>', page)
+    main_nav = page.split('<nav aria-label="Main">', 1)[1].split("</nav>", 1)[0]
+    links = re.findall(r'<a href="[^"]+" (aria-current="page")?>([^<]+)</a>', main_nav)
     return [(label, bool(current)) for current, label in links]
 
 

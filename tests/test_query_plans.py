@@ -417,3 +417,18 @@ def test_search_reads_the_title_index(app, alice, bob, make_todo, trash):
         assert not re.search(r"SCAN todos\b(?!_search)", plan), plan
     else:
         assert "ix_todos_title_trgm" in plan, plan
+
+
+def test_the_panel_counts_each_list_through_its_index(app, owner):
+    """The side panel reads the owner's lists by their index and counts each
+    one's open todos through an index on a list's live todos, a bounded
+    number of them: never the todos table, whatever a list holds."""
+    from todoapp.services import lists
+
+    plan = plan_of(app, lambda: lists.panel(owner), table="lists", containing="count(")
+    # A partial index of a list's live todos (ix_todos_list_live, or one of its open ones).
+    assert re.search(r"ix_todos_list_(?!due)\w+", plan), plan
+    if BACKEND == "sqlite":
+        assert "SCAN todos" not in plan and "SCAN lists" not in plan, plan
+    else:
+        assert "Seq Scan" not in plan, plan

@@ -14,6 +14,7 @@ from markupsafe import Markup
 from . import rows
 from .models import utcnow
 from .rows import time_ago, todos_count
+from .services.lists import OPEN_COUNTED
 from .web import here
 
 __all__ = ["init_app", "time_ago", "todos_count"]
@@ -72,6 +73,12 @@ class Macros:
         if not self._environment.auto_reload:
             setattr(self, name, macro)  # the file is read once: kept until a restart
         return macro
+
+
+def open_count(n: int) -> str:
+    """A list's open todos as the side panel shows them: counted up to
+    services.lists.OPEN_COUNTED, "99+" from there."""
+    return f"{OPEN_COUNTED - 1}+" if n >= OPEN_COUNTED else str(n)
 
 
 def page_url(endpoint: str, cursor: tuple[str, str] | None, **values) -> str:
@@ -160,6 +167,7 @@ def init_app(app: Flask) -> None:
     app.add_template_global(rows.todo_rows, "todo_rows")
     app.add_template_global(rows.trash_rows, "trash_rows")
     app.add_template_global(rows.admin_trash_rows, "admin_trash_rows")
+    app.add_template_filter(open_count, "open_count")
     app.add_template_test(_is_form_class, "form_class")
     app.add_template_filter(time_ago, "ago")
     app.add_template_filter(exact_time, "exact")

@@ -169,7 +169,7 @@ def _due(todo, page: _Page) -> str:
 
 def _todo_row(todo, page: _Page) -> str:
     """One todo of a list: tick, title, its list (on the todo list, unless
-    it is the Inbox), when it was added, edit, delete."""
+    it is the Inbox), when it was added, edit, move, delete."""
     done = todo["done"]
     title, url = escaped(todo["title"]), f"{page.base}{escaped(todo['id'])}"
     if page.lists_base is None or todo["in_inbox"]:
@@ -188,6 +188,8 @@ def _todo_row(todo, page: _Page) -> str:
         f"{_when(todo['created_at'], page.now)}</span>\n"
         '<span class="row-actions">'
         f'<a class="button-secondary" href="{url}/edit?next={page.next_q}">Edit'
+        f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
+        f'<a class="button-secondary" href="{url}/move?next={page.next_q}">Move'
         f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
         f'{_BUTTON}{url}/delete" aria-label="Delete &ldquo;{title}&rdquo;" '
         'class="icon-button delete" title="Delete"></button></span></li>\n'

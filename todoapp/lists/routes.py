@@ -52,7 +52,13 @@ def _show(found, form: TodoForm | type[TodoForm], status: int = 200):
         raise NotFoundError("There is no such ordering.")
     page = listing(found, per_page(), **cursor())
     return render_template(
-        "lists/show.html", list=found, form=form, page=page, order=order, today=user_today()
+        "lists/show.html",
+        list=found,
+        form=form,
+        page=page,
+        order=order,
+        today=user_today(),
+        panel=lists.panel(current_user.id),
     ), status
 
 

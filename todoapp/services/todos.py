@@ -359,9 +359,26 @@ def edit_todo(
         if due_on is not UNCHANGED:
             todo.due_on = due_on
         if list_id is not None and list_id != todo.list_id:
-            lists.get_list(list_id, owner_id=owner_id, lock="share")
-            todo.list_id = list_id
+            _move(todo, list_id)
     return todo
+
+
+def move_todo(todo_id: int, owner_id: int, list_id: int) -> tuple[Todo, List]:
+    """Move a live todo to the owner's live list ``list_id``; returns the
+    todo and the list.
+    :raise NotFoundError: no such todo, or no such live list (InTrash: it is
+    in the trash)."""
+    with write_transaction():
+        todo = get_todo(todo_id, owner_id=owner_id, for_update=True)
+        return todo, _move(todo, list_id)
+
+
+def _move(todo: Todo, list_id: int) -> List:
+    """Put ``todo`` in its owner's live list ``list_id``, which is share-locked
+    so that it cannot go to the trash meanwhile."""
+    found = lists.get_list(list_id, owner_id=todo.user_id, lock="share")
+    todo.list_id = found.id
+    return found
 
 
 def toggle_todo(todo_id: int, owner_id: int) -> Todo:

@@ -38,3 +38,10 @@ class EditTodoForm(TodoForm):
     view fills ``list_id.choices`` with the user's live lists."""
 
     list_id = SelectField("List", coerce=int, validate_choice=True)
+
+
+class MoveTodoForm(FlaskForm):
+    """The "Move to…" page: one button per list, each sending its id. The
+    view fills ``list_id.choices`` with the user's live lists."""
+
+    list_id = SelectField("List", coerce=int, validate_choice=True)

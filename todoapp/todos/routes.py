@@ -3,7 +3,7 @@ from flask_login import current_user, login_required
 
 from ..services import lists, todos
 from ..web import cursor, fill_from_draft, per_page, safe_next, user_today
-from .forms import EditTodoForm, TodoForm
+from .forms import EditTodoForm, MoveTodoForm, TodoForm
 
 bp = Blueprint("todos", __name__)
 bp.before_request(login_required(lambda: None))
@@ -13,7 +13,13 @@ def _render_list(form: TodoForm | type[TodoForm], status: int = 200, **where):
     """The todo list; ``form`` is the add form submitted, or its class on a
     plain GET (the empty form is rendered once, see macros.add_form)."""
     listing = todos.list_todos(current_user.id, per_page(), **where)
-    return render_template("todos/index.html", form=form, page=listing, today=user_today()), status
+    return render_template(
+        "todos/index.html",
+        form=form,
+        page=listing,
+        today=user_today(),
+        panel=lists.panel(current_user.id),
+    ), status
 
 
 @bp.get("/todos")
@@ -49,6 +55,7 @@ def _due_view(name: str):
         heading=heading,
         empty=empty,
         endpoint=f"todos.{name}",
+        panel=lists.panel(current_user.id),
     )
 
 
@@ -91,6 +98,28 @@ def edit(todo_id: int):
         return redirect(next_url)
     status = 422 if form.is_submitted() else 200
     return render_template("todos/edit.html", form=form, todo=todo, next_url=next_url), status
+
+
+@bp.route("/todos/<id:todo_id>/move", methods=["GET", "POST"])
+def move(todo_id: int):
+    """Move a todo to another list: one press per list."""
+    todo = todos.get_todo(todo_id, owner_id=current_user.id)
+    form = MoveTodoForm()
+    form.list_id.choices = [(row.id, row.name) for row in lists.list_lists(current_user.id)]
+    next_url = safe_next(request.values.get("next"))
+    if form.validate_on_submit():
+        came_from = todo.list_id
+        moved, found = todos.move_todo(todo_id, current_user.id, form.list_id.data)
+        text = f"Moved “{moved.title}” to {found.name}."
+        if came_from is None or came_from == found.id:  # no list yet, or no move
+            flash(text, "success")
+        else:
+            flash({"text": text, "undo_move": todo_id, "to": came_from, "back": next_url}, "undo")
+        return redirect(next_url)
+    if form.list_id.errors:
+        form.list_id.errors = ["That list is not one of your lists any more: pick another."]
+    status = 422 if form.is_submitted() else 200
+    return render_template("todos/move.html", form=form, todo=todo, next_url=next_url), status
 
 
 @bp.post("/todos/<id:todo_id>/toggle")

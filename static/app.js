@@ -392,11 +392,26 @@ const update = async (form, button, action, body) => {
     window.location.assign(response.url);
     return;
   }
+  // What is being typed in the add form meanwhile stays, and so does the focus in it.
+  const fields = "main .add-form input:not([type=hidden])";
+  const typed = place.adding
+    ? []
+    : [...document.querySelectorAll(fields)].filter((f) => f.value).map((f) => [f.name, f.value]);
+  const typingName = !place.adding && document.activeElement && document.activeElement.matches(fields)
+    ? document.activeElement.name
+    : null;
   swapIn(page, new URL(response.url));
+  for (const [name, value] of typed) {
+    const field = document.querySelector(`main .add-form [name="${CSS.escape(name)}"]`);
+    if (field && !field.value) {
+      field.value = value;
+    }
+  }
   window.scrollTo(0, scrolled);
   const found = focusAfter(place);
-  const target = found ? found.target : fallbackFocus();
-  if (found && found.row && place.top !== null) {
+  const stillTyping = typingName && document.querySelector(`main .add-form [name="${CSS.escape(typingName)}"]`);
+  const target = stillTyping || (found ? found.target : fallbackFocus());
+  if (!stillTyping && found && found.row && place.top !== null) {
     // The row stays where it was on the screen, whatever changed above it.
     window.scrollBy(0, found.row.getBoundingClientRect().top - place.top);
   }

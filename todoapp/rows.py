@@ -187,8 +187,8 @@ def _then(anchor: str | None) -> str:
 def _todo_row(todo, page: _Page, neighbour=None) -> str:
     """One todo of a list: tick, title, its list (on the todo list, unless
     it is the Inbox), when it was added, edit, delete."""
-    done = todo["done"]
-    title, url = escaped(todo["title"]), f"{page.base}{escaped(todo['id'])}"
+    done, todo_id = todo["done"], escaped(todo["id"])
+    title, url = escaped(todo["title"]), f"{page.base}{todo_id}"
     if page.lists_base is None or todo["in_inbox"]:
         in_list = ""
     else:
@@ -197,7 +197,7 @@ def _todo_row(todo, page: _Page, neighbour=None) -> str:
             f"{escaped(todo['list_name'])}</a> &middot; "
         )
     return (
-        f'<li class="todo{" is-done" if done else ""}" id="{_todo_anchor(todo)}" '
+        f'<li class="todo{" is-done" if done else ""}" id="todo-{todo_id}" '
         f'tabindex="-1">{_BUTTON}{url}/toggle" '
         f'aria-label="Mark &ldquo;{title}&rdquo; {"not done" if done else "done"}" class="check" '
         f'aria-pressed="{"true" if done else "false"}">{"&check;" if done else ""}</button>\n'
@@ -207,7 +207,7 @@ def _todo_row(todo, page: _Page, neighbour=None) -> str:
         '<span class="row-actions">'
         f'<a class="button-secondary" href="{url}/edit?next={page.next_q}">Edit'
         f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
-        f'{_BUTTON}{url}/delete"{_then(neighbour and _todo_anchor(neighbour))} '
+        f'{_BUTTON}{url}/delete"{"" if neighbour is None else _then(_todo_anchor(neighbour))} '
         f'aria-label="Delete &ldquo;{title}&rdquo;" '
         'class="icon-button delete" title="Delete"></button></span></li>\n'
     )

@@ -2,12 +2,15 @@
 // A form, or the button that sends it, with data-confirm asks before it is
 // sent (destructive actions). The button's question wins: one form may have
 // a harmless button beside a destructive one (the trash's bulk form).
+// A form sent again as usual after an update in place failed (see below)
+// was asked already.
+const sentAsUsual = new WeakSet();
 document.addEventListener("submit", (event) => {
   const button = event.submitter;
   const question =
     (button && button.dataset && button.dataset.confirm) ||
     (event.target.dataset && event.target.dataset.confirm);
-  if (question && !window.confirm(question)) {
+  if (question && !sentAsUsual.has(event.target) && !window.confirm(question)) {
     event.preventDefault();
   }
 });
@@ -23,12 +26,14 @@ const localTime = new Intl.DateTimeFormat(undefined, {
   minute: "2-digit",
   timeZoneName: "short",
 });
-for (const element of document.querySelectorAll("time[datetime][title]")) {
-  const moment = new Date(element.dateTime);
-  if (!Number.isNaN(moment.getTime())) {
-    element.title = localTime.format(moment);
+const showLocalTimes = () => {
+  for (const element of document.querySelectorAll("time[datetime][title]")) {
+    const moment = new Date(element.dateTime);
+    if (!Number.isNaN(moment.getTime())) {
+      element.title = localTime.format(moment);
+    }
   }
-}
+};
 
 // The reader's time zone, for "Today", "Overdue" and due dates: the server
 // works out the reader's date in it (services/due.py). Kept in a cookie, so
@@ -45,13 +50,30 @@ try {
 
 // The trash's bulk form: a "Select all" box, and its buttons off while
 // nothing is ticked. Without this script the buttons stay on, and the server
-// says when nothing was ticked.
-const bulk = document.getElementById("bulk");
-if (bulk) {
-  const boxes = () =>
-    [...bulk.elements].filter((el) => el.type === "checkbox" && el.id !== "select-all");
-  const buttons = [...bulk.querySelectorAll("button[type=submit]")];
-  const said = document.getElementById("bulk-ticked");
+// says when nothing was ticked. Set up again after an update in place.
+const bulkBoxes = (bulk) =>
+  [...bulk.elements].filter((el) => el.type === "checkbox" && el.id !== "select-all");
+const updateBulk = () => {
+  const bulk = document.getElementById("bulk");
+  const all = document.getElementById("select-all");
+  if (!bulk || !all) {
+    return;
+  }
+  const ticked = bulkBoxes(bulk).filter((box) => box.checked).length;
+  const total = bulkBoxes(bulk).length;
+  for (const button of bulk.querySelectorAll("button[type=submit]")) {
+    button.disabled = ticked === 0;
+  }
+  all.checked = total > 0 && ticked === total;
+  all.indeterminate = ticked > 0 && ticked < total;
+  document.getElementById("bulk-ticked").textContent =
+    ticked === 0 ? "Tick todos or lists to restore or delete them." : `With the ${ticked} ticked:`;
+};
+const setUpBulk = () => {
+  const bulk = document.getElementById("bulk");
+  if (!bulk || document.getElementById("select-all")) {
+    return;
+  }
   const all = document.createElement("input");
   all.type = "checkbox";
   all.id = "select-all";
@@ -62,32 +84,30 @@ if (bulk) {
   const wrap = document.createElement("span");
   wrap.className = "select-all";
   wrap.append(all, label);
-  bulk.insertBefore(wrap, said);
-  const update = () => {
-    const ticked = boxes().filter((box) => box.checked).length;
-    const total = boxes().length;
-    for (const button of buttons) {
-      button.disabled = ticked === 0;
-    }
-    all.checked = total > 0 && ticked === total;
-    all.indeterminate = ticked > 0 && ticked < total;
-    said.textContent =
-      ticked === 0 ? "Tick todos or lists to restore or delete them." : `With the ${ticked} ticked:`;
-  };
+  bulk.insertBefore(wrap, document.getElementById("bulk-ticked"));
   all.addEventListener("change", () => {
-    for (const box of boxes()) {
+    for (const box of bulkBoxes(bulk)) {
       box.checked = all.checked;
     }
-    update();
+    updateBulk();
   });
-  document.addEventListener("change", (event) => {
-    if (event.target.form === bulk && event.target !== all) {
-      update();
-    }
-  });
-  window.addEventListener("pageshow", update); // boxes kept ticked by the back button
-  update();
-}
+  updateBulk();
+};
+document.addEventListener("change", (event) => {
+  const bulk = document.getElementById("bulk");
+  if (bulk && event.target.form === bulk && event.target.id !== "select-all") {
+    updateBulk();
+  }
+});
+window.addEventListener("pageshow", updateBulk); // boxes kept ticked by the back button
+
+// What a page's content needs from this script: on load, and again after
+// an update in place replaced it.
+const setUp = () => {
+  showLocalTimes();
+  setUpBulk();
+  markEditableTitles(); // defined below, called once the script has run
+};
 
 // Keyboard shortcuts, in the manner of Gmail and Todoist: "/" search, "q"
 // (or "a") the add field, "j"/"k" the next/previous row, "x" tick it, "e"
@@ -105,7 +125,7 @@ const SHORTCUTS = [
 ];
 let shortcutsDialog = null;
 const showShortcuts = () => {
-  if (!shortcutsDialog) {
+  if (!shortcutsDialog || !shortcutsDialog.isConnected) {
     shortcutsDialog = document.createElement("dialog");
     shortcutsDialog.className = "shortcuts";
     shortcutsDialog.setAttribute("aria-labelledby", "shortcuts-heading");
@@ -214,21 +234,239 @@ document.addEventListener("keydown", (event) => {
   }
 });
 
+// Keep my place: a row's buttons, the add form, the trash's bulk bar and the
+// flash's Undo send their form with fetch, and the page the server answers
+// with replaces this one's <main> in place: the scroll stays, the focus goes
+// back to the row (or the one that took its place, or the add field after
+// an add), and the message is read out. Any failure sends the form again as
+// usual; without this script the server's redirect names the row instead.
+const announcer = document.createElement("div");
+announcer.className = "visually-hidden";
+announcer.setAttribute("role", "status");
+document.body.append(announcer);
+const announce = (words) => {
+  announcer.textContent = "";
+  if (words) {
+    // Emptied first and filled a moment later: the same words twice are read twice.
+    window.setTimeout(() => {
+      announcer.textContent = words;
+    }, 100);
+  }
+};
+const ROWS = "main li.todo[id], main tr[id]";
+// Read as attributes: a form's property such as "action" is its field of
+// that name if it has one (the bulk bar's buttons are named "action").
+const updatedInPlace = (form) =>
+  (form.getAttribute("method") || "").toLowerCase() === "post" &&
+  (form.getAttribute("id") === "rows" ||
+    form.getAttribute("id") === "bulk" ||
+    form.classList.contains("add-form") ||
+    Boolean(form.closest(".flashes")));
+// Where the focus goes after the update: the rows to look for in order (the
+// row itself, the one its button named, then the rows after it and before
+// it), and which of a row's controls ("toggle", "delete", "restore": the end
+// of the button's URL).
+const placeOf = (form, button, action) => {
+  const row = button && button.closest("li[id], tr[id]");
+  const rows = [...document.querySelectorAll(ROWS)];
+  const at = rows.indexOf(row);
+  const ids = [];
+  if (row) {
+    ids.push(row.id);
+  }
+  if (button && button.name === "then" && button.value) {
+    ids.push(button.value);
+  }
+  if (at !== -1) {
+    ids.push(...rows.slice(at + 1).map((el) => el.id), ...rows.slice(0, at).reverse().map((el) => el.id));
+  }
+  return {
+    ids,
+    control: new URL(action, window.location.href).pathname.split("/").pop(),
+    adding: form.classList.contains("add-form"),
+    bulk: form.getAttribute("id") === "bulk",
+    top: row ? row.getBoundingClientRect().top : null,
+    current: Boolean(row && row.classList.contains("is-current")),
+  };
+};
+const focusAfter = (place) => {
+  const main = document.querySelector("main");
+  if (place.adding) {
+    const field = main.querySelector(".add-form [aria-invalid=true], .add-form input:not([type=hidden])");
+    return field && { target: field };
+  }
+  if (place.bulk) {
+    const all = document.getElementById("select-all");
+    return all && { target: all };
+  }
+  for (const id of place.ids) {
+    const row = document.getElementById(id);
+    if (row && main.contains(row)) {
+      const target =
+        row.querySelector(`[formaction$="/${place.control}"]:not(:disabled)`) ||
+        row.querySelector("button:not(:disabled), a[href], input") ||
+        row;
+      return { target, row };
+    }
+  }
+  return null;
+};
+const fallbackFocus = () => {
+  const main = document.querySelector("main");
+  const field = main.querySelector(".add-form input:not([type=hidden])");
+  if (field) {
+    return field;
+  }
+  const heading = main.querySelector("h1") || main;
+  heading.tabIndex = -1;
+  return heading;
+};
+const said = (place, found) => {
+  const messages = [...document.querySelectorAll("main .flashes .alert")].map((alert) =>
+    (alert.querySelector("span") || alert).textContent.trim(),
+  );
+  if (messages.length === 0 && place.control === "toggle" && found && found.row) {
+    const title = found.row.querySelector(".title");
+    const done = found.row.classList.contains("is-done");
+    messages.push(`${title ? title.textContent.trim() : "The todo"}: ${done ? "done" : "not done"}.`);
+  }
+  return messages.join(" ");
+};
+const swapIn = (page, url) => {
+  const main = document.querySelector("main");
+  const incoming = page.querySelector("main");
+  const sameAddress = url.pathname === window.location.pathname && url.search === window.location.search;
+  if (!sameAddress) {
+    const header = document.querySelector(".site-header");
+    const newHeader = page.querySelector(".site-header");
+    if (header && newHeader) {
+      header.replaceWith(newHeader);
+    }
+    window.history.replaceState(null, "", url.pathname + url.search);
+  }
+  // The lists panel's counts change with the page (a tick, a move).
+  const panel = document.querySelector(".lists-panel");
+  const newPanel = page.querySelector(".lists-panel");
+  if (panel && newPanel) {
+    const [was, now] = [panel.querySelector("details"), newPanel.querySelector("details")];
+    if (was && now) {
+      now.open = was.open;
+    }
+    panel.replaceWith(newPanel);
+  }
+  main.className = incoming.className;
+  main.replaceChildren(...incoming.childNodes);
+  document.title = page.title;
+  // The new messages are read out by the announcer, not twice.
+  const flashes = main.querySelector(".flashes");
+  if (flashes) {
+    flashes.setAttribute("aria-live", "off");
+  }
+  setUp();
+};
+let updates = Promise.resolve();
+const update = async (form, button, action, body) => {
+  const place = placeOf(form, button, action);
+  const scrolled = window.scrollY;
+  const resend = () => {
+    sentAsUsual.add(form);
+    if (button && button.isConnected) {
+      form.requestSubmit(button);
+    } else if (form.isConnected) {
+      form.requestSubmit();
+    }
+  };
+  let response;
+  let text;
+  try {
+    response = await fetch(action, {
+      method: "POST",
+      body,
+      credentials: "same-origin",
+      redirect: "follow",
+      headers: { Accept: "text/html" },
+    });
+    text = await response.text();
+  } catch (error) {
+    resend();
+    return;
+  }
+  const html = (response.headers.get("Content-Type") || "").startsWith("text/html");
+  // 422: the add form's errors, which the page shows; anything else sent as usual.
+  if (!(response.ok || response.status === 422) || !html) {
+    resend();
+    return;
+  }
+  const page = new DOMParser().parseFromString(text, "text/html");
+  if (!page.querySelector("main")) {
+    window.location.assign(response.url);
+    return;
+  }
+  // What is being typed in the add form meanwhile stays, and so does the focus in it.
+  const fields = "main .add-form input:not([type=hidden])";
+  const typed = place.adding
+    ? []
+    : [...document.querySelectorAll(fields)].filter((f) => f.value).map((f) => [f.name, f.value]);
+  const typingName = !place.adding && document.activeElement && document.activeElement.matches(fields)
+    ? document.activeElement.name
+    : null;
+  swapIn(page, new URL(response.url));
+  for (const [name, value] of typed) {
+    const field = document.querySelector(`main .add-form [name="${CSS.escape(name)}"]`);
+    if (field && !field.value) {
+      field.value = value;
+    }
+  }
+  window.scrollTo(0, scrolled);
+  const found = focusAfter(place);
+  const stillTyping = typingName && document.querySelector(`main .add-form [name="${CSS.escape(typingName)}"]`);
+  const target = stillTyping || (found ? found.target : fallbackFocus());
+  if (!stillTyping && found && found.row && place.top !== null) {
+    // The row stays where it was on the screen, whatever changed above it.
+    window.scrollBy(0, found.row.getBoundingClientRect().top - place.top);
+  }
+  target.focus({ preventScroll: true });
+  target.scrollIntoView({ block: "nearest" });
+  if (found && found.row && place.current && found.row.matches("li.todo")) {
+    // The shortcuts' current row follows, without moving the focus again.
+    currentRow = found.row;
+    currentRow.classList.add("is-current");
+  }
+  announce(said(place, found));
+};
+document.addEventListener("submit", (event) => {
+  const form = event.target;
+  if (event.defaultPrevented || sentAsUsual.has(form) || !updatedInPlace(form)) {
+    return;
+  }
+  event.preventDefault();
+  const button = event.submitter;
+  const action =
+    button && button.hasAttribute("formaction")
+      ? button.formAction
+      : new URL(form.getAttribute("action") || "", window.location.href).href;
+  const body = new URLSearchParams(new FormData(form));
+  if (button && button.name) {
+    body.append(button.name, button.value);
+  }
+  // One at a time, in the order pressed: each answer is the page after it.
+  updates = updates.then(() => update(form, button, action, body));
+});
+
 // Click a todo's title to edit it in place. Enter, or leaving the field,
 // saves through the edit page's own POST (only the title is sent, so the due
 // date and the list stay); Escape, or an empty or unchanged title, puts the
 // title back. A title the server refuses keeps the field open with its
 // reason, until Enter saves a better one or Escape gives up. Without this script the title is text, and the row's Edit link
 // does the same. Self-contained: it needs only the rows' markup.
+const markEditableTitles = () => {
+  if (document.querySelector("#rows input[name=csrf_token]")) {
+    for (const list of document.querySelectorAll(".todo-list")) {
+      list.classList.add("titles-editable");
+    }
+  }
+};
 const setUpTitleEditing = () => {
-  const token = document.querySelector("#rows input[name=csrf_token]");
-  const lists = document.querySelectorAll(".todo-list");
-  if (!token || lists.length === 0) {
-    return;
-  }
-  for (const list of lists) {
-    list.classList.add("titles-editable");
-  }
   const editLink = (row) => row.querySelector(".row-actions a[href*='/edit']");
   const saved = (html, path) => {
     // The page the save returns to holds the row: its title as the server cleaned it.
@@ -271,8 +509,9 @@ const setUpTitleEditing = () => {
         return;
       }
       busy = true;
+      const token = document.querySelector("#rows input[name=csrf_token]");
       const body = new FormData();
-      body.append("csrf_token", token.value);
+      body.append("csrf_token", token ? token.value : "");
       body.append("title", value);
       body.append("next", window.location.pathname + window.location.search);
       let response;
@@ -320,3 +559,4 @@ const setUpTitleEditing = () => {
   });
 };
 setUpTitleEditing();
+setUp();

@@ -89,7 +89,8 @@ def test_edit_keeps_the_page_you_came_from(app, client, alice_in, make_todo):
     form = text(client.get(f"/todos/{todo_id}/edit?next=/todos?page=1"))
     assert 'value="typo"' in form
     response = client.submit(f"/todos/{todo_id}/edit", {"title": "fixed", "next": "/todos?page=1"})
-    assert response.status_code == 302 and response.location == "/todos?page=1"
+    # Back at the row edited: the browser scrolls to it and focuses it.
+    assert response.status_code == 302 and response.location == f"/todos?page=1#todo-{todo_id}"
     response = client.submit(f"/todos/{todo_id}/edit", {"next": "/todos"})
     assert response.status_code == 422
     with app.app_context():
@@ -505,7 +506,7 @@ def test_titles_and_names_take_their_own_direction(
 
 class _Buttons(HTMLParser):
     """A page's forms (by id: action and fields) and buttons (by accessible
-    name: the form they post, and where to)."""
+    name: the form they post, where to, and their own name and value)."""
 
     def __init__(self):
         super().__init__()
@@ -520,7 +521,8 @@ class _Buttons(HTMLParser):
             self.forms[self._form]["fields"][a["name"]] = a["value"]
         elif tag == "button" and "aria-label" in a:
             owner = a.get("form", self._form)
-            self.buttons[a["aria-label"]] = (owner, a.get("formaction"))
+            own = {a["name"]: a.get("value", "")} if "name" in a else {}
+            self.buttons[a["aria-label"]] = (owner, a.get("formaction"), own)
 
     def handle_endtag(self, tag):
         if tag == "form":
@@ -532,9 +534,9 @@ def press(client, path, label):
     JavaScript does: post the fields of the form it names to its formaction."""
     buttons = _Buttons()
     buttons.feed(text(client.get(path)))
-    owner, action = buttons.buttons[label]
+    owner, action, own = buttons.buttons[label]
     form = buttons.forms[owner]
-    return client.post(action or form["action"], data=form["fields"])
+    return client.post(action or form["action"], data=form["fields"] | own)
 
 
 def test_a_rows_buttons_post_the_pages_one_form_without_javascript(
@@ -552,7 +554,7 @@ def test_a_rows_buttons_post_the_pages_one_form_without_javascript(
     assert page.count('name="csrf_token"') == 3
 
     response = press(client, "/todos", "Mark “kept” done")
-    assert response.status_code == 302 and response.location == "/todos"
+    assert response.status_code == 302 and response.location == f"/todos#todo-{kept}"
     assert 'aria-label="Mark “kept” not done"' in html.unescape(text(client.get("/todos")))
     token_free = client.post(f"/todos/{gone}/delete", data={"next": "/todos"})
     assert token_free.status_code == 400
@@ -574,3 +576,59 @@ def test_a_rows_buttons_post_the_pages_one_form_without_javascript(
     assert restored in html.unescape(text(client.get("/admin/trash")))
     with app.app_context():
         assert db.session.get(List, groceries) is not None
+
+
+def _row_ids(page: str, kind: str = "todo") -> list[str]:
+    return re.findall(rf'<(?:li|tr)[^>]* id="({kind}-[0-9]+)"', page)
+
+
+def test_without_javascript_a_button_comes_back_to_its_row(client, alice, auth, make_todo):
+    """Each row has an id, and a row's button redirects to the page with it as
+    the fragment: the browser scrolls to that row and focuses it (it takes
+    the focus, tabindex -1). When the row went away, to the next row, or the
+    one before it for the last; never to anything but a row's id."""
+    title_of = {f"todo-{make_todo(alice, title)}": title for title in ("a", "b", "c", "d")}
+    auth.login("alice")
+    page = text(client.get("/todos"))
+    shown = _row_ids(page)
+    assert sorted(shown) == sorted(title_of) and page.count('tabindex="-1"') == 4
+    first, second, third, last = shown
+
+    ticked = press(client, "/todos", f"Mark “{title_of[second]}” done")
+    assert ticked.location == f"/todos#{second}"
+    deleted = press(client, "/todos", f"Delete “{title_of[second]}”")
+    assert deleted.location == f"/todos#{third}"
+    deleted = press(client, "/todos", f"Delete “{title_of[last]}”")
+    assert deleted.location == f"/todos#{third}"  # the last row: the one before it
+
+    # Undo comes back to the todo, in its place again.
+    page = text(client.get("/todos"))
+    assert re.search(rf'<button type="submit" name="then" value="{last}"[^>]*>Undo<', page)
+    undo = client.submit(
+        f"/trash/{last.removeprefix('todo-')}/restore", {"next": "/todos", "then": last}
+    )
+    assert undo.location == f"/todos#{last}"
+
+    # In the trash, restoring or purging a row comes back to the next one.
+    press(client, "/todos", f"Delete “{title_of[first]}”")
+    entries = _row_ids(text(client.get("/trash")), "trash-todo")
+    assert len(entries) == 2
+    restored = press(client, "/trash", f"Restore “{title_of[entries[0].removeprefix('trash-')]}”")
+    assert restored.location == f"/trash#{entries[1]}"
+
+    # A made-up anchor is not written into the redirect.
+    toggle = f"/todos/{third.removeprefix('todo-')}/toggle"
+    for forged in ("x", "todo-1 onclick", "todo-", "../todo-1", "trash-todo-1#a"):
+        response = client.submit(toggle, {"next": "/todos", "then": forged})
+        assert response.location == f"/todos#{third}", forged
+    assert client.submit(toggle, {"next": "/todos#top"}).location == "/todos#top"
+
+
+def test_a_list_opens_with_the_focus_in_its_add_field(client, alice, auth, make_list):
+    """The todo list and a list's page put the focus in the add field (and
+    nowhere else); without a row named in the address, the browser does."""
+    groceries = make_list(alice, "Groceries")
+    auth.login("alice")
+    for path in ("/todos", f"/lists/{groceries}"):
+        focused = re.findall(r"<[^>]*\bautofocus\b[^>]*>", text(client.get(path)))
+        assert len(focused) == 1 and 'name="title"' in focused[0], path

@@ -167,11 +167,28 @@ def _due(todo, page: _Page) -> str:
     )
 
 
-def _todo_row(todo, page: _Page) -> str:
+# A row's anchor: its id, which a redirect names (``#todo-12``) to come back
+# to it, and which app.js finds the row by after an update in place. A row
+# takes the focus (tabindex -1) when the address names it.
+def _todo_anchor(todo) -> str:
+    return f"todo-{escaped(todo['id'])}"
+
+
+def _entry_anchor(item) -> str:
+    return f"trash-{'list' if item['kind'] == LIST_ENTRY else 'todo'}-{escaped(item['id'])}"
+
+
+def _then(anchor: str | None) -> str:
+    """A button's field for a row it takes away: the row to come back to
+    (``web.THEN``), the next one, or the one before on the page's last."""
+    return "" if anchor is None else f' name="then" value="{anchor}"'
+
+
+def _todo_row(todo, page: _Page, neighbour=None) -> str:
     """One todo of a list: tick, title, its list (on the todo list, unless
     it is the Inbox), when it was added, edit, move, delete."""
-    done = todo["done"]
-    title, url = escaped(todo["title"]), f"{page.base}{escaped(todo['id'])}"
+    done, todo_id = todo["done"], escaped(todo["id"])
+    title, url = escaped(todo["title"]), f"{page.base}{todo_id}"
     if page.lists_base is None or todo["in_inbox"]:
         in_list = ""
     else:
@@ -180,7 +197,8 @@ def _todo_row(todo, page: _Page) -> str:
             f"{escaped(todo['list_name'])}</a> &middot; "
         )
     return (
-        f'<li class="todo{" is-done" if done else ""}">{_BUTTON}{url}/toggle" '
+        f'<li class="todo{" is-done" if done else ""}" id="todo-{todo_id}" '
+        f'tabindex="-1">{_BUTTON}{url}/toggle" '
         f'aria-label="Mark &ldquo;{title}&rdquo; {"not done" if done else "done"}" class="check" '
         f'aria-pressed="{"true" if done else "false"}">{"&check;" if done else ""}</button>\n'
         f'<span class="title" dir="auto">{title}</span>\n'
@@ -191,12 +209,13 @@ def _todo_row(todo, page: _Page) -> str:
         f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
         f'<a class="button-secondary" href="{url}/move?next={page.next_q}">Move'
         f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
-        f'{_BUTTON}{url}/delete" aria-label="Delete &ldquo;{title}&rdquo;" '
+        f'{_BUTTON}{url}/delete"{"" if neighbour is None else _then(_todo_anchor(neighbour))} '
+        f'aria-label="Delete &ldquo;{title}&rdquo;" '
         'class="icon-button delete" title="Delete"></button></span></li>\n'
     )
 
 
-def _entry(item, page: _Page) -> tuple[str, str, str, str]:
+def _entry(item, page: _Page, neighbour=None) -> tuple[str, str, str, str]:
     """What both trash pages write of an entry, a todo's or a list's: its
     checkbox (in the page's bulk form) with its label; its Details link's
     URL and words; what it is; its two buttons, Restore and Delete forever
@@ -212,26 +231,29 @@ def _entry(item, page: _Page) -> tuple[str, str, str, str]:
         name, box, url = "ids", f"select-{item_id}", f"{page.base}{item_id}"
         label = gone = f"&ldquo;{title}&rdquo;"
         what = title
+    then = _then(neighbour and _entry_anchor(neighbour))
     select = (
         f'<input type="checkbox" class="select" name="{name}" value="{item_id}" form="bulk" '
         f'id="{box}"><label for="{box}" class="visually-hidden">Select {label}</label>'
     )
     buttons = (
-        f'{_BUTTON}{url}/restore" aria-label="Restore {label}">Restore</button>\n'
-        f'{_BUTTON}{url}/purge" aria-label="Delete forever: {label}" class="icon-button delete" '
+        f'{_BUTTON}{url}/restore"{then} aria-label="Restore {label}">Restore</button>\n'
+        f'{_BUTTON}{url}/purge"{then} aria-label="Delete forever: {label}" '
+        'class="icon-button delete" '
         f'title="Delete forever" data-confirm="Delete {gone} forever? This cannot be undone.">'
         "</button>"
     )
     return select, f'{url}/restore">Details<span class="visually-hidden"> of {label}', what, buttons
 
 
-def _trash_row(item, page: _Page) -> str:
+def _trash_row(item, page: _Page, neighbour=None) -> str:
     """One entry of a user's trash: checkbox, what it is, when it goes, details, restore, purge."""
-    select, details, what, buttons = _entry(item, page)
+    select, details, what, buttons = _entry(item, page, neighbour)
     deleted_at = item["deleted_at"]
     purge = deleted_at + page.retention
     return (
-        f'<li class="todo is-trashed{" is-list" if item["kind"] == LIST_ENTRY else ""}">'
+        f'<li class="todo is-trashed{" is-list" if item["kind"] == LIST_ENTRY else ""}" '
+        f'id="{_entry_anchor(item)}" tabindex="-1">'
         f'{select}\n<span class="title" dir="auto">{what}</span>\n'
         f'<span class="meta">deleted {_when(deleted_at, page.now)} &middot; '
         f"{_time(purge, _purge_in(purge, page.now))}</span>\n"
@@ -240,16 +262,17 @@ def _trash_row(item, page: _Page) -> str:
     )
 
 
-_LIST_TR = '<tr class="is-list">'
+_LIST_TR = ' class="is-list"'
 
 
-def _admin_trash_row(item, page: _Page) -> str:
+def _admin_trash_row(item, page: _Page, neighbour=None) -> str:
     """One entry of everyone's trash: as in a user's, with its owner and who deleted it."""
-    select, _, what, buttons = _entry(item, page)
+    select, _, what, buttons = _entry(item, page, neighbour)
     owner, deleter = item["owner"], item["deleter"]
     by = f" by {escaped(deleter)}" if deleter and deleter != owner else ""
     return (
-        f"{_LIST_TR if item['kind'] == LIST_ENTRY else '<tr>'}<td>{select}</td>\n"
+        f'<tr{_LIST_TR if item["kind"] == LIST_ENTRY else ""} id="{_entry_anchor(item)}" '
+        f'tabindex="-1"><td>{select}</td>\n'
         f'<td dir="auto">{what}</td>\n'
         f'<td data-label="Owner"><a href="{page.by_owner}'
         f'{_in_url(owner)}">{escaped(owner)}</a></td>\n'
@@ -261,8 +284,12 @@ def _admin_trash_row(item, page: _Page) -> str:
 
 
 def _rows(row, items, page: _Page) -> Markup:
-    """``row`` for each item, as markup: each row escapes its own values."""
-    return Markup("".join([row(item, page) for item in items]))  # noqa: S704
+    """``row`` for each item, as markup: each row escapes its own values.
+    Each row is told its neighbour, the row to come back to when it goes."""
+    items = list(items)
+    neighbours = items[1:] + [items[-2] if len(items) > 1 else None]
+    written = [row(item, page, near) for item, near in zip(items, neighbours, strict=False)]
+    return Markup("".join(written))  # noqa: S704
 
 
 def todo_rows(

@@ -1,6 +1,7 @@
 """Small pieces shared by the blueprints."""
 
 import io
+import re
 import time
 from urllib.parse import urlsplit
 
@@ -45,6 +46,26 @@ def safe_next(target: str | None, default_endpoint: str = "todos.index") -> str:
         if not parts.scheme and not parts.netloc and target.isprintable() and "\\" not in target:
             return target
     return url_for(default_endpoint)
+
+
+# The field a row's button sends to name the row to come back to when its own
+# goes (rows._then), and the anchors a row may have (rows._todo_anchor,
+# rows._entry_anchor): nothing else is written into a redirect.
+THEN = "then"
+_ROW_ANCHOR = re.compile(rf"(?:todo|trash-todo|trash-list)-[0-9]{{1,{ID_DIGITS}}}")
+
+
+def to_row(url: str, anchor: str | None = None) -> str:
+    """``url`` with a fragment naming the row to come back to: the one the
+    pressed button named (``THEN``), else ``anchor``. The browser scrolls to
+    it and, since a row takes the focus, puts the focus on it. ``url`` as it
+    is when neither names a row."""
+    if "#" in url:
+        return url
+    for named in (request.form.get(THEN), anchor):
+        if named and _ROW_ANCHOR.fullmatch(named):
+            return f"{url}#{named}"
+    return url
 
 
 # A typed text a POST could not save (its todo or list was in the trash), kept

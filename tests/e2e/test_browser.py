@@ -387,9 +387,9 @@ def tab_to(page, predicate_js, limit=60):
 
 
 def enter(page):
-    """Press Enter on a button or in a form field, and wait for the next page."""
-    with page.expect_navigation():
-        page.keyboard.press("Enter")
+    """Press Enter on a button or in a form field: the page is updated in
+    place, or the next one opens; what the test expects next waits for it."""
+    page.keyboard.press("Enter")
 
 
 def test_keyboard_only(page):
@@ -430,8 +430,7 @@ def test_keyboard_shortcuts(new_page):
     expect(second.locator(":focus")).to_have_count(1)
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none", "the current row's focus must be visible"
-    with page.expect_navigation():
-        page.keyboard.press("x")
+    page.keyboard.press("x")
     expect(
         row(page, "Second by keys").get_by_role("button", name="Mark “Second by keys” not done")
     ).to_have_attribute("aria-pressed", "true")
@@ -724,3 +723,146 @@ def test_the_account_lists_sessions_and_ends_one(new_page):
     phone.goto("/todos")
     expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
     expect(phone.get_by_text("Your session was ended from another device.")).to_be_visible()
+
+
+ANNOUNCED = "body > [role=status].visually-hidden"
+SCROLL_Y = "() => window.scrollY"
+NOT_RELOADED = "() => window.keptSinceLoad === true"
+TOP = "(el) => el.getBoundingClientRect().top"
+AT_END = "() => window.scrollY + window.innerHeight >= document.documentElement.scrollHeight - 2"
+
+
+def add_numbered(page, count):
+    """Add ``count`` todos, "todo 01" up; newest first, so the list shows them backwards."""
+    for n in range(1, count + 1):
+        add(page, f"todo {n:02}")
+
+
+@pytest.mark.parametrize(
+    ("viewport", "scheme"), [(DESKTOP, "light"), (MOBILE, "dark")], ids=["desktop", "phone"]
+)
+def test_a_long_list_keeps_my_place(new_page, viewport, scheme):
+    page = new_page(viewport=viewport, color_scheme=scheme, bypass_csp=True)  # axe is injected
+    register(page)
+    title = page.get_by_label("Title")
+    expect(title).to_be_focused()  # a list opens with the focus in its add field
+    add_numbered(page, 30)
+    # Added in place: the field keeps the focus, empty for the next one.
+    expect(title).to_be_focused()
+    expect(title).to_have_value("")
+    rows = page.locator(".todo-list > li.todo")
+    expect(rows).to_have_count(30)
+    page.evaluate("() => { window.keptSinceLoad = true; }")
+
+    # Tick the 25th: the page stays where it was, the focus on its button.
+    twenty_fifth = rows.nth(24)
+    name = twenty_fifth.locator(".title").inner_text()
+    twenty_fifth.scroll_into_view_if_needed()
+    on_screen = twenty_fifth.evaluate(TOP)
+    assert page.evaluate(SCROLL_Y) > 0
+    twenty_fifth.get_by_role("button", name=f"Mark “{name}” done").click()
+    tick = row(page, name).get_by_role("button", name=f"Mark “{name}” not done")
+    expect(tick).to_be_focused()
+    expect(page.locator(ANNOUNCED)).to_have_text(f"{name}: done.")
+    # The last add's message went away above it: the row stays put on the screen.
+    assert abs(row(page, name).evaluate(TOP) - on_screen) <= 3
+    # With nothing changing above it, the scroll position stays as it was.
+    before = page.evaluate(SCROLL_Y)
+    tick.click()
+    expect(page.locator(ANNOUNCED)).to_have_text(f"{name}: not done.")
+    tick = row(page, name).get_by_role("button", name=f"Mark “{name}” done")
+    expect(tick).to_be_focused()
+    assert abs(page.evaluate(SCROLL_Y) - before) <= 3
+    assert abs(row(page, name).evaluate(TOP) - on_screen) <= 3
+    assert page.evaluate(NOT_RELOADED)
+
+    # Delete it: the next row takes its place on the screen, and the focus.
+    following = rows.nth(25).locator(".title").inner_text()
+    top = row(page, name).evaluate(TOP)
+    row(page, name).get_by_role("button", name=f"Delete “{name}”").click()
+    expect(row(page, name)).to_have_count(0)
+    expect(row(page, following).get_by_role("button", name=f"Delete “{following}”")).to_be_focused()
+    expect(page.locator(ANNOUNCED)).to_have_text(f"Moved “{name}” to the trash.")
+    now_top = row(page, following).evaluate(TOP)
+    # Unless the page's end holds it back.
+    at_end = page.evaluate(AT_END)
+    assert abs(now_top - top) <= 3 or (at_end and now_top > top), (top, now_top)
+
+    # Undo, from the message at the top: the todo is back, and focused.
+    page.get_by_role("button", name="Undo").click()
+    expect(row(page, name).get_by_role("button", name=f"Mark “{name}” done")).to_be_focused()
+    expect(page.locator(ANNOUNCED)).to_have_text(f"Restored “{name}”.")
+    expect(rows).to_have_count(30)
+    assert page.evaluate(NOT_RELOADED)
+    check_accessibility(page, f"the list after updates in place ({scheme})")
+
+    # In the trash: Restore takes the row away, the next one's Restore has the focus.
+    for title_ in (name, following):
+        row(page, title_).get_by_role("button", name=f"Delete “{title_}”").click()
+        expect(row(page, title_)).to_have_count(0)
+    page.goto("/trash")
+    page.evaluate("() => { window.keptSinceLoad = true; }")
+    entries = page.locator(".todo-list > li.todo")
+    first, second = (entries.nth(n).locator(".title").inner_text() for n in (0, 1))
+    row(page, first).get_by_role("button", name=f"Restore “{first}”").click()
+    expect(page.locator(ANNOUNCED)).to_have_text(f"Restored “{first}”.")
+    expect(row(page, second).get_by_role("button", name=f"Restore “{second}”")).to_be_focused()
+    expect(entries).to_have_count(1)
+    assert page.evaluate(NOT_RELOADED)
+    # The bar is set up again: "Select all", its buttons off until a tick.
+    page.get_by_label("Select all").check()
+    expect(page.get_by_role("button", name="Restore selected")).to_be_enabled()
+    page.get_by_role("button", name="Restore selected").click()
+    expect(page.get_by_text("Nothing in the trash.")).to_be_visible()
+    assert page.evaluate(NOT_RELOADED)
+    expect(page.locator(ANNOUNCED)).to_have_text("Restored: 1 todo.")
+    check_accessibility(page, f"the trash after updates in place ({scheme})")
+
+
+def test_without_javascript_a_tick_comes_back_to_its_row(new_page):
+    page = new_page(java_script_enabled=False)
+    register(page)
+    add_numbered(page, 30)
+    expect(page.get_by_label("Title")).to_be_focused()
+    rows = page.locator(".todo-list > li.todo")
+    twenty_fifth = rows.nth(24)
+    name = twenty_fifth.locator(".title").inner_text()
+    row_id = twenty_fifth.get_attribute("id")
+    with page.expect_navigation():
+        twenty_fifth.get_by_role("button", name=f"Mark “{name}” done").click()
+    assert page.url.endswith(f"/todos#{row_id}")
+    back = page.locator(f"#{row_id}")
+    expect(back.get_by_role("button", name=f"Mark “{name}” not done")).to_be_visible()
+    expect(back).to_be_in_viewport()
+    expect(back).to_be_focused()
+    # Deleted: back at the next row.
+    following = rows.nth(25).get_attribute("id")
+    with page.expect_navigation():
+        back.get_by_role("button", name=f"Delete “{name}”").click()
+    assert page.url.endswith(f"/todos#{following}")
+    expect(page.locator(f"#{following}")).to_be_focused()
+    expect(page.locator(f"#{following}")).to_be_in_viewport()
+
+
+def test_the_edit_and_delete_shortcuts(page):
+    register(page)
+    for title in ("Keep me", "Edit me", "Delete me"):
+        add(page, title)
+    page.locator("body").click(position={"x": 5, "y": 5})  # out of the add field
+    page.keyboard.press("j")  # "Delete me", the newest
+    page.keyboard.press("#")
+    expect(row(page, "Delete me")).to_have_count(0)
+    expect(page.get_by_text("Moved “Delete me” to the trash.")).to_be_visible()
+    # The focus is on the next row, which is the current one now.
+    expect(row(page, "Edit me").get_by_role("button", name="Delete “Edit me”")).to_be_focused()
+    expect(row(page, "Edit me")).to_have_class(re.compile("is-current"))
+    page.keyboard.press("e")
+    expect(page.get_by_role("heading", name="Edit todo")).to_be_visible()
+    page.get_by_label("Title").fill("Edited by keys")
+    page.get_by_role("button", name="Save").click()
+    # Back on the list, at the row edited, with the focus on it.
+    edited = row(page, "Edited by keys")
+    expect(edited).to_be_focused()
+    assert page.url.endswith("#" + edited.get_attribute("id"))
+    page.keyboard.press("x")
+    expect(edited.get_by_role("button", name="Mark “Edited by keys” not done")).to_be_focused()

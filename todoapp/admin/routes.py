@@ -16,7 +16,7 @@ from ..presentation import todos_count
 from ..services import activity, lists, todos, users
 from ..services.errors import NotFoundError
 from ..trash.routes import restore_list_from_form, restore_list_page
-from ..web import EmptyForm, cursor, per_page, safe_next
+from ..web import EmptyForm, cursor, per_page, safe_next, to_row
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
 
@@ -68,7 +68,7 @@ def restore(todo_id: int):
         flash("Its list's name is taken now: restore the list first, under another name.", "info")
         return redirect(url_for("admin.trash"))
     flash(f"Restored “{todo.title}” for {todo.owner.username}.", "success")
-    return redirect(safe_next(request.form.get("next"), "admin.trash"))
+    return redirect(to_row(safe_next(request.form.get("next"), "admin.trash")))
 
 
 @bp.get("/trash/lists/<id:list_id>/restore")
@@ -102,21 +102,21 @@ def restore_list(list_id: int):
         f"with {todos_count(back.todos)}.",
         "success",
     )
-    return redirect(safe_next(request.form.get("next"), "admin.trash"))
+    return redirect(to_row(safe_next(request.form.get("next"), "admin.trash")))
 
 
 @bp.post("/trash/lists/<id:list_id>/purge")
 def purge_list(list_id: int):
     gone = lists.purge_list(list_id, actor_id=current_user.id)
     flash(f"Deleted the list “{gone.name}” and {todos_count(gone.todos)} forever.", "success")
-    return redirect(safe_next(request.form.get("next"), "admin.trash"))
+    return redirect(to_row(safe_next(request.form.get("next"), "admin.trash")))
 
 
 @bp.post("/trash/<id:todo_id>/purge")
 def purge(todo_id: int):
     title = todos.purge_todo(todo_id, actor_id=current_user.id)
     flash(f"Deleted “{title}” forever.", "success")
-    return redirect(safe_next(request.form.get("next"), "admin.trash"))
+    return redirect(to_row(safe_next(request.form.get("next"), "admin.trash")))
 
 
 @bp.post("/trash/bulk")

@@ -2,7 +2,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..services import lists, todos
-from ..web import cursor, fill_from_draft, per_page, safe_next, user_today
+from ..web import cursor, fill_from_draft, per_page, safe_next, to_row, user_today
 from .forms import EditTodoForm, MoveTodoForm, TodoForm
 
 bp = Blueprint("todos", __name__)
@@ -95,7 +95,7 @@ def edit(todo_id: int):
         due_on = form.due_on.data if "due_on" in form else todos.UNCHANGED
         todos.edit_todo(todo_id, current_user.id, form.title.data, list_id=list_id, due_on=due_on)
         flash("Saved.", "success")
-        return redirect(next_url)
+        return redirect(to_row(next_url, f"todo-{todo_id}"))
     status = 422 if form.is_submitted() else 200
     return render_template("todos/edit.html", form=form, todo=todo, next_url=next_url), status
 
@@ -125,7 +125,7 @@ def move(todo_id: int):
 @bp.post("/todos/<id:todo_id>/toggle")
 def toggle(todo_id: int):
     todos.toggle_todo(todo_id, current_user.id)
-    return redirect(safe_next(request.form.get("next")))
+    return redirect(to_row(safe_next(request.form.get("next")), f"todo-{todo_id}"))
 
 
 @bp.post("/todos/<id:todo_id>/delete")
@@ -133,4 +133,4 @@ def delete(todo_id: int):
     todo = todos.trash_todo(todo_id, current_user.id, actor_id=current_user.id)
     back = safe_next(request.form.get("next"))
     flash({"text": f"Moved “{todo.title}” to the trash.", "undo": todo.id, "back": back}, "undo")
-    return redirect(back)
+    return redirect(to_row(back))

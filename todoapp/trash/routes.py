@@ -5,7 +5,7 @@ from ..bulk import apply as apply_bulk
 from ..lists.forms import ListForm
 from ..presentation import todos_count
 from ..services import lists, todos
-from ..web import EmptyForm, cursor, per_page, safe_next
+from ..web import EmptyForm, cursor, per_page, safe_next, to_row
 
 bp = Blueprint("trash", __name__, url_prefix="/trash")
 bp.before_request(login_required(lambda: None))
@@ -42,14 +42,15 @@ def restore(todo_id: int):
         return redirect(url_for("trash.confirm_restore", todo_id=todo_id))
     where = " to the Inbox" if into == "inbox" else ""
     flash(f"Restored “{todo.title}”{where}.", "success")
-    return redirect(safe_next(request.form.get("next"), "trash.index"))
+    # From a trash page, its next row; from Undo, the todo back in its list.
+    return redirect(to_row(safe_next(request.form.get("next"), "trash.index")))
 
 
 @bp.post("/<id:todo_id>/purge")
 def purge(todo_id: int):
     title = todos.purge_todo(todo_id, owner_id=current_user.id, actor_id=current_user.id)
     flash(f"Deleted “{title}” forever.", "success")
-    return redirect(safe_next(request.form.get("next"), "trash.index"))
+    return redirect(to_row(safe_next(request.form.get("next"), "trash.index")))
 
 
 def _list_page(list_id: int, form: ListForm | None = None, status: int = 200):
@@ -120,14 +121,14 @@ def restore_list(list_id: int):
     if not isinstance(back, lists.Trashed):
         return back
     flash(f"Restored the list “{back.list.name}”, with {todos_count(back.todos)}.", "success")
-    return redirect(safe_next(request.form.get("next"), "trash.index"))
+    return redirect(to_row(safe_next(request.form.get("next"), "trash.index")))
 
 
 @bp.post("/lists/<id:list_id>/purge")
 def purge_list(list_id: int):
     gone = lists.purge_list(list_id, owner_id=current_user.id, actor_id=current_user.id)
     flash(f"Deleted the list “{gone.name}” and {todos_count(gone.todos)} forever.", "success")
-    return redirect(safe_next(request.form.get("next"), "trash.index"))
+    return redirect(to_row(safe_next(request.form.get("next"), "trash.index")))
 
 
 @bp.post("/bulk")

@@ -177,12 +177,13 @@ def test_list_pages_of_plain_todos_are_ascii_and_read_the_same(
     app.config["TODOS_PER_PAGE"] = 2
     groceries = make_list(alice, "Groceries")
     ids = []
-    for n in range(3):
+    for n in range(4):
         ids.append(make_todo(alice, f"item {n}", list_id=groceries))
+    for n in range(3):
         make_todo(alice, f"gone {n}", trashed=True)
     make_list(alice, "Old", todos=1, trashed=True)
     auth.login("alice")
-    client.submit(f"/todos/{ids[0]}/toggle")  # done
+    client.submit(f"/todos/{ids[0]}/toggle")  # done: in the Completed section, on the last page
     pages = []
     for path in ("/todos", "/trash"):
         first = client.get(path).get_data()

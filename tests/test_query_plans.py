@@ -33,8 +33,10 @@ def owner(app, alice, make_todo, make_list):
     for n in range(6):
         make_todo(alice, f"todo {n}", trashed=n % 2 == 1)
         make_todo(alice, f"due {n}", due_on=DAY - timedelta(days=n % 3))
+        make_todo(alice, f"done {n}", done=True)
     errands = make_list(alice, "Errands", todos=3)
     make_todo(alice, "errand with a date", list_id=errands, due_on=DAY)
+    make_todo(alice, "errand done", list_id=errands, done=True)
     make_list(alice, "Old", todos=2, trashed=True)
     return alice
 
@@ -74,9 +76,9 @@ def plan_of(app, run, table="todos", containing=""):
 @pytest.mark.parametrize(
     ("query", "index"),
     [
-        (lambda owner: todos.list_todos(owner, 50), "ix_todos_live"),
-        (lambda owner: todos.list_todos(owner, 50, before="4"), "ix_todos_live"),
-        (lambda owner: todos.list_todos(owner, 50, after="2"), "ix_todos_live"),
+        (lambda owner: todos.list_todos(owner, 50), "ix_todos_open"),
+        (lambda owner: todos.list_todos(owner, 50, before="4"), "ix_todos_open"),
+        (lambda owner: todos.list_todos(owner, 50, after="2"), "ix_todos_open"),
         (lambda owner: todos.list_trash(owner, 50), "ix_todos_own_trash"),
         (lambda owner: todos.list_trash(owner, 50, before=DEEP), "ix_todos_own_trash"),
         (lambda owner: todos.list_trash(owner, 50, after=DEEP), "ix_todos_own_trash"),
@@ -84,8 +86,8 @@ def plan_of(app, run, table="todos", containing=""):
         (lambda owner: todos.list_all_trash(50, before=DEEP), "ix_todos_trash_entries"),
         (lambda owner: todos.list_all_trash(50, owner_id=owner), "ix_todos_own_trash"),
         (lambda owner: todos.count_expired(30), "ix_todos_trash_entries"),
-        (lambda owner: todos.list_in_list(errands(owner), 50), "ix_todos_list_live"),
-        (lambda owner: todos.list_in_list(errands(owner), 50, before="4"), "ix_todos_list_live"),
+        (lambda owner: todos.list_in_list(errands(owner), 50), "ix_todos_list_open"),
+        (lambda owner: todos.list_in_list(errands(owner), 50, before="4"), "ix_todos_list_open"),
         (lambda owner: todos.list_trash(owner, 50, before=DEEP_LIST), "ix_todos_own_trash"),
         (lambda owner: todos.list_due_today(owner, DAY, 50), "ix_todos_due"),
         (lambda owner: todos.list_due_today(owner, DAY, 50, before="4"), "ix_todos_due"),
@@ -93,15 +95,28 @@ def plan_of(app, run, table="todos", containing=""):
         (lambda owner: todos.list_overdue(owner, DAY, 50), "ix_todos_due"),
         (lambda owner: todos.list_overdue(owner, DAY, 50, before=DUE_DEEP), "ix_todos_due"),
         (lambda owner: todos.list_overdue(owner, DAY, 50, after=DUE_DEEP), "ix_todos_due"),
-        (lambda owner: todos.list_in_list_by_due(errands(owner), 50), "ix_todos_list_due"),
+        (lambda owner: todos.list_in_list_by_due(errands(owner), 50), "ix_todos_list_due_open"),
         (
             lambda owner: todos.list_in_list_by_due(errands(owner), 50, before=f"0-{DUE_DEEP}"),
-            "ix_todos_list_due",
+            "ix_todos_list_due_open",
         ),
         (
             lambda owner: todos.list_in_list_by_due(errands(owner), 50, before="1-4"),
-            "ix_todos_list_live",
+            "ix_todos_list_open",
         ),
+        (lambda owner: todos.list_completed(owner, 50), "ix_todos_done"),
+        (lambda owner: todos.list_completed(owner, 50, before="4"), "ix_todos_done"),
+        (lambda owner: todos.list_completed(owner, 50, after="2"), "ix_todos_done"),
+        (lambda owner: todos.count_completed(owner), "ix_todos_done"),
+        (lambda owner: todos.list_in_list(errands(owner), 50, done=True), "ix_todos_list_done"),
+        (
+            lambda owner: todos.list_in_list(errands(owner), 50, before="4", done=True),
+            "ix_todos_list_done",
+        ),
+        (lambda owner: todos.count_completed_in_list(errands(owner)), "ix_todos_list_done"),
+        (lambda owner: todos.list_in_list(inbox(owner), 50), "ix_todos_list_open"),
+        (lambda owner: todos.list_in_list(inbox(owner), 50, done=True), "ix_todos_list_done"),
+        (lambda owner: todos.count_completed_in_list(inbox(owner)), "ix_todos_list_done"),
     ],
     ids=[
         "list",
@@ -126,6 +141,16 @@ def plan_of(app, run, table="todos", containing=""):
         "one list by due date",
         "one list by due date, older page",
         "one list by due date, undated page",
+        "completed",
+        "completed, older page",
+        "completed, newer page",
+        "completed count",
+        "one list's completed",
+        "one list's completed, older page",
+        "one list's completed count",
+        "the Inbox",
+        "the Inbox's completed",
+        "the Inbox's completed count",
     ],
 )
 def test_the_query_uses_its_index(app, owner, query, index):
@@ -153,6 +178,12 @@ def errands(owner):
     from todoapp.services import lists
 
     return lists.get_list(next(r.id for r in lists.list_lists(owner) if r.name == "Errands"))
+
+
+def inbox(owner):
+    from todoapp.services import lists
+
+    return lists.get_list(lists.inbox_of(owner))
 
 
 @pytest.mark.parametrize(

@@ -140,7 +140,11 @@ const typingIn = (element) =>
   element &&
   (element.isContentEditable ||
     ["INPUT", "TEXTAREA", "SELECT"].includes(element.tagName));
-const todoRows = () => [...document.querySelectorAll(".todo-list > li.todo")];
+// Rows in a closed Completed section are out of sight: the keys skip them.
+const todoRows = () =>
+  [...document.querySelectorAll(".todo-list > li.todo")].filter(
+    (row) => !row.closest("details:not([open])"),
+  );
 let currentRow = null;
 const rowNow = () => {
   const focused = document.activeElement && document.activeElement.closest("li.todo");

@@ -398,6 +398,96 @@ def test_a_page_reads_no_more_when_rows_are_hidden_from_it(app, skew, name):
         assert now - was < SKEW, (before, after)
 
 
+# The open and the completed lists, each with the kind of row it never shows.
+OPEN_OR_DONE = {
+    name: "done" in name.lower()
+    for name in KEYSETS
+    if re.search(r"_(OPEN|DONE)_|_IN_LIST_(DATED|UNDATED)", name)
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPEN_OR_DONE))
+def test_open_and_done_todos_never_read_each_other(app, skew, make_todo, name):
+    """A list with SKEW done todos (issue 36's skew: a hundred thousand in
+    one list) reads none of them for its open rows, and a list of done
+    todos none of its SKEW open ones: each reads through its own index."""
+    params, _ = skew
+    shows_done = OPEN_OR_DONE[name]
+    for n in range(3 * PER_PAGE):  # a few rows of the kind shown, in both lists
+        make_todo(params["owner_id"], f"done {n}", list_id=params["list_id"], done=shows_done)
+    before = work_of(app, KEYSETS[name], params)
+    from todoapp.models import UTCDateTime, utcnow
+
+    insert = sa.text(MANY).bindparams(
+        sa.bindparam("now", type_=UTCDateTime()),
+        sa.bindparam("deleted_at", type_=UTCDateTime()),
+        sa.bindparam("due_on", type_=sa.Date()),
+    )
+    with app.app_context(), db.engine.begin() as conn:
+        # SKEW of the other kind where each page starts: the newest, and the soonest due.
+        for due_on in (DAY - timedelta(days=5), None):
+            conn.execute(
+                insert,
+                {
+                    "owner": params["owner_id"],
+                    "list_id": params["list_id"],
+                    "count": SKEW // 2,
+                    "now": utcnow(),
+                    "done": not shows_done,
+                    "with_list": False,
+                    "deleted_at": None,
+                    "deleted_by": None,
+                    "due_on": due_on,
+                },
+            )
+        if BACKEND == "postgresql":
+            conn.exec_driver_sql("ANALYZE todos")
+    after = work_of(app, KEYSETS[name], params)
+    assert before and len(after) == len(before)
+    for was, now in zip(before, after, strict=True):
+        assert now - was < SKEW // 2, (name, before, after)
+
+
+def test_the_completed_count_reads_no_more_than_its_bound(app, alice, make_list):
+    """A count of a list with many more done todos than the bound reads
+    about the bound's worth of index entries, not the list."""
+    from todoapp.services import lists
+
+    from .test_completed import add_many
+
+    big = make_list(alice, "Big")
+    limit = todos.COMPLETED_COUNT_LIMIT
+    add_many(app, alice, big, limit + 1, done=True)
+
+    def counted():
+        with app.app_context():
+            found = lists.get_list(big)
+        return plan_work(app, lambda: todos.count_completed_in_list(found))
+
+    at_bound = counted()
+    add_many(app, alice, big, 4 * limit, done=True)
+    assert counted() - at_bound < limit
+
+
+def plan_work(app, run) -> int:
+    """The work of the first statement ``run`` makes on todos (``cost``)."""
+    with app.app_context():
+        seen = []
+
+        def record(conn, cursor, statement, parameters, *args):
+            if "FROM todos" in statement:
+                parameters = tuple(parameters) if isinstance(parameters, list) else parameters
+                seen.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            run()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        db.session.remove()
+        return cost(*seen[0])
+
+
 # --- Search: through the title search index -----------------------------------------
 
 OTHERS = """

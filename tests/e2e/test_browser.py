@@ -727,3 +727,44 @@ def test_the_account_lists_sessions_and_ends_one(new_page):
     phone.goto("/todos")
     expect(phone.get_by_role("heading", name="Log in")).to_be_visible()
     expect(phone.get_by_text("Your session was ended from another device.")).to_be_visible()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize(("size", "viewport"), [("desktop", DESKTOP), ("phone", MOBILE)])
+def test_a_ticked_todo_goes_to_the_completed_section_which_can_be_hidden(
+    new_page, size, viewport, scheme
+):
+    page = new_page(bypass_csp=True, viewport=viewport, color_scheme=scheme)  # axe is a script
+    name = register(page)
+    for title in ("Buy stamps", "Post the letter"):
+        add(page, title)
+    row(page, "Buy stamps").get_by_role("button", name="Mark “Buy stamps” done").click()
+    completed = page.locator("details.completed")
+    expect(completed.locator("summary")).to_have_text("Completed (1)")
+    expect(row(page, "Buy stamps")).to_be_hidden()  # collapsed until opened
+    completed.locator("summary").click()
+    stamps = row(page, "Buy stamps")
+    expect(stamps.get_by_role("button", name="Mark “Buy stamps” not done")).to_be_visible()
+    expect(row(page, "Post the letter")).to_be_visible()
+    check_accessibility(page, f"completed section open ({size}, {scheme})")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= viewport["width"], f"the open section scrolls sideways: {width}px"
+
+    completed.get_by_role("button", name="Hide completed").click()
+    expect(page.get_by_text("1 completed hidden")).to_be_visible()
+    expect(row(page, "Buy stamps")).to_have_count(0)
+    page.reload()
+    expect(page.get_by_text("1 completed hidden")).to_be_visible()
+    check_accessibility(page, f"completed hidden ({size}, {scheme})")
+    # Another browser, another session: still hidden, kept on the account.
+    other = new_page(viewport=viewport, color_scheme=scheme)
+    log_in(other, name)
+    expect(other.get_by_text("1 completed hidden")).to_be_visible()
+
+    page.get_by_role("button", name="Show completed").click()
+    completed.locator("summary").click()
+    stamps.get_by_role("button", name="Mark “Buy stamps” not done").click()
+    expect(page.locator("details.completed")).to_have_count(0)
+    expect(
+        row(page, "Buy stamps").get_by_role("button", name="Mark “Buy stamps” done")
+    ).to_be_visible()

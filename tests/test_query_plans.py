@@ -29,7 +29,17 @@ DUE_DEEP = f"{(DAY - timedelta(days=3)).toordinal()}-3"  # due three days before
 
 
 @pytest.fixture
-def owner(app, alice, make_todo, make_list):
+def owner(app, alice, bob, make_todo, make_list):
+    from todoapp.services import lists
+
+    from .test_completed import add_many
+
+    # Another user's open todos, a few pages of index entries: each partial
+    # index then has the size its condition gives it, as in any real table,
+    # where PostgreSQL would otherwise find every index one page and tie.
+    with app.app_context():
+        bobs_inbox = lists.inbox_of(bob)
+    add_many(app, bob, bobs_inbox, 2000, done=False)
     for n in range(6):
         make_todo(alice, f"todo {n}", trashed=n % 2 == 1)
         make_todo(alice, f"due {n}", due_on=DAY - timedelta(days=n % 3))
@@ -407,10 +417,16 @@ OPEN_OR_DONE = {
 
 
 @pytest.mark.parametrize("name", sorted(OPEN_OR_DONE))
-def test_open_and_done_todos_never_read_each_other(app, skew, make_todo, name):
+def test_open_and_done_todos_never_read_each_other(app, skew, make_todo, request, name):
     """A list with SKEW done todos (issue 36's skew: a hundred thousand in
     one list) reads none of them for its open rows, and a list of done
     todos none of its SKEW open ones: each reads through its own index."""
+    if BACKEND == "postgresql" and name == "todos._IN_LIST_DATED[0]":
+        # Analysed, PostgreSQL reads the dated part through 0014's
+        # ix_todos_list_due and filters the done rows out; with that index
+        # dropped it takes ix_todos_list_due_open. Strict: once a contract
+        # revision drops it, this must pass.
+        request.applymarker(pytest.mark.xfail(reason="ix_todos_list_due", strict=True))
     params, _ = skew
     shows_done = OPEN_OR_DONE[name]
     for n in range(3 * PER_PAGE):  # a few rows of the kind shown, in both lists

@@ -300,7 +300,7 @@ def list_in_list(
     return listing.page({"list_id": found.id, "owner_id": found.user_id}, per_page, before, after)
 
 
-# How far a Completed section counts: past it, the page says "1000+". A
+# How far a Completed section counts: past it, the page says "1,000+". A
 # count reads one index entry per todo, so it stops well before a skewed
 # list's hundred thousand.
 COMPLETED_COUNT_LIMIT = 1000
@@ -323,7 +323,12 @@ def _capped_count(statements: list) -> Query:
     at most COMPLETED_COUNT_LIMIT and one: each reads that many entries of
     its index at most, however many it holds."""
     limit = literal_column(str(COMPLETED_COUNT_LIMIT + 1))
-    members = [stmt.with_only_columns(_todos.c.id).limit(limit) for stmt in statements]
+    # In key order, as the pages read: so the index of these rows alone is
+    # the one that gives them without a sort, on a table of any size.
+    members = [
+        stmt.with_only_columns(_todos.c.id).order_by(_todos.c.id.desc()).limit(limit)
+        for stmt in statements
+    ]
     rows = members[0] if len(members) == 1 else visible_union(members)
     return Query(select(func.count()).select_from(rows.subquery()))
 

@@ -28,7 +28,7 @@ from sqlalchemy import (
 from ..database import Purge, Query, delete_in_batches, write_transaction
 from ..extensions import db
 from ..models import INBOX, List, Todo, User, utcnow
-from ..soft_delete import TRASH_ROWS, visible, visible_union
+from ..soft_delete import TRASH_ROWS, visible, visible_count, visible_union
 from ..soft_delete import in_trashed_list as todo_in_trashed_list
 from . import activity, lists
 from .errors import InTrash, NotFoundError
@@ -330,7 +330,7 @@ def _capped_count(statements: list) -> Query:
         for stmt in statements
     ]
     rows = members[0] if len(members) == 1 else visible_union(members)
-    return Query(select(func.count()).select_from(rows.subquery()))
+    return Query(visible_count(rows))
 
 
 # The owner's done todos, counted without the names of their lists.

@@ -14,7 +14,10 @@ data.py's shape, to which each user gets a list by bulk insert:
   (one UPDATE: no button trashes that many at once). Pages: the list's page
   and /todos, which now step past them.
 - done above open: user003's list of the same shape; the newest plan.skew
-  are marked done, as toggle_todo leaves each (one UPDATE). Page: the list's.
+  are marked done, as toggle_todo leaves each (one UPDATE). Pages: the
+  list's, and its last page of open todos (``<foot>``: a cursor to its
+  PAGE oldest), where after the skew the Completed section stands: its
+  bounded count and its newest PAGE done todos, collapsed.
 - dated, trashed or done: user004's list of the same shape, every todo
   dated: the older ones half due today, half yesterday; the newest plan.skew
   half due today, half SKEW_OVERDUE_DAYS ago (so the most overdue), and the
@@ -69,11 +72,12 @@ class Scenario:
 SCENARIOS = (
     ("trashed list", data.BENCH_USER, 1, 0, ("/trash", "/todos")),
     ("trashed newest", "user002", 2, SKEW_BELOW, ("/lists/<list>", "/todos")),
-    ("done above open", "user003", 3, SKEW_BELOW, ("/lists/<list>",)),
+    ("done above open", "user003", 3, SKEW_BELOW, ("/lists/<list>", "/lists/<list>?before=<foot>")),
     ("dated, trashed or done", "user004", 4, SKEW_BELOW, ("/todos/today", "/todos/overdue")),
     ("matches trashed", "user005", 5, SKEW_BELOW, (f"/search?q={SEARCH_WORD}",)),
 )
 DATED = "dated, trashed or done"
+PAGE = 50  # the rows of a page (the app's TODOS_PER_PAGE)
 
 
 def scenarios(plan: Plan) -> list[Scenario]:
@@ -200,7 +204,17 @@ def check_after(engine, scenario: Scenario, list_id: int) -> None:
 def rows_shown(html: str) -> int:
     """A page's todo rows; on the search page, its todos section's alone
     (its lists and trash sections follow it, in rows of the same class)."""
-    return html.split('<section class="search-section"', 1)[0].count(ROW)
+    main = html.split('<section class="search-section"', 1)[0]
+    # A list's Completed section follows its open rows.
+    return main.split('<details class="completed"', 1)[0].count(ROW)
+
+
+def foot_cursor(engine, list_id: int) -> int:
+    """A cursor to the list's last page: before its (PAGE + 1)th oldest todo."""
+    with engine.connect() as con:
+        return con.execute(
+            select(Todo.id).where(Todo.list_id == list_id).order_by(Todo.id).offset(PAGE).limit(1)
+        ).scalar_one()
 
 
 def _copy(db: str, server_url: str, before: data.Dataset, work: Path) -> str:
@@ -244,10 +258,12 @@ def skewed_pages(plan: Plan, db: str, server_url: str, work: Path) -> dict:
         before = data.timed(f"{plan.skew_base:,} todos", *build)
         engine = _engine(before.url)
         list_ids = {s.name: add_list(engine, s) for s in chosen}
+        feet = {s.name: foot_cursor(engine, list_ids[s.name]) for s in chosen}
         _settle(engine, db)
         engine.dispose()
         after_url = _copy(db, server_url, before, work)
-        return _measure(plan, chosen, list_ids, {"before": before.url, "after": after_url}, work)
+        urls = {"before": before.url, "after": after_url}
+        return _measure(plan, chosen, list_ids, feet, urls, work)
     finally:
         if db == "postgres":
             import psycopg
@@ -280,7 +296,7 @@ def _autovacuum(url: str, since: datetime) -> dict:
     return seconds | {"dead_rows_at_end": dead}
 
 
-def _measure(plan: Plan, chosen, list_ids: dict, urls: dict, work: Path) -> dict:
+def _measure(plan: Plan, chosen, list_ids: dict, feet: dict, urls: dict, work: Path) -> dict:
     logs = work / "logs"
     logs.mkdir(exist_ok=True)
     result = {"todos": plan.skew_base, "skewed": plan.skew, "below": SKEW_BELOW, "scenarios": {}}
@@ -310,7 +326,11 @@ def _measure(plan: Plan, chosen, list_ids: dict, urls: dict, work: Path) -> dict
         finally:
             after_engine.dispose()
         measured = [
-            (s, page, page.replace("<list>", str(list_ids[s.name])))
+            (
+                s,
+                page,
+                page.replace("<list>", str(list_ids[s.name])).replace("<foot>", str(feet[s.name])),
+            )
             for s in chosen
             for page in s.pages
         ]

@@ -160,7 +160,11 @@ const typingIn = (element) =>
   element &&
   (element.isContentEditable ||
     ["INPUT", "TEXTAREA", "SELECT"].includes(element.tagName));
-const todoRows = () => [...document.querySelectorAll(".todo-list > li.todo")];
+// Rows in a closed Completed section are out of sight: the keys skip them.
+const todoRows = () =>
+  [...document.querySelectorAll(".todo-list > li.todo")].filter(
+    (row) => !row.closest("details:not([open])"),
+  );
 let currentRow = null;
 const rowNow = () => {
   const focused = document.activeElement && document.activeElement.closest("li.todo");
@@ -301,7 +305,8 @@ const focusAfter = (place) => {
   }
   for (const id of place.ids) {
     const row = document.getElementById(id);
-    if (row && main.contains(row)) {
+    // A row now inside a closed section (a todo ticked into Completed) is gone from view.
+    if (row && main.contains(row) && !row.closest("details:not([open])")) {
       const target =
         row.querySelector(`[formaction$="/${place.control}"]:not(:disabled)`) ||
         row.querySelector("button:not(:disabled), a[href], input") ||
@@ -353,6 +358,13 @@ const swapIn = (page, url) => {
       now.open = was.open;
     }
     panel.replaceWith(newPanel);
+  }
+  // A section the reader opened (Completed) stays open.
+  for (const section of main.querySelectorAll("details[open][class]")) {
+    const same = incoming.querySelector(`details.${CSS.escape(section.classList[0])}`);
+    if (same) {
+      same.open = true;
+    }
   }
   main.className = incoming.className;
   main.replaceChildren(...incoming.childNodes);

@@ -250,9 +250,11 @@ def make_user(app):
 
 @pytest.fixture
 def make_todo(app):
-    def make(owner_id, title="a todo", *, trashed=False, list_id=None, due_on=None):
+    def make(owner_id, title="a todo", *, trashed=False, list_id=None, due_on=None, done=False):
         with app.app_context():
             todo = todos.create_todo(owner_id, title, list_id=list_id, due_on=due_on)
+            if done:
+                todos.toggle_todo(todo.id, owner_id)
             if trashed:
                 todos.trash_todo(todo.id, owner_id, actor_id=owner_id)
             return todo.id

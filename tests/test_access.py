@@ -69,6 +69,8 @@ MATRIX = [
     ("GET", "/account", 302, 200, 200, 200),
     ("GET", "/account/password", 302, 200, 200, 200),
     ("POST", "/account/password", 302, 422, 422, 422),
+    ("POST", "/account/completed/hide", 302, 302, 302, 302),
+    ("POST", "/account/completed/show", 302, 302, 302, 302),
     ("POST", "/account/logout-everywhere", 302, 302, 302, 302),
     # A session handle the visitor does not have (test_sessions ends real ones).
     ("POST", "/account/sessions/{session}/end", 302, 404, 404, 404),

@@ -178,12 +178,13 @@ def test_list_pages_of_plain_todos_are_ascii_and_read_the_same(
     app.config["TODOS_PER_PAGE"] = 2
     groceries = make_list(alice, "Groceries")
     ids = []
-    for n in range(3):
+    for n in range(4):
         ids.append(make_todo(alice, f"item {n}", list_id=groceries))
+    for n in range(3):
         make_todo(alice, f"gone {n}", trashed=True)
     make_list(alice, "Old", todos=1, trashed=True)
     auth.login("alice")
-    client.submit(f"/todos/{ids[0]}/toggle")  # done
+    client.submit(f"/todos/{ids[0]}/toggle")  # done: in the Completed section, on the last page
     pages = []
     for path in ("/todos", "/trash"):
         first = client.get(path).get_data()
@@ -595,6 +596,9 @@ def test_without_javascript_a_button_comes_back_to_its_row(client, alice, auth, 
     first, second, third, last = shown
 
     ticked = press(client, "/todos", f"Mark “{title_of[second]}” done")
+    assert ticked.location == f"/todos#{second}"
+    # Done, it is in the Completed section; ticked again, back among the open.
+    ticked = press(client, "/todos", f"Mark “{title_of[second]}” not done")
     assert ticked.location == f"/todos#{second}"
     deleted = press(client, "/todos", f"Delete “{title_of[second]}”")
     assert deleted.location == f"/todos#{third}"

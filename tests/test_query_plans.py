@@ -29,12 +29,24 @@ DUE_DEEP = f"{(DAY - timedelta(days=3)).toordinal()}-3"  # due three days before
 
 
 @pytest.fixture
-def owner(app, alice, make_todo, make_list):
+def owner(app, alice, bob, make_todo, make_list):
+    from todoapp.services import lists
+
+    from .test_completed import add_many
+
+    # Another user's open todos, a few pages of index entries: each partial
+    # index then has the size its condition gives it, as in any real table,
+    # where PostgreSQL would otherwise find every index one page and tie.
+    with app.app_context():
+        bobs_inbox = lists.inbox_of(bob)
+    add_many(app, bob, bobs_inbox, 2000, done=False)
     for n in range(6):
         make_todo(alice, f"todo {n}", trashed=n % 2 == 1)
         make_todo(alice, f"due {n}", due_on=DAY - timedelta(days=n % 3))
+        make_todo(alice, f"done {n}", done=True)
     errands = make_list(alice, "Errands", todos=3)
     make_todo(alice, "errand with a date", list_id=errands, due_on=DAY)
+    make_todo(alice, "errand done", list_id=errands, done=True)
     make_list(alice, "Old", todos=2, trashed=True)
     return alice
 
@@ -74,9 +86,9 @@ def plan_of(app, run, table="todos", containing=""):
 @pytest.mark.parametrize(
     ("query", "index"),
     [
-        (lambda owner: todos.list_todos(owner, 50), "ix_todos_live"),
-        (lambda owner: todos.list_todos(owner, 50, before="4"), "ix_todos_live"),
-        (lambda owner: todos.list_todos(owner, 50, after="2"), "ix_todos_live"),
+        (lambda owner: todos.list_todos(owner, 50), "ix_todos_open"),
+        (lambda owner: todos.list_todos(owner, 50, before="4"), "ix_todos_open"),
+        (lambda owner: todos.list_todos(owner, 50, after="2"), "ix_todos_open"),
         (lambda owner: todos.list_trash(owner, 50), "ix_todos_own_trash"),
         (lambda owner: todos.list_trash(owner, 50, before=DEEP), "ix_todos_own_trash"),
         (lambda owner: todos.list_trash(owner, 50, after=DEEP), "ix_todos_own_trash"),
@@ -84,8 +96,8 @@ def plan_of(app, run, table="todos", containing=""):
         (lambda owner: todos.list_all_trash(50, before=DEEP), "ix_todos_trash_entries"),
         (lambda owner: todos.list_all_trash(50, owner_id=owner), "ix_todos_own_trash"),
         (lambda owner: todos.count_expired(30), "ix_todos_trash_entries"),
-        (lambda owner: todos.list_in_list(errands(owner), 50), "ix_todos_list_live"),
-        (lambda owner: todos.list_in_list(errands(owner), 50, before="4"), "ix_todos_list_live"),
+        (lambda owner: todos.list_in_list(errands(owner), 50), "ix_todos_list_open"),
+        (lambda owner: todos.list_in_list(errands(owner), 50, before="4"), "ix_todos_list_open"),
         (lambda owner: todos.list_trash(owner, 50, before=DEEP_LIST), "ix_todos_own_trash"),
         (lambda owner: todos.list_due_today(owner, DAY, 50), "ix_todos_due"),
         (lambda owner: todos.list_due_today(owner, DAY, 50, before="4"), "ix_todos_due"),
@@ -93,15 +105,28 @@ def plan_of(app, run, table="todos", containing=""):
         (lambda owner: todos.list_overdue(owner, DAY, 50), "ix_todos_due"),
         (lambda owner: todos.list_overdue(owner, DAY, 50, before=DUE_DEEP), "ix_todos_due"),
         (lambda owner: todos.list_overdue(owner, DAY, 50, after=DUE_DEEP), "ix_todos_due"),
-        (lambda owner: todos.list_in_list_by_due(errands(owner), 50), "ix_todos_list_due"),
+        (lambda owner: todos.list_in_list_by_due(errands(owner), 50), "ix_todos_list_due_open"),
         (
             lambda owner: todos.list_in_list_by_due(errands(owner), 50, before=f"0-{DUE_DEEP}"),
-            "ix_todos_list_due",
+            "ix_todos_list_due_open",
         ),
         (
             lambda owner: todos.list_in_list_by_due(errands(owner), 50, before="1-4"),
-            "ix_todos_list_live",
+            "ix_todos_list_open",
         ),
+        (lambda owner: todos.list_completed(owner, 50), "ix_todos_done"),
+        (lambda owner: todos.list_completed(owner, 50, before="4"), "ix_todos_done"),
+        (lambda owner: todos.list_completed(owner, 50, after="2"), "ix_todos_done"),
+        (lambda owner: todos.count_completed(owner), "ix_todos_done"),
+        (lambda owner: todos.list_in_list(errands(owner), 50, done=True), "ix_todos_list_done"),
+        (
+            lambda owner: todos.list_in_list(errands(owner), 50, before="4", done=True),
+            "ix_todos_list_done",
+        ),
+        (lambda owner: todos.count_completed_in_list(errands(owner)), "ix_todos_list_done"),
+        (lambda owner: todos.list_in_list(inbox(owner), 50), "ix_todos_list_open"),
+        (lambda owner: todos.list_in_list(inbox(owner), 50, done=True), "ix_todos_list_done"),
+        (lambda owner: todos.count_completed_in_list(inbox(owner)), "ix_todos_list_done"),
     ],
     ids=[
         "list",
@@ -126,6 +151,16 @@ def plan_of(app, run, table="todos", containing=""):
         "one list by due date",
         "one list by due date, older page",
         "one list by due date, undated page",
+        "completed",
+        "completed, older page",
+        "completed, newer page",
+        "completed count",
+        "one list's completed",
+        "one list's completed, older page",
+        "one list's completed count",
+        "the Inbox",
+        "the Inbox's completed",
+        "the Inbox's completed count",
     ],
 )
 def test_the_query_uses_its_index(app, owner, query, index):
@@ -153,6 +188,12 @@ def errands(owner):
     from todoapp.services import lists
 
     return lists.get_list(next(r.id for r in lists.list_lists(owner) if r.name == "Errands"))
+
+
+def inbox(owner):
+    from todoapp.services import lists
+
+    return lists.get_list(lists.inbox_of(owner))
 
 
 @pytest.mark.parametrize(
@@ -365,6 +406,102 @@ def test_a_page_reads_no_more_when_rows_are_hidden_from_it(app, skew, name):
     assert before and len(after) == len(before)  # every list reads, and the same pages
     for was, now in zip(before, after, strict=True):
         assert now - was < SKEW, (before, after)
+
+
+# The open and the completed lists, each with the kind of row it never shows.
+OPEN_OR_DONE = {
+    name: "done" in name.lower()
+    for name in KEYSETS
+    if re.search(r"_(OPEN|DONE)_|_IN_LIST_(DATED|UNDATED)", name)
+}
+
+
+@pytest.mark.parametrize("name", sorted(OPEN_OR_DONE))
+def test_open_and_done_todos_never_read_each_other(app, skew, make_todo, request, name):
+    """A list with SKEW done todos (issue 36's skew: a hundred thousand in
+    one list) reads none of them for its open rows, and a list of done
+    todos none of its SKEW open ones: each reads through its own index."""
+    if BACKEND == "postgresql" and name == "todos._IN_LIST_DATED[0]":
+        # Analysed, PostgreSQL reads the dated part through 0014's
+        # ix_todos_list_due and filters the done rows out; with that index
+        # dropped it takes ix_todos_list_due_open. Strict: once a contract
+        # revision drops it, this must pass.
+        request.applymarker(pytest.mark.xfail(reason="ix_todos_list_due", strict=True))
+    params, _ = skew
+    shows_done = OPEN_OR_DONE[name]
+    for n in range(3 * PER_PAGE):  # a few rows of the kind shown, in both lists
+        make_todo(params["owner_id"], f"done {n}", list_id=params["list_id"], done=shows_done)
+    before = work_of(app, KEYSETS[name], params)
+    from todoapp.models import UTCDateTime, utcnow
+
+    insert = sa.text(MANY).bindparams(
+        sa.bindparam("now", type_=UTCDateTime()),
+        sa.bindparam("deleted_at", type_=UTCDateTime()),
+        sa.bindparam("due_on", type_=sa.Date()),
+    )
+    with app.app_context(), db.engine.begin() as conn:
+        # SKEW of the other kind where each page starts: the newest, and the soonest due.
+        for due_on in (DAY - timedelta(days=5), None):
+            conn.execute(
+                insert,
+                {
+                    "owner": params["owner_id"],
+                    "list_id": params["list_id"],
+                    "count": SKEW // 2,
+                    "now": utcnow(),
+                    "done": not shows_done,
+                    "with_list": False,
+                    "deleted_at": None,
+                    "deleted_by": None,
+                    "due_on": due_on,
+                },
+            )
+        if BACKEND == "postgresql":
+            conn.exec_driver_sql("ANALYZE todos")
+    after = work_of(app, KEYSETS[name], params)
+    assert before and len(after) == len(before)
+    for was, now in zip(before, after, strict=True):
+        assert now - was < SKEW // 2, (name, before, after)
+
+
+def test_the_completed_count_reads_no_more_than_its_bound(app, alice, make_list):
+    """A count of a list with many more done todos than the bound reads
+    about the bound's worth of index entries, not the list."""
+    from todoapp.services import lists
+
+    from .test_completed import add_many
+
+    big = make_list(alice, "Big")
+    limit = todos.COMPLETED_COUNT_LIMIT
+    add_many(app, alice, big, limit + 1, done=True)
+
+    def counted():
+        with app.app_context():
+            found = lists.get_list(big)
+        return plan_work(app, lambda: todos.count_completed_in_list(found))
+
+    at_bound = counted()
+    add_many(app, alice, big, 4 * limit, done=True)
+    assert counted() - at_bound < limit
+
+
+def plan_work(app, run) -> int:
+    """The work of the first statement ``run`` makes on todos (``cost``)."""
+    with app.app_context():
+        seen = []
+
+        def record(conn, cursor, statement, parameters, *args):
+            if "FROM todos" in statement:
+                parameters = tuple(parameters) if isinstance(parameters, list) else parameters
+                seen.append((statement, parameters))
+
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            run()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        db.session.remove()
+        return cost(*seen[0])
 
 
 # --- Search: through the title search index -----------------------------------------

@@ -10,7 +10,14 @@ from todoapp.extensions import db
 from todoapp.models import List, Todo, User
 from todoapp.services import lists, todos
 from todoapp.services.errors import NotFoundError
-from todoapp.soft_delete import EVERY_ROW, SOFT_DELETE, TRASH_ROWS, visible, visible_union
+from todoapp.soft_delete import (
+    EVERY_ROW,
+    SOFT_DELETE,
+    TRASH_ROWS,
+    visible,
+    visible_count,
+    visible_union,
+)
 
 
 @pytest.fixture
@@ -269,6 +276,19 @@ def test_a_union_of_filtered_statements_keeps_their_filter_and_refuses_others(
     for members in ([live, by_hand], [live, visible(by_hand, TRASH_ROWS)]):
         with pytest.raises(TypeError, match="union"):
             visible_union(members)
+
+
+def test_a_count_of_filtered_rows_keeps_their_filter_and_refuses_others(ctx, alice, make_todo):
+    """The Completed section's count counts what its statement reads, with
+    its option, and takes no statement built by hand."""
+    make_todo(alice, "kept")
+    make_todo(alice, "trashed", trashed=True)
+    live = visible(select(_todos.c.id).where(_todos.c.user_id == alice))
+    count = visible_count(live)
+    assert db.session.connection().execute(count).scalar() == 1
+    assert count.get_execution_options()[SOFT_DELETE] == "live"
+    with pytest.raises(TypeError, match="visible"):
+        visible_count(select(_todos.c.id))
 
 
 def test_every_list_query_goes_through_the_mechanism(app, list_pages):

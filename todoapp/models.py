@@ -142,6 +142,9 @@ class User(UserMixin, db.Model):
     # A temporary password set by an administrator: it must be changed before
     # anything else is done.
     must_change_password: Mapped[bool] = mapped_column(default=False, server_default=false())
+    # The lists show no Completed section, only how many it holds: a choice
+    # made once, on any device, kept for every session.
+    hide_completed: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     @property
     def is_active(self) -> bool:  # Flask-Login: a disabled account cannot log in
@@ -247,6 +250,21 @@ DUE_AND_OPEN = {
 }
 # A live todo with a due date: a list "by due date", before its undated todos.
 LIVE_AND_DATED = text("deleted_at IS NULL AND due_on IS NOT NULL")
+# A live todo still to do, and one done: a list's main rows and its
+# Completed section, each read without stepping over the other's rows.
+LIVE_AND_OPEN = {
+    "sqlite_where": text("deleted_at IS NULL AND done = 0"),
+    "postgresql_where": text("deleted_at IS NULL AND NOT done"),
+}
+LIVE_AND_DONE = {
+    "sqlite_where": text("deleted_at IS NULL AND done = 1"),
+    "postgresql_where": text("deleted_at IS NULL AND done"),
+}
+# A live, dated todo still to do: a list "by due date", before its undated ones.
+OPEN_AND_DATED = {
+    "sqlite_where": text("deleted_at IS NULL AND due_on IS NOT NULL AND done = 0"),
+    "postgresql_where": text("deleted_at IS NULL AND due_on IS NOT NULL AND NOT done"),
+}
 
 
 class List(SoftDeleteMixin, db.Model):
@@ -344,6 +362,15 @@ class Todo(SoftDeleteMixin, db.Model):
             sqlite_where=LIVE_AND_DATED,
             postgresql_where=LIVE_AND_DATED,
         ),
+        # The open todos and the completed ones apart, so that neither reads
+        # past the other: one list's, newest first;
+        Index("ix_todos_list_open", "list_id", "id", **LIVE_AND_OPEN),
+        Index("ix_todos_list_done", "list_id", "id", **LIVE_AND_DONE),
+        # one owner's across lists, newest first;
+        Index("ix_todos_open", "user_id", "id", **LIVE_AND_OPEN),
+        Index("ix_todos_done", "user_id", "id", **LIVE_AND_DONE),
+        # one list's open, dated todos by due date.
+        Index("ix_todos_list_due_open", "list_id", "due_on", "id", **OPEN_AND_DATED),
         # Ids are never handed out twice, so a stale Undo, Restore or "Delete
         # forever" button for a purged todo is a 404, never someone else's
         # newer todo. PostgreSQL's sequences already never go back; SQLite

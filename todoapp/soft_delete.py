@@ -15,7 +15,7 @@ belong to the list's entry (``trashed_with_list``). Importing this module
 installs the ORM hook; ``create_app`` does, so every app has it.
 """
 
-from sqlalchemy import Alias, Join, Select, Table, and_, event, false, select, union_all
+from sqlalchemy import Alias, Join, Select, Table, and_, event, false, func, select, union_all
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.util import find_tables
 from sqlalchemy.sql.visitors import replacement_traverse
@@ -172,3 +172,14 @@ def visible_union(members: list[Select]):
         raise TypeError("soft delete: every member of a union goes through visible(), alike")
     union = union_all(*(select(member.subquery()) for member in members))
     return union.execution_options(**{SOFT_DELETE: rows.pop()})
+
+
+def visible_count(rows):
+    """``SELECT count(*)`` of ``rows``: a statement that went through
+    ``visible`` (or a ``visible_union`` of them), marked as it is. Rows
+    built without the mechanism are refused, as by ``visible_union``."""
+    marked = rows.get_execution_options().get(SOFT_DELETE)
+    if marked is None:
+        raise TypeError("soft delete: count rows that went through visible()")
+    count = select(func.count()).select_from(rows.subquery())
+    return count.execution_options(**{SOFT_DELETE: marked})

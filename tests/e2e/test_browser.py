@@ -151,8 +151,10 @@ def test_the_whole_journey_with_the_mouse(page):
     expect(page.get_by_text("Restored “Water the plants”.")).to_be_visible()
     expect(row(page, "Water the plants")).to_be_visible()
 
-    for title in ("Water the plants", "Book dentist", "Call mum"):
+    for title in ("Water the plants", "Book dentist"):
         row(page, title).get_by_role("button", name="Delete").click()
+    page.get_by_text("Completed (1)").click()  # where the done "Call mum" is
+    row(page, "Call mum").get_by_role("button", name="Delete").click()
     page.get_by_role("link", name="Trash").click()
     trashed = row(page, "Book dentist")
     expect(trashed).to_contain_text("deleted just now · purged in 30 days")
@@ -431,6 +433,7 @@ def test_keyboard_shortcuts(new_page):
     outline = page.evaluate("() => getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none", "the current row's focus must be visible"
     page.keyboard.press("x")
+    page.get_by_text("Completed (1)").click()  # done, it went to the Completed section
     expect(
         row(page, "Second by keys").get_by_role("button", name="Mark “Second by keys” not done")
     ).to_have_attribute("aria-pressed", "true")
@@ -865,4 +868,50 @@ def test_the_edit_and_delete_shortcuts(page):
     expect(edited).to_be_focused()
     assert page.url.endswith("#" + edited.get_attribute("id"))
     page.keyboard.press("x")
-    expect(edited.get_by_role("button", name="Mark “Edited by keys” not done")).to_be_focused()
+    # Done, it went into the closed Completed section: the focus goes on to the next row.
+    expect(row(page, "Keep me").get_by_role("button", name="Mark “Keep me” done")).to_be_focused()
+    page.get_by_text("Completed (1)").click()
+    expect(
+        row(page, "Edited by keys").get_by_role("button", name="Mark “Edited by keys” not done")
+    ).to_be_visible()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize(("size", "viewport"), [("desktop", DESKTOP), ("phone", MOBILE)])
+def test_a_ticked_todo_goes_to_the_completed_section_which_can_be_hidden(
+    new_page, size, viewport, scheme
+):
+    page = new_page(bypass_csp=True, viewport=viewport, color_scheme=scheme)  # axe is a script
+    name = register(page)
+    for title in ("Buy stamps", "Post the letter"):
+        add(page, title)
+    row(page, "Buy stamps").get_by_role("button", name="Mark “Buy stamps” done").click()
+    completed = page.locator("details.completed")
+    expect(completed.locator("summary")).to_have_text("Completed (1)")
+    expect(row(page, "Buy stamps")).to_be_hidden()  # collapsed until opened
+    completed.locator("summary").click()
+    stamps = row(page, "Buy stamps")
+    expect(stamps.get_by_role("button", name="Mark “Buy stamps” not done")).to_be_visible()
+    expect(row(page, "Post the letter")).to_be_visible()
+    check_accessibility(page, f"completed section open ({size}, {scheme})")
+    width = page.evaluate("() => document.documentElement.scrollWidth")
+    assert width <= viewport["width"], f"the open section scrolls sideways: {width}px"
+
+    completed.get_by_role("button", name="Hide completed").click()
+    expect(page.get_by_text("1 completed hidden")).to_be_visible()
+    expect(row(page, "Buy stamps")).to_have_count(0)
+    page.reload()
+    expect(page.get_by_text("1 completed hidden")).to_be_visible()
+    check_accessibility(page, f"completed hidden ({size}, {scheme})")
+    # Another browser, another session: still hidden, kept on the account.
+    other = new_page(viewport=viewport, color_scheme=scheme)
+    log_in(other, name)
+    expect(other.get_by_text("1 completed hidden")).to_be_visible()
+
+    page.get_by_role("button", name="Show completed").click()
+    completed.locator("summary").click()
+    stamps.get_by_role("button", name="Mark “Buy stamps” not done").click()
+    expect(page.locator("details.completed")).to_have_count(0)
+    expect(
+        row(page, "Buy stamps").get_by_role("button", name="Mark “Buy stamps” done")
+    ).to_be_visible()

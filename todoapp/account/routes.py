@@ -82,6 +82,20 @@ def password():
     return render_template("account/password.html", form=form, next_url=next_url), status
 
 
+@bp.post("/completed/hide")
+def hide_completed():
+    """The lists show how many todos are done, not the todos: on every device."""
+    users.set_hide_completed(current_user.id, True)
+    return redirect(safe_next(request.form.get("next"), "account.index"))
+
+
+@bp.post("/completed/show")
+def show_completed():
+    """The lists show their done todos again, in a Completed section."""
+    users.set_hide_completed(current_user.id, False)
+    return redirect(safe_next(request.form.get("next"), "account.index"))
+
+
 @bp.post("/logout-everywhere")
 def logout_everywhere():
     users.log_out_everywhere(current_user.id)

@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 
 from ..services import lists, todos
 from ..services.errors import NotFoundError
+from ..todos.completed import completed_section
 from ..todos.forms import TodoForm
 from ..web import cursor, fill_from_draft, per_page, safe_next, take_draft, user_today
 from .forms import ListForm
@@ -50,7 +51,15 @@ def _show(found, form: TodoForm | type[TodoForm], status: int = 200):
     listing = ORDERS.get(order)
     if listing is None:
         raise NotFoundError("There is no such ordering.")
+    if "show" in request.args:
+        return _completed_page(found)
     page = listing(found, per_page(), **cursor())
+    completed = completed_section(
+        page,
+        lambda: todos.count_completed_in_list(found),
+        lambda n: todos.list_in_list(found, n, done=True),
+        url_for("lists.show", list_id=found.id, show="completed"),
+    )
     return render_template(
         "lists/show.html",
         list=found,
@@ -59,7 +68,24 @@ def _show(found, form: TodoForm | type[TodoForm], status: int = 200):
         order=order,
         today=user_today(),
         panel=lists.panel(current_user.id),
+        completed=completed,
     ), status
+
+
+def _completed_page(found):
+    """A list's done todos, newest first, a page at a time."""
+    if request.args["show"] != "completed":
+        raise NotFoundError("There is no such page.")
+    page = todos.list_in_list(found, per_page(), done=True, **cursor())
+    return render_template(
+        "todos/completed.html",
+        page=page,
+        today=user_today(),
+        heading=f"Completed in {found.name}",
+        back=(url_for("lists.show", list_id=found.id), found.name),
+        endpoint=("lists.show", {"list_id": found.id, "show": "completed"}),
+        names_lists=False,
+    )
 
 
 @bp.get("/<id:list_id>")

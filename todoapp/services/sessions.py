@@ -98,6 +98,7 @@ class SessionUser(UserMixin):
     created_at: datetime
     disabled_at: datetime | None
     must_change_password: bool
+    hide_completed: bool
 
     @property
     def is_active(self) -> bool:
@@ -113,6 +114,7 @@ _FIND = Query(
         _users.c.created_at,
         _users.c.disabled_at,
         _users.c.must_change_password,
+        _users.c.hide_completed,
         _sessions.c.created_at.label("started"),
         _sessions.c.last_active_at,
     )

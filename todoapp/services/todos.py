@@ -25,10 +25,10 @@ from sqlalchemy import (
     update,
 )
 
-from ..database import Purge, delete_in_batches, write_transaction
+from ..database import Purge, Query, delete_in_batches, write_transaction
 from ..extensions import db
 from ..models import INBOX, List, Todo, User, utcnow
-from ..soft_delete import TRASH_ROWS, visible
+from ..soft_delete import TRASH_ROWS, visible, visible_count, visible_union
 from ..soft_delete import in_trashed_list as todo_in_trashed_list
 from . import activity, lists
 from .errors import InTrash, NotFoundError
@@ -139,7 +139,13 @@ _WITH_LIST_NAMES = select(
     func.coalesce(_lists.c.name, INBOX).label("list_name"),
     func.coalesce(_lists.c.is_inbox, true()).label("in_inbox"),
 ).select_from(_todos.outerjoin(_lists, _lists.c.id == _todos.c.list_id))
-_LIVE_TODOS = Keyset(visible(_WITH_LIST_NAMES.where(_todos.c.user_id == _OWNER)), LIST_KEY)
+# Open and done apart: a list's page shows its open todos, and its
+# Completed section the done ones, each through an index of its own rows
+# only (ix_todos_open, ix_todos_done), however many of the other kind there are.
+_OPEN = _todos.c.done == false()
+_DONE = _todos.c.done == true()
+_OPEN_TODOS = Keyset(visible(_WITH_LIST_NAMES.where(_todos.c.user_id == _OWNER, _OPEN)), LIST_KEY)
+_DONE_TODOS = Keyset(visible(_WITH_LIST_NAMES.where(_todos.c.user_id == _OWNER, _DONE)), LIST_KEY)
 
 # One owner's open todos with a due date, across lists, through ix_todos_due
 # (its condition written out, so that SQLite uses it). The user's date, like
@@ -166,35 +172,50 @@ _IN_LIST_COLUMNS = (
 # autovacuum analysed the table, was read past every one of them through
 # the primary key.
 _LIST = planned_once("list_id", Integer)
-_IN_LIST = visible(
-    select(*_IN_LIST_COLUMNS).where(_todos.c.list_id == _LIST, _todos.c.list_id.is_not(None))
-)
-_IN_A_LIST = Keyset(_IN_LIST, LIST_KEY)
-# The Inbox also holds its owner's todos with no list yet.
-_IN_INBOX = Keyset(
-    [
-        _IN_LIST,
-        visible(
-            select(*_IN_LIST_COLUMNS).where(_todos.c.list_id.is_(None), _todos.c.user_id == _OWNER)
-        ),
-    ],
-    LIST_KEY,
-)
 
 
-# One list by due date: its dated todos, soonest first (ix_todos_list_due),
-# then its undated ones, newest first (ix_todos_list_live, past the dated
-# ones). Due dates came after 0010, so every todo has its list: the Inbox
-# needs no second statement here.
+def _in_list(*where):
+    return visible(
+        select(*_IN_LIST_COLUMNS).where(
+            _todos.c.list_id == _LIST, _todos.c.list_id.is_not(None), *where
+        )
+    )
+
+
+def _with_no_list(*where):
+    """The owner's todos with no list yet, which the Inbox also holds."""
+    return visible(
+        select(*_IN_LIST_COLUMNS).where(
+            _todos.c.list_id.is_(None), _todos.c.user_id == _OWNER, *where
+        )
+    )
+
+
+# One list's open todos (ix_todos_list_open) and its done ones (ix_todos_list_done).
+_OPEN_IN_A_LIST = Keyset(_in_list(_OPEN), LIST_KEY)
+_DONE_IN_A_LIST = Keyset(_in_list(_DONE), LIST_KEY)
+_OPEN_IN_INBOX = Keyset([_in_list(_OPEN), _with_no_list(_OPEN)], LIST_KEY)
+_DONE_IN_INBOX = Keyset([_in_list(_DONE), _with_no_list(_DONE)], LIST_KEY)
+
+
+# One list's open todos by due date: the dated ones, soonest first
+# (ix_todos_list_due_open), then the undated ones, newest first
+# (ix_todos_list_open, past the dated ones). Due dates came after 0010, so
+# every todo has its list: the Inbox needs no second statement here. Its
+# done todos are in its Completed section, newest first, whatever the order.
 _IN_LIST_DATED = Keyset(
     visible(
-        select(*_IN_LIST_COLUMNS).where(_todos.c.list_id == _LIST, _todos.c.due_on.is_not(None))
+        select(*_IN_LIST_COLUMNS).where(
+            _todos.c.list_id == _LIST, _todos.c.due_on.is_not(None), _OPEN
+        )
     ),
     DUE_KEY,
     ascending=True,
 )
 _IN_LIST_UNDATED = Keyset(
-    visible(select(*_IN_LIST_COLUMNS).where(_todos.c.list_id == _LIST, _todos.c.due_on.is_(None))),
+    visible(
+        select(*_IN_LIST_COLUMNS).where(_todos.c.list_id == _LIST, _todos.c.due_on.is_(None), _OPEN)
+    ),
     LIST_KEY,
 )
 _IN_LIST_BY_DUE = ChainedKeyset([_IN_LIST_DATED, _IN_LIST_UNDATED])
@@ -247,20 +268,95 @@ _ONE_OWNERS_TRASH = MergedKeyset(_trash_branches(admin=True, one_owner=True))
 def list_todos(
     owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
 ) -> Page:
-    """A page of one owner's live todos, newest first: rows of id, title,
+    """A page of one owner's open todos, newest first: rows of id, title,
     done, created_at, list_id, list_name and in_inbox. A todo with no list yet (before
     the backfill) is in the Inbox."""
-    return _LIVE_TODOS.page({"owner_id": owner_id}, per_page, before, after)
+    return _OPEN_TODOS.page({"owner_id": owner_id}, per_page, before, after)
+
+
+def list_completed(
+    owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
+) -> Page:
+    """A page of the owner's done todos across lists, newest first: rows as ``list_todos``."""
+    return _DONE_TODOS.page({"owner_id": owner_id}, per_page, before, after)
 
 
 def list_in_list(
-    found: List, per_page: int, *, before: str | None = None, after: str | None = None
+    found: List,
+    per_page: int,
+    *,
+    before: str | None = None,
+    after: str | None = None,
+    done: bool = False,
 ) -> Page:
-    """A page of one live list's todos, newest first: rows of id, title,
-    done, created_at. The Inbox also holds its owner's todos with no list
-    yet (written before the backfill, or by a server without lists)."""
-    listing = _IN_INBOX if found.is_inbox else _IN_A_LIST
+    """A page of one live list's open todos (its done ones with ``done``),
+    newest first: rows of id, title, done, created_at. The Inbox also holds
+    its owner's todos with no list yet (written before the backfill, or by a
+    server without lists)."""
+    if found.is_inbox:
+        listing = _DONE_IN_INBOX if done else _OPEN_IN_INBOX
+    else:
+        listing = _DONE_IN_A_LIST if done else _OPEN_IN_A_LIST
     return listing.page({"list_id": found.id, "owner_id": found.user_id}, per_page, before, after)
+
+
+# How far a Completed section counts: past it, the page says "1,000+". A
+# count reads one index entry per todo, so it stops well before a skewed
+# list's hundred thousand.
+COMPLETED_COUNT_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Count:
+    """How many rows there are, up to ``limit``; ``more``: there are more
+    than that."""
+
+    n: int
+    more: bool = False
+
+    def __str__(self) -> str:
+        return f"{self.n:,}+" if self.more else f"{self.n:,}"
+
+
+def _capped_count(statements: list) -> Query:
+    """How many rows the ``statements`` (over disjoint rows) select, counting
+    at most COMPLETED_COUNT_LIMIT and one: each reads that many entries of
+    its index at most, however many it holds."""
+    limit = literal_column(str(COMPLETED_COUNT_LIMIT + 1))
+    # In key order, as the pages read: so the index of these rows alone is
+    # the one that gives them without a sort, on a table of any size.
+    members = [
+        stmt.with_only_columns(_todos.c.id).order_by(_todos.c.id.desc()).limit(limit)
+        for stmt in statements
+    ]
+    rows = members[0] if len(members) == 1 else visible_union(members)
+    return Query(visible_count(rows))
+
+
+# The owner's done todos, counted without the names of their lists.
+_COUNT_DONE_TODOS = _capped_count(
+    [visible(select(_todos.c.id).where(_todos.c.user_id == _OWNER, _DONE))]
+)
+_COUNT_DONE_IN_A_LIST = _capped_count(_DONE_IN_A_LIST.statements)
+_COUNT_DONE_IN_INBOX = _capped_count(_DONE_IN_INBOX.statements)
+
+
+def _count(query: Query, params: dict) -> Count:
+    n = query.all(params)[0][0]
+    if n > COMPLETED_COUNT_LIMIT:
+        return Count(COMPLETED_COUNT_LIMIT, more=True)
+    return Count(n)
+
+
+def count_completed(owner_id: int) -> Count:
+    """How many done todos the owner has across lists, up to COMPLETED_COUNT_LIMIT."""
+    return _count(_COUNT_DONE_TODOS, {"owner_id": owner_id})
+
+
+def count_completed_in_list(found: List) -> Count:
+    """How many done todos a live list holds, up to COMPLETED_COUNT_LIMIT."""
+    query = _COUNT_DONE_IN_INBOX if found.is_inbox else _COUNT_DONE_IN_A_LIST
+    return _count(query, {"list_id": found.id, "owner_id": found.user_id})
 
 
 def list_in_list_by_due(

@@ -235,6 +235,13 @@ def change_password(
     return renewed
 
 
+def set_hide_completed(user_id: int, hide: bool) -> None:
+    """Whether the user's lists show their Completed sections or only say
+    how many they hold: kept on the account, for every session and device."""
+    with write_transaction() as session:
+        session.get(User, user_id).hide_completed = hide
+
+
 def log_out_everywhere(user_id: int) -> int:
     """End every session of the account, this one too; returns how many."""
     with write_transaction():

@@ -2,7 +2,9 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from ..services import lists, todos
+from ..services.errors import NotFoundError
 from ..web import cursor, fill_from_draft, per_page, safe_next, to_row, user_today
+from .completed import completed_section
 from .forms import EditTodoForm, MoveTodoForm, TodoForm
 
 bp = Blueprint("todos", __name__)
@@ -13,18 +15,43 @@ def _render_list(form: TodoForm | type[TodoForm], status: int = 200, **where):
     """The todo list; ``form`` is the add form submitted, or its class on a
     plain GET (the empty form is rendered once, see macros.add_form)."""
     listing = todos.list_todos(current_user.id, per_page(), **where)
+    completed = completed_section(
+        listing,
+        lambda: todos.count_completed(current_user.id),
+        lambda n: todos.list_completed(current_user.id, n),
+        url_for("todos.index", show="completed"),
+    )
     return render_template(
         "todos/index.html",
         form=form,
         page=listing,
         today=user_today(),
         panel=lists.panel(current_user.id),
+        completed=completed,
     ), status
 
 
 @bp.get("/todos")
 def index():
+    if "show" in request.args:
+        return _completed_page()
     return _render_list(TodoForm, **cursor())
+
+
+def _completed_page():
+    """Every done todo, across lists, newest first, a page at a time."""
+    if request.args["show"] != "completed":
+        raise NotFoundError("There is no such page.")
+    page = todos.list_completed(current_user.id, per_page(), **cursor())
+    return render_template(
+        "todos/completed.html",
+        page=page,
+        today=user_today(),
+        heading="Completed",
+        back=(url_for("todos.index"), "Todos"),
+        endpoint=("todos.index", {"show": "completed"}),
+        names_lists=True,
+    )
 
 
 @bp.post("/todos")

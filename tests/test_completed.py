@@ -1,0 +1,274 @@
+"""The Completed section (issue 35): a list shows its open todos, and at its
+foot a collapsed section of the done ones with how many there are, bounded;
+the account can hide it, on every device. Plain HTML: nothing here needs
+JavaScript (the section is a <details>, the buttons are forms)."""
+
+import re
+
+import flask_migrate
+import pytest
+import sqlalchemy as sa
+from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
+
+from todoapp.extensions import db
+from todoapp.models import UTCDateTime, utcnow
+from todoapp.services import lists, todos
+
+from .conftest import Auth, migrate_config
+
+
+def text(response):
+    return response.get_data(as_text=True)
+
+
+def main_titles(page: str) -> list[str]:
+    """The titles of the rows before the Completed section."""
+    main = page.split('<details class="completed">')[0]
+    return re.findall(r'<span class="title" dir="auto">([^<]+)<', main)
+
+
+def section(page: str) -> str | None:
+    found = re.search(r'<details class="completed">(.*?)</details>', page, re.S)
+    return found.group(1) if found else None
+
+
+def section_titles(page: str) -> list[str]:
+    return re.findall(r'<span class="title" dir="auto">([^<]+)<', section(page) or "")
+
+
+@pytest.fixture
+def alice_in(client, auth, alice):
+    auth.login("alice")
+    return alice
+
+
+@pytest.fixture
+def errands(alice, make_list, make_todo):
+    """alice's Errands list: two open todos, two done, and one of each in her Inbox."""
+    made = make_list(alice, "Errands")
+    for title, done in (("stamps", True), ("letter", False), ("milk", True), ("bread", False)):
+        make_todo(alice, title, list_id=made, done=done)
+    make_todo(alice, "inbox open")
+    make_todo(alice, "inbox done", done=True)
+    return made
+
+
+def test_a_list_shows_its_open_todos_and_its_done_ones_collapsed_at_its_foot(
+    client, alice_in, errands
+):
+    page = text(client.get(f"/lists/{errands}"))
+    assert main_titles(page) == ["bread", "letter"]
+    assert section_titles(page) == ["milk", "stamps"]  # newest first
+    assert "<summary>Completed (2)</summary>" in page
+    assert '<details class="completed" open' not in page  # collapsed
+    everything = text(client.get("/todos"))
+    assert main_titles(everything) == ["inbox open", "bread", "letter"]
+    assert section_titles(everything) == ["inbox done", "milk", "stamps"]
+    assert "<summary>Completed (3)</summary>" in everything
+
+
+def test_ticking_moves_a_todo_into_completed_and_unticking_brings_it_back(
+    app, client, alice_in, errands
+):
+    with app.app_context():
+        letter = next(
+            row["id"]
+            for row in todos.list_in_list(lists.get_list(errands), 50).items
+            if row["title"] == "letter"
+        )
+    here = f"/lists/{errands}"
+    client.submit(f"/todos/{letter}/toggle", {"next": here})
+    page = text(client.get(here))
+    assert main_titles(page) == ["bread"]
+    assert section_titles(page) == ["milk", "letter", "stamps"]
+    assert "<summary>Completed (3)</summary>" in page
+    client.submit(f"/todos/{letter}/toggle", {"next": here})
+    page = text(client.get(here))
+    assert main_titles(page) == ["bread", "letter"] and "letter" not in section_titles(page)
+
+
+def test_a_list_with_nothing_done_has_no_section_and_nothing_open_says_all_done(
+    client, alice_in, make_list, make_todo, alice
+):
+    plain = make_list(alice, "Plain", todos=1)
+    assert section(text(client.get(f"/lists/{plain}"))) is None
+    finished = make_list(alice, "Finished")
+    make_todo(alice, "the only one", list_id=finished, done=True)
+    page = text(client.get(f"/lists/{finished}"))
+    assert "All done in this list." in page and section_titles(page) == ["the only one"]
+    # The rows' buttons post the page's one form, there even with no open row.
+    assert '<form id="rows" method="post" hidden>' in page
+
+
+def test_the_section_stands_after_the_last_page_of_open_todos(
+    app, client, alice_in, alice, make_list, make_todo
+):
+    app.config["TODOS_PER_PAGE"] = 2
+    paged = make_list(alice, "Paged")
+    for n in range(3):
+        make_todo(alice, f"open {n}", list_id=paged)
+    make_todo(alice, "done 0", list_id=paged, done=True)
+    first = text(client.get(f"/lists/{paged}"))
+    assert main_titles(first) == ["open 2", "open 1"] and section(first) is None
+    older = re.search(r'<a rel="next" href="([^"]+)"', first).group(1).replace("&amp;", "&")
+    last = text(client.get(older))
+    assert main_titles(last) == ["open 0"] and section_titles(last) == ["done 0"]
+
+
+def test_the_full_completed_view_pages_through_every_done_todo(
+    app, client, alice_in, alice, make_list, make_todo
+):
+    app.config["TODOS_PER_PAGE"] = 2
+    many = make_list(alice, "Many")
+    for n in range(5):
+        make_todo(alice, f"done {n}", list_id=many, done=True)
+    make_todo(alice, "still open", list_id=many)
+    page = text(client.get(f"/lists/{many}"))
+    assert section_titles(page) == ["done 4", "done 3"]
+    assert f'<a href="/lists/{many}?show=completed">All completed todos</a>' in page
+    seen, url = [], f"/lists/{many}?show=completed"
+    while url:
+        shown = text(client.get(url))
+        assert "still open" not in shown
+        seen += re.findall(r'<span class="title" dir="auto">([^<]+)<', shown)
+        found = re.search(r'<a rel="next" href="([^"]+)"', shown)
+        url = found and found.group(1).replace("&amp;", "&")
+    assert seen == [f"done {n}" for n in range(4, -1, -1)]
+    across = text(client.get("/todos?show=completed"))
+    assert re.findall(r'<span class="title" dir="auto">([^<]+)<', across) == ["done 4", "done 3"]
+    assert client.get(f"/lists/{many}?show=open").status_code == 404
+    assert client.get("/todos?show=everything").status_code == 404
+
+
+def add_many(app, owner, list_id, count, *, done):
+    """``count`` todos in one statement: a test of thousands of rows."""
+    insert = sa.text(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < :count) "
+        "INSERT INTO todos (user_id, list_id, title, done, created_at, updated_at, "
+        "trashed_with_list) SELECT :owner, :list_id, 'many', :done, :now, :now, :no FROM n"
+    ).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(
+            insert,
+            {
+                "count": count,
+                "owner": owner,
+                "list_id": list_id,
+                "done": done,
+                "now": utcnow(),
+                "no": False,
+            },
+        )
+
+
+def test_the_count_stops_at_its_bound_and_says_so(app, client, alice_in, alice, make_list):
+    limit = todos.COMPLETED_COUNT_LIMIT
+    at_limit, beyond = make_list(alice, "At the bound"), make_list(alice, "Beyond it")
+    add_many(app, alice, at_limit, limit, done=True)
+    add_many(app, alice, beyond, limit + 1, done=True)
+    add_many(app, alice, beyond, 3, done=False)
+    with app.app_context():
+        assert todos.count_completed_in_list(lists.get_list(at_limit)) == todos.Count(limit)
+        assert todos.count_completed_in_list(lists.get_list(beyond)) == todos.Count(limit, True)
+        assert todos.count_completed(alice).more
+    assert f"<summary>Completed ({limit:,})</summary>" in text(client.get(f"/lists/{at_limit}"))
+    page = text(client.get(f"/lists/{beyond}"))
+    assert f"<summary>Completed ({limit:,}+)</summary>" in page
+    assert main_titles(page) == ["many"] * 3
+
+
+def test_hide_completed_is_kept_on_the_account_for_every_session(app, client, alice_in, errands):
+    here = f"/lists/{errands}"
+    hidden = client.submit("/account/completed/hide", {"next": here})
+    assert hidden.status_code == 302 and hidden.headers["Location"] == here
+    page = text(client.get(here))
+    assert section(page) is None and "2 completed hidden" in page
+    assert main_titles(page) == ["bread", "letter"] and "stamps" not in page
+    # Another device's new session finds it hidden too, and shows it again for both.
+    other = app.test_client()
+    Auth(other).login("alice")
+    assert "3 completed hidden" in text(other.get("/todos"))
+    other.submit("/account/completed/show", {"next": here})
+    assert section_titles(text(client.get(here))) == ["milk", "stamps"]
+
+
+def test_the_setting_is_on_the_account_page_and_changes_nothing_without_its_token(
+    client, alice_in, errands
+):
+    account = text(client.get("/account"))
+    assert 'action="/account/completed/hide"' in account
+    refused = client.post("/account/completed/hide", data={"next": "/todos"})
+    assert refused.status_code == 400
+    assert section(text(client.get("/todos"))) is not None
+    client.submit("/account/completed/hide")
+    assert 'action="/account/completed/show"' in text(client.get("/account"))
+
+
+def test_another_users_done_todos_are_neither_counted_nor_shown(
+    client, alice_in, errands, bob, make_todo
+):
+    make_todo(bob, "bob's done", done=True)
+    page = text(client.get("/todos"))
+    assert "bob&#39;s done" not in page and "<summary>Completed (3)</summary>" in page
+
+
+# --- The revision: on a database with data ---------------------------------------
+
+
+def this_revision(app):
+    """This feature's revision, found by its name (its number is its depth)."""
+    script = ScriptDirectory.from_config(migrate_config(app))
+    [found] = [
+        r for r in script.walk_revisions() if r.revision.endswith("_completed_apart_from_open")
+    ]
+    return found
+
+
+SEED = [
+    "INSERT INTO users (id, username, password_hash, is_admin, created_at) "
+    "VALUES (1, 'alice', 'h', :no, :now), (2, 'bob', 'h', :no, :now)",
+    "INSERT INTO lists (id, user_id, name, name_key, is_inbox, created_at) "
+    "VALUES (1, 1, 'Inbox', 'inbox', :yes, :now), (2, 2, 'Inbox', 'inbox', :yes, :now)",
+    "INSERT INTO todos (id, user_id, list_id, title, done, created_at, updated_at) VALUES "
+    "(1, 1, 1, 'open', :no, :now, :now), (2, 1, 1, 'done', :yes, :now, :now), "
+    "(3, 2, 2, 'bob done', :yes, :now, :now)",
+]
+
+
+def test_the_revision_keeps_every_row_and_reads_open_and_done_apart(empty_app):
+    revision = this_revision(empty_app)
+    flask_migrate.upgrade(revision=revision.down_revision)
+    params = {"now": utcnow(), "no": False, "yes": True}
+    for sql in SEED:
+        db.session.execute(
+            sa.text(sql).bindparams(sa.bindparam("now", type_=UTCDateTime())), params
+        )
+    db.session.commit()
+
+    def snapshot():
+        result = db.session.execute(sa.text("SELECT * FROM todos ORDER BY id")).all()
+        users = db.session.execute(sa.text("SELECT id, username FROM users ORDER BY id")).all()
+        db.session.commit()
+        return [tuple(row) for row in result], [tuple(row) for row in users]
+
+    before = snapshot()
+    flask_migrate.upgrade(revision=revision.revision)
+    assert snapshot() == before
+    hide = db.session.execute(sa.text("SELECT hide_completed FROM users ORDER BY id")).scalars()
+    assert list(hide) == [False, False]
+    db.session.commit()
+    indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("todos")}
+    assert {"ix_todos_open", "ix_todos_done", "ix_todos_list_open", "ix_todos_list_done"} <= indexes
+    inbox = lists.get_list(1)
+    assert [row["title"] for row in todos.list_in_list(inbox, 50).items] == ["open"]
+    assert [row["title"] for row in todos.list_completed(1, 50).items] == ["done"]
+    assert todos.count_completed_in_list(inbox) == todos.Count(1)
+    db.session.remove()
+
+    flask_migrate.downgrade(revision=revision.down_revision)
+    assert snapshot() == before
+    columns = {c["name"] for c in inspect(db.engine).get_columns("users")}
+    assert "hide_completed" not in columns
+    flask_migrate.upgrade(revision=revision.revision)
+    assert snapshot() == before

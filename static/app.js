@@ -291,6 +291,8 @@ const placeOf = (form, button, action) => {
     bulk: form.getAttribute("id") === "bulk",
     top: row ? row.getBoundingClientRect().top : null,
     current: Boolean(row && row.classList.contains("is-current")),
+    title: row && row.querySelector(".title") ? row.querySelector(".title").textContent.trim() : "",
+    wasDone: Boolean(row && row.classList.contains("is-done")),
   };
 };
 const focusAfter = (place) => {
@@ -326,14 +328,13 @@ const fallbackFocus = () => {
   heading.tabIndex = -1;
   return heading;
 };
-const said = (place, found) => {
+const said = (place) => {
   const messages = [...document.querySelectorAll("main .flashes .alert")].map((alert) =>
     (alert.querySelector("span") || alert).textContent.trim(),
   );
-  if (messages.length === 0 && place.control === "toggle" && found && found.row) {
-    const title = found.row.querySelector(".title");
-    const done = found.row.classList.contains("is-done");
-    messages.push(`${title ? title.textContent.trim() : "The todo"}: ${done ? "done" : "not done"}.`);
+  if (messages.length === 0 && place.control === "toggle" && place.title) {
+    // The row ticked, which may have gone to the other section.
+    messages.push(`${place.title}: ${place.wasDone ? "not done" : "done"}.`);
   }
   return messages.join(" ");
 };
@@ -444,7 +445,7 @@ const update = async (form, button, action, body) => {
     currentRow = found.row;
     currentRow.classList.add("is-current");
   }
-  announce(said(place, found));
+  announce(said(place));
 };
 document.addEventListener("submit", (event) => {
   const form = event.target;

@@ -555,7 +555,8 @@ def test_a_rows_buttons_post_the_pages_one_form_without_javascript(
     assert page.count('name="csrf_token"') == 3
 
     response = press(client, "/todos", "Mark “kept” done")
-    assert response.status_code == 302 and response.location == f"/todos#todo-{kept}"
+    # Done, "kept" goes to the Completed section: back at the row that took its place.
+    assert response.status_code == 302 and response.location == f"/todos#todo-{gone}"
     assert 'aria-label="Mark “kept” not done"' in html.unescape(text(client.get("/todos")))
     token_free = client.post(f"/todos/{gone}/delete", data={"next": "/todos"})
     assert token_free.status_code == 400
@@ -595,9 +596,10 @@ def test_without_javascript_a_button_comes_back_to_its_row(client, alice, auth, 
     assert sorted(shown) == sorted(title_of) and page.count('tabindex="-1"') == 4
     first, second, third, last = shown
 
+    # Done, it goes to the Completed section: back at the row that took its
+    # place. Ticked again (the only one there), back among the open, at itself.
     ticked = press(client, "/todos", f"Mark “{title_of[second]}” done")
-    assert ticked.location == f"/todos#{second}"
-    # Done, it is in the Completed section; ticked again, back among the open.
+    assert ticked.location == f"/todos#{third}"
     ticked = press(client, "/todos", f"Mark “{title_of[second]}” not done")
     assert ticked.location == f"/todos#{second}"
     deleted = press(client, "/todos", f"Delete “{title_of[second]}”")

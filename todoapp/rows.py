@@ -189,6 +189,9 @@ def _todo_row(todo, page: _Page, neighbour=None) -> str:
     it is the Inbox), when it was added, edit, move, delete."""
     done, todo_id = todo["done"], escaped(todo["id"])
     title, url = escaped(todo["title"]), f"{page.base}{todo_id}"
+    # A tick takes the row to the other section (open or Completed), as
+    # Delete takes it away: both come back to the row that takes its place.
+    then = "" if neighbour is None else _then(_todo_anchor(neighbour))
     if page.lists_base is None or todo["in_inbox"]:
         in_list = ""
     else:
@@ -198,7 +201,7 @@ def _todo_row(todo, page: _Page, neighbour=None) -> str:
         )
     return (
         f'<li class="todo{" is-done" if done else ""}" id="todo-{todo_id}" '
-        f'tabindex="-1">{_BUTTON}{url}/toggle" '
+        f'tabindex="-1">{_BUTTON}{url}/toggle"{then} '
         f'aria-label="Mark &ldquo;{title}&rdquo; {"not done" if done else "done"}" class="check" '
         f'aria-pressed="{"true" if done else "false"}">{"&check;" if done else ""}</button>\n'
         f'<span class="title" dir="auto">{title}</span>\n'
@@ -209,7 +212,7 @@ def _todo_row(todo, page: _Page, neighbour=None) -> str:
         f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
         f'<a class="button-secondary" href="{url}/move?next={page.next_q}">Move'
         f'<span class="visually-hidden"> &ldquo;{title}&rdquo;</span></a>\n'
-        f'{_BUTTON}{url}/delete"{"" if neighbour is None else _then(_todo_anchor(neighbour))} '
+        f'{_BUTTON}{url}/delete"{then} '
         f'aria-label="Delete &ldquo;{title}&rdquo;" '
         'class="icon-button delete" title="Delete"></button></span></li>\n'
     )

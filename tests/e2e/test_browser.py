@@ -477,6 +477,7 @@ def visit_every_page(page, owner=None):
     row(page, "Book the dentist").get_by_role("button", name="Delete").click()
     row(page, "Water the plants").get_by_role("button", name="Delete").click()
     page.goto("/todos")
+    page.locator("details.completed summary").click()  # open, to be seen
     yield "list", page
     create_list(page, "Groceries")
     for title in ("Oat milk", "Apples", "Bread"):
@@ -487,6 +488,10 @@ def visit_every_page(page, owner=None):
     add(page, "Send the report")
     page.goto("/lists")
     yield "lists", page
+    page.get_by_role("searchbox").fill("the")
+    page.get_by_role("searchbox").press("Enter")
+    expect(page.get_by_role("heading", name="Search", exact=True)).to_be_visible()
+    yield "search", page
     trash_list(page, "Groceries")
     page.goto("/trash")
     yield "trash", page
@@ -573,6 +578,7 @@ def test_screenshots_and_no_sideways_scrolling(new_page, size, viewport):
         "lists",
         "list-page",
         "restore-list-rename",
+        "search",
     }
     # Fixed, readable names (each run has a fresh database), so the README
     # shows what a user would see and a diff of the pictures shows real changes.

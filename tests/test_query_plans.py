@@ -417,3 +417,57 @@ def test_search_reads_the_title_index(app, alice, bob, make_todo, trash):
         assert not re.search(r"SCAN todos\b(?!_search)", plan), plan
     else:
         assert "ix_todos_title_trgm" in plan, plan
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="a prepared statement's generic plan")
+def test_a_common_word_reads_a_page_of_the_owners_todos_in_any_plan(app, alice, bob):
+    """A word most of the owner's titles hold is found by walking the owner's
+    live todos newest first and stopping after a page, not by reading every
+    match through the trigram index and sorting them: also in the generic
+    plan PostgreSQL keeps for a statement run often on one connection, which
+    sees the query only if the query is written into the SQL."""
+    from todoapp.models import UTCDateTime, utcnow
+    from todoapp.services import lists
+    from todoapp.services import search as searching
+
+    with app.app_context():
+        insert = sa.text(OTHERS).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+        with db.engine.begin() as conn:
+            for owner in (alice, bob):
+                rows = {"owner": owner, "count": 20_000, "now": utcnow(), "no": False}
+                conn.execute(insert, {**rows, "list_id": lists.inbox_of(owner)})
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE todos, lists"
+            )
+    seen = []
+
+    def run():
+        assert len(searching.search(alice, "number", 50).todos.items) == 50
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record := lambda *a: seen.append(a[2:4]))
+        try:
+            run()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        statement, parameters = next(
+            (s, p) for s, p in seen if "FROM todos" in s and "deleted_at IS NULL" in s
+        )
+        # The statement as psycopg prepares it: $1, $2... for its parameters.
+        names = re.findall(r"%\((\w+)\)s", statement)
+        numbered = {name: f"${i}" for i, name in enumerate(dict.fromkeys(names), 1)}
+        prepared = re.sub(r"%\((\w+)\)s", lambda m: numbered[m[1]], statement).replace("%%", "%")
+        values = ", ".join(
+            str(parameters[name]) if isinstance(parameters[name], int) else f"'{parameters[name]}'"
+            for name in numbered
+        )
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("SET LOCAL plan_cache_mode = force_generic_plan")
+            conn.exec_driver_sql(f"PREPARE found AS {prepared}".replace("%", "%%"))
+            plan = "\n".join(
+                row[0] for row in conn.exec_driver_sql(f"EXPLAIN EXECUTE found({values})")
+            )
+            conn.exec_driver_sql("DEALLOCATE found")
+    assert "Index Scan Backward using ix_todos_live" in plan, plan
+    assert "Sort" not in plan, plan

@@ -22,6 +22,7 @@ from sqlalchemy import (
     null,
     select,
     true,
+    tuple_,
     update,
 )
 
@@ -154,8 +155,24 @@ _TODAY = planned_once("today", Date)
 _OPEN_AND_DATED = _WITH_LIST_NAMES.where(
     _todos.c.user_id == _OWNER, _todos.c.due_on.is_not(None), _todos.c.done == false()
 )
-# Due on the user's date, newest first;
-_DUE_TODAY = Keyset(visible(_OPEN_AND_DATED.where(_todos.c.due_on == _TODAY)), LIST_KEY)
+# Due on the user's date, newest first. The day is written as a range,
+# "on or before it" and "(due_on, id) from (it, 0) on", rather than as
+# due_on = it: both bound the walk of ix_todos_due alike, but PostgreSQL
+# counts an equality with a date it cannot see as one day among all the
+# table's dates, for one owner among all, so few rows that it read the whole
+# day and sorted it (a user with many todos due today waited for all of
+# them). Counted as a range, like Overdue's, the day looks big enough that
+# walking the index newest first and stopping after a page is the cheaper
+# plan. Its pages are in due-date order, which within one day is id order.
+_DUE_TODAY = Keyset(
+    visible(
+        _OPEN_AND_DATED.where(
+            _todos.c.due_on <= _TODAY,
+            tuple_(_todos.c.due_on, _todos.c.id) >= tuple_(_TODAY, literal_column("0")),
+        )
+    ),
+    DUE_KEY,
+)
 # due before it, the longest overdue first.
 _OVERDUE = Keyset(visible(_OPEN_AND_DATED.where(_todos.c.due_on < _TODAY)), DUE_KEY, ascending=True)
 

@@ -125,6 +125,18 @@ def test_live_todos_are_paged_and_lists_and_trash_bounded(app, alice, make_todo,
     assert [row["title"] for row in second.todos.items] == ["match 3", "match 2", "match 1"]
 
 
+def test_the_trash_beside_the_todos_is_a_glance(app, alice, make_todo):
+    """However long a page of todos, the trash section shows the latest
+    ``BESIDE_SHOWN`` matches and says there are more."""
+    for n in range(searching.BESIDE_SHOWN + 2):
+        make_todo(alice, f"match trashed {n}", trashed=True)
+    results = found(app, alice, "match", per_page=50)
+    titles = [row["title"] for row in results.trash]
+    newest = searching.BESIDE_SHOWN + 1
+    assert titles == [f"match trashed {n}" for n in range(newest, 1, -1)]
+    assert results.more_trash
+
+
 def test_edits_deletes_and_purges_keep_the_index_in_step(app, alice, make_todo):
     kept = make_todo(alice, "first title")
     gone = make_todo(alice, "second title", trashed=True)

@@ -10,7 +10,7 @@ three letters or digits in a row. Lists are few per owner and are matched by
 their folded name (``models.list_name_key``).
 
 The live todos are paged by keyset like ``/todos`` (``services.pages``); the
-trash section shows the latest matching entries, a page at most.
+lists and trash sections show the first ``BESIDE_SHOWN`` matches.
 """
 
 import re
@@ -43,6 +43,9 @@ from .todos import LIST_ENTRY, LIST_KEY, TODO_ENTRY
 # and no title is longer than TITLE_MAX, so a longer query matches nothing.
 QUERY_MIN = 3
 QUERY_MAX = TITLE_MAX
+# The lists and the trash entries shown beside the todos found: a glance, the
+# latest first; "type more" narrows them, the trash page has the rest.
+BESIDE_SHOWN = 10
 _WORD = re.compile(rf"\w{{{QUERY_MIN}}}")
 
 _todos, _lists = Todo.__table__, List.__table__
@@ -245,15 +248,16 @@ def search(
     found = _FOUND_TODOS.page(params, per_page, before, after)
     if not found.first:
         return Results(query=query, todos=found)
-    live_lists, trashed_todos, trashed_lists = _queries(per_page)
+    shown = min(per_page, BESIDE_SHOWN)
+    live_lists, trashed_todos, trashed_lists = _queries(shown)
     lists = live_lists.mappings(params)
     trash = trashed_todos.mappings(params) + trashed_lists.mappings(params)
     trash.sort(key=lambda row: (row["deleted_at"], row["kind"], row["id"]), reverse=True)
     return Results(
         query=query,
         todos=found,
-        lists=lists[:per_page],
-        more_lists=len(lists) > per_page,
-        trash=trash[:per_page],
-        more_trash=len(trash) > per_page,
+        lists=lists[:shown],
+        more_lists=len(lists) > shown,
+        trash=trash[:shown],
+        more_trash=len(trash) > shown,
     )

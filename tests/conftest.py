@@ -19,8 +19,8 @@ import flask_migrate
 import pytest
 import sqlalchemy as sa
 from alembic.script import ScriptDirectory
-from hypothesis import settings
 from flask.testing import FlaskClient
+from hypothesis import settings
 from werkzeug.datastructures import MultiDict
 
 from todoapp import ROOT, create_app

@@ -418,16 +418,10 @@ OPEN_OR_DONE = {
 
 
 @pytest.mark.parametrize("name", sorted(OPEN_OR_DONE))
-def test_open_and_done_todos_never_read_each_other(app, skew, make_todo, request, name):
+def test_open_and_done_todos_never_read_each_other(app, skew, make_todo, name):
     """A list with SKEW done todos (issue 36's skew: a hundred thousand in
     one list) reads none of them for its open rows, and a list of done
     todos none of its SKEW open ones: each reads through its own index."""
-    if BACKEND == "postgresql" and name == "todos._IN_LIST_DATED[0]":
-        # Analysed, PostgreSQL reads the dated part through 0014's
-        # ix_todos_list_due and filters the done rows out; with that index
-        # dropped it takes ix_todos_list_due_open. Strict: once a contract
-        # revision drops it, this must pass.
-        request.applymarker(pytest.mark.xfail(reason="ix_todos_list_due", strict=True))
     params, _ = skew
     shows_done = OPEN_OR_DONE[name]
     for n in range(3 * PER_PAGE):  # a few rows of the kind shown, in both lists

@@ -248,8 +248,6 @@ DUE_AND_OPEN = {
     "sqlite_where": text("deleted_at IS NULL AND due_on IS NOT NULL AND done = 0"),
     "postgresql_where": text("deleted_at IS NULL AND due_on IS NOT NULL AND NOT done"),
 }
-# A live todo with a due date: a list "by due date", before its undated todos.
-LIVE_AND_DATED = text("deleted_at IS NULL AND due_on IS NOT NULL")
 # A live todo still to do, and one done: a list's main rows and its
 # Completed section, each read without stepping over the other's rows.
 LIVE_AND_OPEN = {
@@ -353,15 +351,7 @@ class Todo(SoftDeleteMixin, db.Model):
         Index("ix_todos_trash_entries", "deleted_at", "id", **OWN_TRASH_ENTRY),
         # One owner's open todos by due date, across lists ("Today", "Overdue");
         Index("ix_todos_due", "user_id", "due_on", "id", **DUE_AND_OPEN),
-        # one list's dated todos by due date (a list ordered "by due date").
-        Index(
-            "ix_todos_list_due",
-            "list_id",
-            "due_on",
-            "id",
-            sqlite_where=LIVE_AND_DATED,
-            postgresql_where=LIVE_AND_DATED,
-        ),
+        # (A list ordered "by due date" reads ix_todos_list_due_open, below.)
         # The open todos and the completed ones apart, so that neither reads
         # past the other: one list's, newest first;
         Index("ix_todos_list_open", "list_id", "id", **LIVE_AND_OPEN),

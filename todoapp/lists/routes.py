@@ -58,7 +58,7 @@ def _show(found, form: TodoForm | type[TodoForm], status: int = 200):
         page,
         lambda: todos.count_completed_in_list(found),
         lambda n: todos.list_in_list(found, n, done=True),
-        url_for("lists.show", list_id=found.id, show="completed"),
+        lambda: url_for("lists.show", list_id=found.id, show="completed"),
     )
     return render_template(
         "lists/show.html",

@@ -29,14 +29,18 @@ class Completed:
 
 
 def completed_section(
-    open_page: Page, count: Callable[[], Count], newest: Callable[[int], Page], all_url: str
+    open_page: Page,
+    count: Callable[[], Count],
+    newest: Callable[[int], Page],
+    all_url: Callable[[], str],
 ) -> Completed | None:
     """The section for a page of open todos, or None: it stands at the foot
     of the list, after the last of its open todos, so the pages before that
-    read no done todo at all."""
+    read no done todo at all (and build nothing for it: each part is asked
+    for only when the section is shown)."""
     if open_page.older is not None:
         return None
     counted = count()
     if current_user.hide_completed or not counted.n:
-        return Completed(counted, None, all_url)
-    return Completed(counted, newest(per_page()), all_url)
+        return Completed(counted, None, all_url())
+    return Completed(counted, newest(per_page()), all_url())

@@ -19,7 +19,7 @@ def _render_list(form: TodoForm | type[TodoForm], status: int = 200, **where):
         listing,
         lambda: todos.count_completed(current_user.id),
         lambda n: todos.list_completed(current_user.id, n),
-        url_for("todos.index", show="completed"),
+        lambda: url_for("todos.index", show="completed"),
     )
     return render_template(
         "todos/index.html",

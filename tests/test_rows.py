@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from markupsafe import Markup, escape
 
 from todoapp.rows import _time, escaped, row_form, time_ago, todo_rows
+from todoapp.services.todos import LIST_ENTRY
 
 # The todo list's rows as a Jinja loop.
 JINJA_ROWS = (Path(__file__).parent / "rows" / "todos.html").read_text()
@@ -82,6 +83,32 @@ def test_trash_rows_match_the_template_byte_for_byte(app, retention):
             lists_base="/admin/trash/lists/",
         )
         assert str(built) == expected
+
+
+def test_a_trashed_lists_name_keeps_its_own_direction(app):
+    """A trashed list's row starts with the word "List": its name is isolated
+    (bdi), so an Arabic name still reads right to left, in both trashes."""
+    from todoapp.rows import admin_trash_rows, trash_rows
+
+    entry = dict(
+        kind=LIST_ENTRY,
+        id=7,
+        title="البقالة <b>",
+        todos=2,
+        deleted_at=datetime.now(UTC),
+        owner="alice",
+        deleter=None,
+    )
+    with app.test_request_context():
+        for built in (
+            trash_rows([entry], base="/trash/", lists_base="/trash/lists/"),
+            admin_trash_rows(
+                [entry], base="/admin/trash/", by_owner="/admin/trash?user=", lists_base="/l/"
+            ),
+        ):
+            assert (
+                '<span class="kind">List</span> <bdi>البقالة &lt;b&gt;</bdi>, with 2 todos' in built
+            )
 
 
 def test_the_row_form_escapes_what_is_not_markup():

@@ -228,7 +228,8 @@ def _entry(item, page: _Page, neighbour=None) -> tuple[str, str, str, str]:
         count = todos_count(item["todos"])
         name, box, url = "list_ids", f"select-list-{item_id}", f"{page.lists_base}{item_id}"
         label = f"the list &ldquo;{title}&rdquo;"
-        what = f'<span class="kind">List</span> {title}, with {count}'
+        # The name isolated (bdi): "List" must not set the direction of an Arabic name.
+        what = f'<span class="kind">List</span> <bdi>{title}</bdi>, with {count}'
         gone = f"the list &ldquo;{title}&rdquo; and its {count}"
     else:
         name, box, url = "ids", f"select-{item_id}", f"{page.base}{item_id}"

@@ -67,6 +67,9 @@ def test_the_panel_marks_where_you_are(client, alice_in, make_list):
     assert current_in_panel(text(client.get(f"/lists/{groceries}"))) == ["Groceries"]
     assert current_in_panel(text(client.get("/todos/today"))) == []
     assert current_in_panel(text(client.get("/todos"))) == []
+    # Beside search results too, with the counts.
+    searched = text(client.get("/search?q=milk"))
+    assert current_in_panel(searched) == [] and "Groceries" in panel_of(searched)
 
 
 def test_a_big_list_reads_99_plus(app, client, alice_in, make_list):

@@ -85,16 +85,22 @@ def test_a_head_that_makes_a_table_and_a_column_passes_naming_them(
     assert "todos: new at head, not compared: scratch_flag" in report
 
 
-# ix_todos_due names done in its condition, and SQLite makes a table's
-# indexes again after a batch rebuild: a revision that drops or renames done
-# drops that index first and makes it again after, as a user's must.
-DUE_INDEX_OFF = 'op.execute("DROP INDEX IF EXISTS ix_todos_due")'
-DUE_INDEX_ON = (
-    'op.execute("CREATE INDEX ix_todos_due ON todos (user_id, due_on, id) '
-    'WHERE deleted_at IS NULL AND due_on IS NOT NULL AND NOT done")'
+# Indexes name done in their conditions (Today's, the open and done todos'),
+# and SQLite makes a table's indexes again after a batch rebuild: a revision
+# that drops or renames done drops those first and makes them again after, as
+# a user's must. Which they are comes from the models, so the next revision's
+# index on done is taken along too.
+ON_DONE = (
+    '[i for i in Todo.__table__.indexes if "done" in str(i.dialect_options["sqlite"]["where"])]'
 )
+DONE_INDEXES_OFF = f"""from todoapp.models import Todo
+for index in {ON_DONE}:
+    op.drop_index(index.name, table_name="todos")"""
+DONE_INDEXES_ON = f"""from todoapp.models import Todo
+for index in {ON_DONE}:
+    index.create(op.get_bind())"""
 ADDED_AND_DROPPED = f"""
-{DUE_INDEX_OFF}
+{DONE_INDEXES_OFF}
 with op.batch_alter_table("todos") as batch_op:
     batch_op.add_column(
         sa.Column("completed", sa.Boolean(), server_default=sa.false(), nullable=False)
@@ -105,7 +111,7 @@ ADDED_AND_DROPPED_BACK = f"""
 with op.batch_alter_table("todos") as batch_op:
     batch_op.add_column(sa.Column("done", sa.Boolean(), server_default=sa.false(), nullable=False))
     batch_op.drop_column("completed")
-{DUE_INDEX_ON}
+{DONE_INDEXES_ON}
 """
 BLANKS_EVERY_TITLE = "op.execute(\"UPDATE todos SET title = ' '\")"
 
@@ -151,15 +157,15 @@ def test_a_declared_rename_done_in_place_passes(app, todos_in_place, scratch_mig
         scratch_migrations,
         "scratch rename done",
         f"""
-        {DUE_INDEX_OFF}
-        with op.batch_alter_table("todos") as batch_op:
-            batch_op.alter_column("done", new_column_name="completed")
-        """,
+{DONE_INDEXES_OFF}
+with op.batch_alter_table("todos") as batch_op:
+    batch_op.alter_column("done", new_column_name="completed")
+""",
         f"""
-        with op.batch_alter_table("todos") as batch_op:
-            batch_op.alter_column("completed", new_column_name="done")
-        {DUE_INDEX_ON}
-        """,
+with op.batch_alter_table("todos") as batch_op:
+    batch_op.alter_column("completed", new_column_name="done")
+{DONE_INDEXES_ON}
+""",
         header='UPGRADE_RENAMES = {"todos.done": "todos.completed"}',
     )
     code, report = run(app, scratch_migrations)

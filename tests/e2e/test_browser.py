@@ -89,6 +89,8 @@ def test_lists_in_the_trash_as_a_new_user_meets_them(page):
     page.goto("/lists")
     page.get_by_role("link", name="Groceries", exact=True).click()
     row(page, "Bread").get_by_role("button", name="Delete").click()  # on its own
+    # Updated in place: its message is read before the next page is opened.
+    expect(page.get_by_text("Moved “Bread” to the trash.")).to_be_visible()
     trash_list(page, "Groceries")
     expect(
         page.get_by_text("Moved the list “Groceries”, with 2 todos, to the trash.")

@@ -111,8 +111,8 @@ const setUp = () => {
 
 // Keyboard shortcuts, in the manner of Gmail and Todoist: "/" search, "q"
 // (or "a") the add field, "j"/"k" the next/previous row, "x" tick it, "e"
-// edit it, "#" delete it (the message that follows has Undo), "?" lists
-// them. Off while typing in a field, and with Ctrl, Alt or Meta held.
+// edit it, "v" move it to another list, "#" delete it (the message that
+// follows has Undo), "?" lists them. Off while typing in a field, and with Ctrl, Alt or Meta held.
 const SHORTCUTS = [
   ["/", "Search"],
   ["q", "Add a todo (also a)"],
@@ -120,6 +120,7 @@ const SHORTCUTS = [
   ["k", "Previous todo"],
   ["x", "Mark the todo done, or not done"],
   ["e", "Edit the todo"],
+  ["v", "Move the todo to another list"],
   ["#", "Delete the todo (Undo follows)"],
   ["?", "Show these shortcuts"],
 ];
@@ -189,7 +190,7 @@ document.addEventListener("keydown", (event) => {
   if (event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey || event.isComposing) {
     return;
   }
-  if (typingIn(event.target) || (shortcutsDialog && shortcutsDialog.open)) {
+  if (typingIn(event.target) || (shortcutsDialog && shortcutsDialog.open) || moveDialog.open) {
     return;
   }
   const key = event.key;
@@ -219,9 +220,11 @@ document.addEventListener("keydown", (event) => {
     } else {
       moveTo(rows[Math.max(0, Math.min(rows.length - 1, at + (key === "j" ? 1 : -1)))]);
     }
-  } else if (key === "x" || key === "e" || key === "#") {
+  } else if (key === "x" || key === "e" || key === "v" || key === "#") {
     const row = rowNow();
-    const selector = { x: "button.check", e: "a[href*='/edit']", "#": "button.delete" }[key];
+    const selector = { x: "button.check", e: "a[href*='/edit']", v: "a[href*='/move?']", "#": "button.delete" }[
+      key
+    ];
     const target = row && row.querySelector(selector);
     if (target) {
       target.click();
@@ -265,13 +268,14 @@ const updatedInPlace = (form) =>
   (form.getAttribute("id") === "rows" ||
     form.getAttribute("id") === "bulk" ||
     form.classList.contains("add-form") ||
-    Boolean(form.closest(".flashes")));
+    Boolean(form.closest(".flashes, dialog.move-dialog")));
 // Where the focus goes after the update: the rows to look for in order (the
 // row itself, the one its button named, then the rows after it and before
 // it), and which of a row's controls ("toggle", "delete", "restore": the end
 // of the button's URL).
 const placeOf = (form, button, action) => {
-  const row = button && button.closest("li[id], tr[id]");
+  const opener = form.closest("dialog.move-dialog") && moveOpener;
+  const row = (button && button.closest("li[id], tr[id]")) || (opener && opener.closest("li[id]"));
   const rows = [...document.querySelectorAll(ROWS)];
   const at = rows.indexOf(row);
   const ids = [];
@@ -310,7 +314,7 @@ const focusAfter = (place) => {
     // A row now inside a closed section (a todo ticked into Completed) is gone from view.
     if (row && main.contains(row) && !row.closest("details:not([open])")) {
       const target =
-        row.querySelector(`[formaction$="/${place.control}"]:not(:disabled)`) ||
+        row.querySelector(`[formaction$="/${place.control}"]:not(:disabled), a[href*="/${place.control}?"]`) ||
         row.querySelector("button:not(:disabled), a[href], input") ||
         row;
       return { target, row };
@@ -464,6 +468,72 @@ document.addEventListener("submit", (event) => {
   }
   // One at a time, in the order pressed: each answer is the page after it.
   updates = updates.then(() => update(form, button, action, body));
+});
+
+// Move to…: a row's Move link opens the move page's choices in a dialog
+// over the list, and the list chosen updates the page in place (above).
+// Escape or Cancel closes it, and the focus goes back to the link. With a
+// modifier key, or when the page cannot be fetched, the link opens the page,
+// as it does without this script.
+const moveDialog = document.createElement("dialog");
+moveDialog.className = "move-dialog";
+moveDialog.setAttribute("aria-labelledby", "move-dialog-heading");
+document.body.append(moveDialog);
+let moveOpener = null;
+const openMove = async (link) => {
+  let card = null;
+  try {
+    const response = await fetch(link.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (response.ok) {
+      const page = new DOMParser().parseFromString(await response.text(), "text/html");
+      card = page.querySelector("main .card");
+    }
+  } catch (error) {
+    card = null;
+  }
+  const form = card && card.querySelector("form.move-form");
+  if (!form) {
+    window.location.assign(link.href);
+    return;
+  }
+  // In a dialog the page's heading is the dialog's: a level below the page's own.
+  const title = card.querySelector("h1");
+  const heading = document.createElement("h2");
+  heading.id = "move-dialog-heading";
+  heading.textContent = title ? title.textContent : "Move to…";
+  if (title) {
+    title.remove();
+  }
+  // The form posts to the move page's address, where it came from.
+  const url = new URL(link.href);
+  form.setAttribute("action", url.pathname + url.search);
+  moveDialog.replaceChildren(heading, ...card.childNodes);
+  moveOpener = link;
+  moveDialog.showModal();
+  const first = moveDialog.querySelector(".move-choices button");
+  if (first) {
+    first.focus();
+  }
+};
+document.addEventListener("click", (event) => {
+  const link = event.target.closest("main .row-actions a[href*='/move?']");
+  if (link && event.button === 0 && !(event.ctrlKey || event.metaKey || event.shiftKey || event.altKey)) {
+    event.preventDefault();
+    openMove(link);
+    return;
+  }
+  const cancel = event.target.closest("dialog.move-dialog .actions a");
+  if (cancel) {
+    event.preventDefault();
+    moveDialog.close();
+  }
+});
+moveDialog.addEventListener("submit", () => moveDialog.close());
+moveDialog.addEventListener("close", () => {
+  // After a move the update in place puts the focus where it belongs.
+  if (moveOpener && moveOpener.isConnected && !moveDialog.contains(document.activeElement)) {
+    moveOpener.focus();
+  }
 });
 
 // Click a todo's title to edit it in place. Enter, or leaving the field,

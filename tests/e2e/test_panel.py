@@ -37,14 +37,27 @@ def test_the_panel_counts_open_todos_and_moves_follow(new_page, size, viewport, 
     # Updated in place: the panel's count follows, and an opened panel stays open.
     expect(panel_link(page, "Inbox 1 open")).to_be_visible()
 
-    row(page, "buy milk").get_by_role("link", name="Move “buy milk”").click()
-    expect(page.get_by_role("heading", name="Move to…")).to_be_visible()
+    # Move opens its choices in a dialog over the list; Escape closes it,
+    # and the focus is back on the link that opened it.
+    move_link = row(page, "buy milk").get_by_role("link", name="Move “buy milk”")
+    move_link.click()
+    dialog = page.get_by_role("dialog", name="Move to…")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_text("(it is here)")).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(move_link).to_be_focused()
+
+    move_link.click()
+    expect(dialog).to_be_visible()
     check_accessibility(page, f"move to ({size}, {scheme})")
-    page.get_by_role("button", name="Groceries").click()
+    dialog.get_by_role("button", name="Groceries").click()
+    expect(dialog).to_be_hidden()
     expect(page.get_by_text("Moved “buy milk” to Groceries.")).to_be_visible()
+    # In place: the same address, the panel as it was (open on a phone), the
+    # focus on the moved row's Move link.
     expect(page).to_have_url("/todos")
-    if size == "phone":
-        panel.get_by_text("Lists", exact=True).click()
+    expect(move_link).to_be_focused()
     expect(panel_link(page, "Groceries 1 open")).to_be_visible()
     expect(panel_link(page, "Inbox 0 open")).to_be_visible()
 
@@ -107,3 +120,30 @@ def test_without_javascript_the_title_stays_text_and_a_move_can_be_undone(new_pa
     page.get_by_role("button", name="Undo").click()
     expect(page.get_by_text("Moved “buy milk” to Groceries.")).to_be_visible()
     expect(row(page, "buy milk")).to_be_visible()
+
+
+def test_a_todo_moved_off_a_list_hands_the_focus_to_the_next_row(page):
+    register(page)
+    create_list(page, "Groceries")
+    for title in ("eggs", "bread", "jam"):
+        add(page, title)  # on the list's page: newest first, jam at the top
+    row(page, "bread").get_by_role("link", name="Move “bread”").click()
+    dialog = page.get_by_role("dialog", name="Move to…")
+    dialog.get_by_role("button", name="Inbox").click()
+    expect(page.get_by_text("Moved “bread” to Inbox.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Groceries")).to_be_visible()
+    expect(row(page, "bread")).to_have_count(0)
+    expect(row(page, "eggs").get_by_role("link", name="Move “eggs”")).to_be_focused()
+    page.get_by_role("button", name="Undo").click()
+    expect(page.get_by_text("Moved “bread” to Groceries.")).to_be_visible()
+    expect(row(page, "bread")).to_be_visible()
+
+    # "v" opens the current row's Move; the shortcuts are off while it is open.
+    page.locator("body").click(position={"x": 5, "y": 5})
+    page.keyboard.press("j")  # the first row: jam
+    page.keyboard.press("v")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_text("jam")).to_be_visible()
+    page.keyboard.press("j")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Inbox")).to_be_focused()

@@ -572,4 +572,26 @@ const setUpTitleEditing = () => {
   });
 };
 setUpTitleEditing();
+
+// The header's Menu (a disclosure on phones) closes as menus do: on Escape,
+// the focus back on its summary if it was inside, and on a click outside it.
+const openMenu = () => document.querySelector(".site-header details.menu[open]");
+document.addEventListener("keydown", (event) => {
+  const menu = openMenu();
+  const dialogOpen = shortcutsDialog && shortcutsDialog.open;
+  if (event.key !== "Escape" || event.defaultPrevented || !menu || dialogOpen) {
+    return;
+  }
+  const inside = menu.contains(document.activeElement);
+  menu.open = false;
+  if (inside) {
+    menu.querySelector("summary").focus();
+  }
+});
+document.addEventListener("click", (event) => {
+  const menu = openMenu();
+  if (menu && !menu.contains(event.target)) {
+    menu.open = false;
+  }
+});
 setUp();

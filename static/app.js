@@ -307,8 +307,9 @@ const focusAfter = (place) => {
   }
   for (const id of place.ids) {
     const row = document.getElementById(id);
-    // A row now inside a closed section (a todo ticked into Completed) is gone from view.
-    if (row && main.contains(row) && !row.closest("details:not([open])")) {
+    // A row (not the page's content, which a page's only row names: web.CONTENT);
+    // one now inside a closed section (a todo ticked into Completed) is gone from view.
+    if (row && row.matches(ROWS) && !row.closest("details:not([open])")) {
       const target =
         row.querySelector(`[formaction$="/${place.control}"]:not(:disabled)`) ||
         row.querySelector("button:not(:disabled), a[href], input") ||

@@ -870,6 +870,42 @@ def test_without_javascript_a_tick_comes_back_to_its_row(new_page):
     expect(page.locator(f"#{after}")).to_be_in_viewport()
 
 
+def test_without_javascript_the_only_row_on_today_comes_back_to_the_content(new_page):
+    """Today shows open todos only: its only row, ticked or deleted, leaves
+    no row to come back to. The page comes back at its content, not its
+    top: a deletion's Undo is the next Tab, and it brings the row back."""
+    page = new_page(java_script_enabled=False, viewport=MOBILE)
+    register(page)
+    today = datetime.now(ZoneInfo("UTC")).date().isoformat()  # without the script, UTC's date
+    for title in ("water the plants", "pay rent"):
+        page.get_by_label("Title").fill(title)
+        page.get_by_label("Due date").fill(today)
+        page.get_by_role("button", name="Add", exact=True).click()
+    page.goto("/todos/today")
+    following = row(page, "pay rent").get_attribute("id")
+    with page.expect_navigation():
+        row(page, "water the plants").get_by_role("button", name=re.compile("^Mark ")).click()
+    assert page.url.endswith(f"/todos/today#{following}")  # a neighbour: as before
+    with page.expect_navigation():
+        row(page, "pay rent").get_by_role("button", name=re.compile("^Mark ")).click()
+    assert page.url.endswith("/todos/today#main")
+    expect(page.get_by_text("Nothing is due today.")).to_be_in_viewport()
+
+    page.goto("/todos")
+    page.get_by_label("Title").fill("call mum")
+    page.get_by_label("Due date").fill(today)
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.goto("/todos/today")
+    with page.expect_navigation():
+        row(page, "call mum").get_by_role("button", name="Delete “call mum”").click()
+    assert page.url.endswith("/todos/today#main")
+    page.keyboard.press("Tab")
+    undo = page.get_by_role("button", name="Undo")
+    expect(undo).to_be_focused()
+    undo.press("Enter")
+    expect(row(page, "call mum")).to_be_focused()
+
+
 def test_the_edit_and_delete_shortcuts(page):
     register(page)
     for title in ("Keep me", "Edit me", "Delete me"):

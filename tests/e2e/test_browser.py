@@ -486,6 +486,8 @@ def visit_every_page(page, owner=None):
     row(page, "Reply to Sam").get_by_role("button", name=re.compile("Mark")).click()
     row(page, "Book the dentist").get_by_role("button", name="Delete").click()
     row(page, "Water the plants").get_by_role("button", name="Delete").click()
+    # Updated in place, one after another: done once the last message is read.
+    expect(page.get_by_text("Moved “Water the plants” to the trash.")).to_be_visible()
     page.goto("/todos")
     page.locator("details.completed summary").click()  # open, to be seen
     yield "list", page
@@ -493,6 +495,7 @@ def visit_every_page(page, owner=None):
     for title in ("Oat milk", "Apples", "Bread"):
         add(page, title)
     row(page, "Bread").get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("Moved “Bread” to the trash.")).to_be_visible()
     yield "list-page", page
     create_list(page, "Work")
     add(page, "Send the report")

@@ -311,8 +311,9 @@ const focusAfter = (place) => {
   }
   for (const id of place.ids) {
     const row = document.getElementById(id);
-    // A row now inside a closed section (a todo ticked into Completed) is gone from view.
-    if (row && main.contains(row) && !row.closest("details:not([open])")) {
+    // A row (not the page's content, which a page's only row names: web.CONTENT);
+    // one now inside a closed section (a todo ticked into Completed) is gone from view.
+    if (row && row.matches(ROWS) && !row.closest("details:not([open])")) {
       const target =
         row.querySelector(`[formaction$="/${place.control}"]:not(:disabled), a[href*="/${place.control}?"]`) ||
         row.querySelector("button:not(:disabled), a[href], input") ||
@@ -642,4 +643,26 @@ const setUpTitleEditing = () => {
   });
 };
 setUpTitleEditing();
+
+// The header's Menu (a disclosure on phones) closes as menus do: on Escape,
+// the focus back on its summary if it was inside, and on a click outside it.
+const openMenu = () => document.querySelector(".site-header details.menu[open]");
+document.addEventListener("keydown", (event) => {
+  const menu = openMenu();
+  const dialogOpen = shortcutsDialog && shortcutsDialog.open;
+  if (event.key !== "Escape" || event.defaultPrevented || !menu || dialogOpen) {
+    return;
+  }
+  const inside = menu.contains(document.activeElement);
+  menu.open = false;
+  if (inside) {
+    menu.querySelector("summary").focus();
+  }
+});
+document.addEventListener("click", (event) => {
+  const menu = openMenu();
+  if (menu && !menu.contains(event.target)) {
+    menu.open = false;
+  }
+});
 setUp();

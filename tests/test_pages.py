@@ -11,7 +11,8 @@ from sqlalchemy import select, update
 
 from todoapp.extensions import db
 from todoapp.models import List, Todo, utcnow
-from todoapp.services import todos, users
+from todoapp.services import due, todos, users
+from todoapp.web import CONTENT
 
 from .conftest import PASSWORD
 
@@ -628,6 +629,46 @@ def test_without_javascript_a_button_comes_back_to_its_row(client, alice, auth, 
         response = client.submit(toggle, {"next": "/todos", "then": forged})
         assert response.location == f"/todos#{third}", forged
     assert client.submit(toggle, {"next": "/todos#top"}).location == "/todos#top"
+
+
+def test_without_javascript_the_only_row_leaving_its_page_comes_back_to_the_content(
+    client, alice, auth, make_todo, monkeypatch
+):
+    """A page's only row has no neighbour to come back to. Where it leaves
+    the page (ticked on Today, Overdue or Completed, which show one state;
+    deleted anywhere) the redirect names the page's content, where the skip
+    link goes, not the top of the page nor a row no longer there. Ticked on
+    the todo list it goes to Completed, and comes back to itself there."""
+    now = utcnow()
+    monkeypatch.setattr(due, "utcnow", lambda: now)
+    today = due.today_in(None)
+    auth.login("alice")
+
+    done = make_todo(alice, "done long ago", done=True)
+    completed = "/todos?show=completed"
+    assert _row_ids(text(client.get(completed))) == [f"todo-{done}"]
+    unticked = press(client, completed, "Mark “done long ago” not done")
+    assert unticked.location == f"{completed}#{CONTENT}"
+    assert _row_ids(text(client.get(completed))) == []
+
+    for path, due_on in (("/todos/today", today), ("/todos/overdue", today - timedelta(days=3))):
+        title = f"due for {path}"
+        todo = make_todo(alice, title, due_on=due_on)
+        page = text(client.get(path))
+        assert _row_ids(page) == [f"todo-{todo}"] and f'<main id="{CONTENT}"' in page
+        ticked = press(client, path, f"Mark “{title}” done")
+        assert ticked.location == f"{path}#{CONTENT}"
+        assert _row_ids(text(client.get(path))) == []
+
+    # On the todo list the only open row, ticked, is in Completed: back at it.
+    assert _row_ids(text(client.get("/todos")))[0] == f"todo-{done}"
+    ticked = press(client, "/todos", "Mark “done long ago” done")
+    assert ticked.location == f"/todos#todo-{done}"
+    assert f"todo-{done}" in _row_ids(text(client.get("/todos")))
+    last = make_todo(alice, "the last one")
+    deleted = press(client, "/todos", "Delete “the last one”")
+    assert deleted.location == f"/todos#{CONTENT}"
+    assert f"todo-{last}" not in _row_ids(text(client.get("/todos")))
 
 
 def test_a_list_opens_with_the_focus_in_its_add_field(client, alice, auth, make_list):

@@ -23,7 +23,9 @@ TITLES = ["milk", "<b>\"bold\" & 'quoted'</b>", "é" * 200, "a{b}c", "{title}", 
 
 @pytest.mark.parametrize("lists_base", [None, "/lists/"], ids=["one list", "with list names"])
 @pytest.mark.parametrize("done", [False, True])
-def test_todo_rows_match_the_template_byte_for_byte(app, done, lists_base):
+@pytest.mark.parametrize("count", [1, len(TITLES)], ids=["the only row", "rows"])
+@pytest.mark.parametrize("ticked_away", [False, True], ids=["both states", "one state"])
+def test_todo_rows_match_the_template_byte_for_byte(app, done, lists_base, count, ticked_away):
     now = datetime.now(UTC)
     items = [
         dict(
@@ -36,9 +38,14 @@ def test_todo_rows_match_the_template_byte_for_byte(app, done, lists_base):
             list_name=TITLES[-1 - n],
             in_inbox=n in (2, 4),
         )
-        for n, t in enumerate(TITLES)
+        for n, t in enumerate(TITLES[:count])
     ]
-    args = {"base": "/todos/", "next_q": "%2Ftodos%3Fbefore%3D5", "lists_base": lists_base}
+    args = {
+        "base": "/todos/",
+        "next_q": "%2Ftodos%3Fbefore%3D5",
+        "lists_base": lists_base,
+        "ticked_away": ticked_away,
+    }
     with app.test_request_context():
         expected = render_template_string(JINJA_ROWS, items=items, **args)
         assert str(todo_rows(items, **args)) == expected

@@ -31,6 +31,7 @@ from markupsafe import Markup, escape
 from .models import utcnow
 from .services.due import due_label
 from .services.todos import LIST_ENTRY
+from .web import CONTENT
 
 # Enough for a few pages seen by many users at once.
 TIME_TAGS_KEPT = 4096
@@ -144,6 +145,7 @@ class _Page:
     retention: timedelta = timedelta(0)  # how long the trash keeps a row
     by_owner: str = ""  # the admin trash's URL up to "?user="
     today: date | None = None  # the user's date, for due dates
+    ticked_away: bool = False  # a tick takes a row off the page (Today: open todos only)
 
 
 def _page(**values) -> _Page:
@@ -180,7 +182,8 @@ def _entry_anchor(item) -> str:
 
 def _then(anchor: str | None) -> str:
     """A button's field for a row it takes away: the row to come back to
-    (``web.THEN``), the next one, or the one before on the page's last."""
+    (``web.THEN``), the next one, or the one before on the page's last; for
+    the only row, the page's content (``web.CONTENT``)."""
     return "" if anchor is None else f' name="then" value="{anchor}"'
 
 
@@ -191,7 +194,13 @@ def _todo_row(todo, page: _Page, neighbour=None) -> str:
     title, url = escaped(todo["title"]), f"{page.base}{todo_id}"
     # A tick takes the row to the other section (open or Completed), as
     # Delete takes it away: both come back to the row that takes its place.
-    then = "" if neighbour is None else _then(_todo_anchor(neighbour))
+    # The only row comes back to the page's content when it leaves the page
+    # (deleted, or ticked where a tick takes it away), else to itself.
+    if neighbour is not None:
+        then = toggle_then = _then(_todo_anchor(neighbour))
+    else:
+        then = _then(CONTENT)
+        toggle_then = then if page.ticked_away else ""
     if page.lists_base is None or todo["in_inbox"]:
         in_list = ""
     else:
@@ -201,7 +210,7 @@ def _todo_row(todo, page: _Page, neighbour=None) -> str:
         )
     return (
         f'<li class="todo{" is-done" if done else ""}" id="todo-{todo_id}" '
-        f'tabindex="-1">{_BUTTON}{url}/toggle"{then} '
+        f'tabindex="-1">{_BUTTON}{url}/toggle"{toggle_then} '
         f'aria-label="Mark &ldquo;{title}&rdquo; {"not done" if done else "done"}" class="check" '
         f'aria-pressed="{"true" if done else "false"}">{"&check;" if done else ""}</button>\n'
         f'<span class="title" dir="auto">{title}</span>\n'
@@ -297,7 +306,13 @@ def _rows(row, items, page: _Page) -> Markup:
 
 
 def todo_rows(
-    items, *, base: str, next_q: str, lists_base: str | None = None, today: date | None = None
+    items,
+    *,
+    base: str,
+    next_q: str,
+    lists_base: str | None = None,
+    today: date | None = None,
+    ticked_away: bool = False,
 ) -> Markup:
     """The rows of the todo list for ``items`` (id, title, done, created_at;
     and list_id, list_name, in_inbox with ``lists_base``). ``base``: the
@@ -305,8 +320,12 @@ def todo_rows(
     ``lists_base``: the lists' URL with a trailing slash, to name each
     todo's list but the Inbox (None: one list's page). The buttons post the
     page's ``row_form``. ``today``: the user's date, to say when a todo with
-    a ``due_on`` is due."""
-    page = _page(base=base, next_q=next_q, lists_base=lists_base, today=today)
+    a ``due_on`` is due. ``ticked_away``: the page shows todos of one state
+    (Today and Overdue the open ones, Completed the done), so a tick takes
+    a row off it."""
+    page = _page(
+        base=base, next_q=next_q, lists_base=lists_base, today=today, ticked_away=ticked_away
+    )
     return _rows(_todo_row, items, page)
 
 

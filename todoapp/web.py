@@ -50,16 +50,20 @@ def safe_next(target: str | None, default_endpoint: str = "todos.index") -> str:
 
 # The field a row's button sends to name the row to come back to when its own
 # goes (rows._then), and the anchors a row may have (rows._todo_anchor,
-# rows._entry_anchor): nothing else is written into a redirect.
+# rows._entry_anchor) or, for a page's only row, the page's content
+# (``CONTENT``, base.html's <main id="main">, the skip link's target): nothing
+# else is written into a redirect.
 THEN = "then"
-_ROW_ANCHOR = re.compile(rf"(?:todo|trash-todo|trash-list)-[0-9]{{1,{ID_DIGITS}}}")
+CONTENT = "main"
+_ROW_ANCHOR = re.compile(rf"{CONTENT}|(?:todo|trash-todo|trash-list)-[0-9]{{1,{ID_DIGITS}}}")
 
 
 def to_row(url: str, anchor: str | None = None) -> str:
     """``url`` with a fragment naming the row to come back to: the one the
     pressed button named (``THEN``), else ``anchor``. The browser scrolls to
-    it and, since a row takes the focus, puts the focus on it. ``url`` as it
-    is when neither names a row."""
+    it and, since a row takes the focus, puts the focus on it (on the
+    page's content, the next Tab goes to its first control, the message's
+    Undo). ``url`` as it is when neither names a row."""
     if "#" in url:
         return url
     for named in (request.form.get(THEN), anchor):

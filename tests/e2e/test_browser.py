@@ -32,6 +32,14 @@ def log_in(page, name):
     expect(page.get_by_role("heading", name="Todos")).to_be_visible()
 
 
+def log_out(page):
+    """Log out from the header; on a phone from its Menu, opened first."""
+    menu = page.get_by_role("navigation", name="Main").get_by_text("Menu", exact=True)
+    if menu.is_visible():
+        menu.click()
+    page.get_by_role("button", name=re.compile("Log out")).click()
+
+
 def add(page, title):
     page.get_by_label("Title").fill(title)
     page.get_by_role("button", name="Add", exact=True).click()
@@ -478,6 +486,8 @@ def visit_every_page(page, owner=None):
     row(page, "Reply to Sam").get_by_role("button", name=re.compile("Mark")).click()
     row(page, "Book the dentist").get_by_role("button", name="Delete").click()
     row(page, "Water the plants").get_by_role("button", name="Delete").click()
+    # Updated in place, one after another: done once the last message is read.
+    expect(page.get_by_text("Moved “Water the plants” to the trash.")).to_be_visible()
     page.goto("/todos")
     page.locator("details.completed summary").click()  # open, to be seen
     yield "list", page
@@ -485,6 +495,7 @@ def visit_every_page(page, owner=None):
     for title in ("Oat milk", "Apples", "Bread"):
         add(page, title)
     row(page, "Bread").get_by_role("button", name="Delete").click()
+    expect(page.get_by_text("Moved “Bread” to the trash.")).to_be_visible()
     yield "list-page", page
     create_list(page, "Work")
     add(page, "Send the report")
@@ -516,7 +527,7 @@ def visit_every_page(page, owner=None):
     yield "account", page
     page.goto("/account/password")
     yield "password", page
-    page.get_by_role("button", name=re.compile("Log out")).click()
+    log_out(page)
     yield "login", page
     log_in(page, "root")
     page.goto(f"/admin/trash?user={owner}")
@@ -533,7 +544,7 @@ def visit_every_page(page, owner=None):
     yield "list-empty", page
     page.goto("/no/such/page")
     yield "not-found", page
-    page.get_by_role("button", name=re.compile("Log out")).click()
+    log_out(page)
     page.goto("/auth/register")
     yield "register", page
 
@@ -860,6 +871,42 @@ def test_without_javascript_a_tick_comes_back_to_its_row(new_page):
     assert page.url.endswith(f"/todos#{after}")
     expect(page.locator(f"#{after}")).to_be_focused()
     expect(page.locator(f"#{after}")).to_be_in_viewport()
+
+
+def test_without_javascript_the_only_row_on_today_comes_back_to_the_content(new_page):
+    """Today shows open todos only: its only row, ticked or deleted, leaves
+    no row to come back to. The page comes back at its content, not its
+    top: a deletion's Undo is the next Tab, and it brings the row back."""
+    page = new_page(java_script_enabled=False, viewport=MOBILE)
+    register(page)
+    today = datetime.now(ZoneInfo("UTC")).date().isoformat()  # without the script, UTC's date
+    for title in ("water the plants", "pay rent"):
+        page.get_by_label("Title").fill(title)
+        page.get_by_label("Due date").fill(today)
+        page.get_by_role("button", name="Add", exact=True).click()
+    page.goto("/todos/today")
+    following = row(page, "pay rent").get_attribute("id")
+    with page.expect_navigation():
+        row(page, "water the plants").get_by_role("button", name=re.compile("^Mark ")).click()
+    assert page.url.endswith(f"/todos/today#{following}")  # a neighbour: as before
+    with page.expect_navigation():
+        row(page, "pay rent").get_by_role("button", name=re.compile("^Mark ")).click()
+    assert page.url.endswith("/todos/today#main")
+    expect(page.get_by_text("Nothing is due today.")).to_be_in_viewport()
+
+    page.goto("/todos")
+    page.get_by_label("Title").fill("call mum")
+    page.get_by_label("Due date").fill(today)
+    page.get_by_role("button", name="Add", exact=True).click()
+    page.goto("/todos/today")
+    with page.expect_navigation():
+        row(page, "call mum").get_by_role("button", name="Delete “call mum”").click()
+    assert page.url.endswith("/todos/today#main")
+    page.keyboard.press("Tab")
+    undo = page.get_by_role("button", name="Undo")
+    expect(undo).to_be_focused()
+    undo.press("Enter")
+    expect(row(page, "call mum")).to_be_focused()
 
 
 def test_the_edit_and_delete_shortcuts(page):

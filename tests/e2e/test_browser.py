@@ -977,3 +977,19 @@ def test_a_ticked_todo_goes_to_the_completed_section_which_can_be_hidden(
     expect(
         row(page, "Buy stamps").get_by_role("button", name="Mark “Buy stamps” done")
     ).to_be_visible()
+
+
+def test_on_a_phone_a_rows_when_and_buttons_share_a_line(new_page):
+    """A phone shows more than four todos a screen: under the title, the
+    row's "added …" and its buttons sit on one line when they fit."""
+    page = new_page(viewport=MOBILE)
+    register(page)
+    add(page, "buy milk")
+    added = row(page, "buy milk").locator(".meta").bounding_box()
+    buttons = row(page, "buy milk").locator(".row-actions").bounding_box()
+    assert (
+        abs((added["y"] + added["height"] / 2) - (buttons["y"] + buttons["height"] / 2))
+        < buttons["height"] / 2
+    ), (added, buttons)
+    title = row(page, "buy milk").locator(".title").bounding_box()
+    assert buttons["y"] >= title["y"] + title["height"] - 1  # still under the title

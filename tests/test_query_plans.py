@@ -16,6 +16,7 @@ from sqlalchemy.dialects import postgresql
 
 from todoapp import services
 from todoapp.extensions import db
+from todoapp.models import SEARCH_INDEX
 from todoapp.services import todos
 from todoapp.services.pages import Keyset, MergedKeyset
 
@@ -548,7 +549,112 @@ def test_search_reads_the_title_index(app, alice, bob, make_todo, trash):
         assert "SCAN todos_search VIRTUAL TABLE INDEX" in plan, plan
         assert not re.search(r"SCAN todos\b(?!_search)", plan), plan
     else:
-        assert "ix_todos_title_trgm" in plan, plan
+        assert SEARCH_INDEX in plan, plan
+
+
+# Todos of many owners, interleaved as users write them: the row i is slot
+# i % (number of slots)'s, trashed or not in turns.
+SLOTTED = """
+INSERT INTO todos (user_id, list_id, title, done, created_at, updated_at, trashed_with_list,
+                   deleted_at, deleted_by)
+SELECT owners[k], inboxes[k], titles[k] || ' ' || i, false, now(), now(), false,
+       CASE WHEN trashed THEN now() END, CASE WHEN trashed THEN owners[k] END
+FROM (SELECT i, 1 + i %% %(slots)s AS k, (i / %(slots)s) %% 2 = 1 AS trashed
+      FROM generate_series(1, %(count)s) AS i) AS n,
+     (SELECT %(owners)s::int[] AS owners, %(inboxes)s::int[] AS inboxes,
+             %(titles)s::text[] AS titles) AS given
+"""
+OTHER_OWNERS = 8
+# Another user's titles that hold the query, live and trashed: one slot in
+# SLOTS, pages of the title index's entries, none of which the owner's
+# search may read.
+SLOTS = 40
+THEIR_MATCHES = 1000
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL's GIN index of owner and title")
+@pytest.mark.parametrize("trash", [False, True], ids=["live todos", "trashed todos"])
+def test_a_rare_title_is_found_among_the_owners_entries_only(
+    app, alice, bob, make_user, make_todo, trash
+):
+    """A query one of the owner's titles holds, and hundreds of another
+    user's: the search reads the index of owner and title trigrams with both
+    as its condition, so it reads the owner's match and none of the other
+    user's. Through an index of the title alone it read every match of every
+    owner and intersected them with the owner's rows, work that grew with
+    the whole table (docs/performance.md, "Search")."""
+    from todoapp.services import lists
+    from todoapp.services import search as searching
+
+    make_todo(alice, "zebra crossing", trashed=trash)
+    others = [alice] + [make_user(f"user{n}") for n in range(OTHER_OWNERS)]
+    owners = [bob] + [others[n % len(others)] for n in range(SLOTS - 1)]
+    titles = ["zebra"] + ["todo number"] * (SLOTS - 1)
+    with app.app_context():
+        inboxes = [lists.inbox_of(owner) for owner in owners]
+        rows = {"owners": owners, "inboxes": inboxes, "titles": titles}
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql(SLOTTED, {**rows, "slots": SLOTS, "count": SLOTS * THEIR_MATCHES})
+        with db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE todos, lists"
+            )
+
+    def run():
+        results = searching.search(alice, "zebra", 50)
+        assert len(results.trash if trash else results.todos.items) == 1
+
+    statement, parameters = first_statement(
+        app, run, "deleted_at IS NOT NULL AND" if trash else "deleted_at IS NULL AND"
+    )
+    with app.app_context(), db.engine.begin() as conn:
+        [[plan]] = conn.exec_driver_sql("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+    plan = plan[0]["Plan"]
+    scans = [
+        (node["Node Type"], node.get("Index Name"), node.get("Index Cond"), node.get("Actual Rows"))
+        for node in nodes(plan)
+        if "Scan" in node["Node Type"]
+    ]
+    conditions = [cond for _, index, cond, _ in scans if index == SEARCH_INDEX]
+    assert conditions and "user_id" in conditions[0] and "~~*" in conditions[0], scans
+    assert entries_read(plan) < THEIR_MATCHES // 2, scans
+
+
+def first_statement(app, run, containing: str):
+    """The first statement on todos a service call runs whose SQL holds
+    ``containing``, with its parameters."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, *args):
+        if "FROM todos" in statement and containing in statement:
+            seen.append((statement, parameters))
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            run()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", record)
+        db.session.remove()
+    return seen[0]
+
+
+def nodes(node):
+    """A JSON plan's node and every node under it."""
+    yield node
+    for child in node.get("Plans", ()):
+        yield from nodes(child)
+
+
+def entries_read(plan) -> int:
+    """What a plan read of todos: the rows of its scans of the table
+    (``rows_read``) and the entries its index scans handed to a bitmap."""
+    bitmaps = sum(
+        node.get("Actual Rows", 0) * node.get("Actual Loops", 1)
+        for node in nodes(plan)
+        if node["Node Type"] == "Bitmap Index Scan"
+    )
+    return rows_read(plan) + bitmaps
 
 
 def test_the_panel_counts_each_list_through_its_index(app, owner, make_list):

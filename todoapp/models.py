@@ -325,11 +325,14 @@ class List(SoftDeleteMixin, db.Model):
 # The title search index (services/search.py), made by a revision and kept
 # out of the metadata: SQLite's is an FTS5 table over todos (trigram
 # tokenizer, external content) with the triggers that keep it in step, and its
-# shadow tables; PostgreSQL's a GIN trigram index on todos.title. Autogenerate
-# and the migration tools leave these names alone (migration_tools.search_objects).
+# shadow tables; PostgreSQL's a GIN index of todos.user_id and the trigrams of
+# todos.title (revision 0019; 0016's, of the title alone, is SEARCH_INDEXES'
+# other name). Autogenerate and the migration tools leave these names alone
+# (migration_tools.search_objects).
 SEARCH_TABLE = "todos_search"
 SEARCH_TRIGGERS = ("todos_search_insert", "todos_search_delete", "todos_search_update")
-SEARCH_INDEX = "ix_todos_title_trgm"
+SEARCH_INDEX = "ix_todos_owner_title_trgm"
+SEARCH_INDEXES = (SEARCH_INDEX, "ix_todos_title_trgm")
 
 
 class Todo(SoftDeleteMixin, db.Model):

@@ -368,6 +368,58 @@ def create_trigram_index(name: str, table: str, column: str) -> None:
         op.execute("RESET max_parallel_maintenance_workers")
 
 
+def create_owner_trigram_index(
+    name: str, table: str, column: str, *, by: Sequence[str] = ("user_id",)
+) -> None:
+    """PostgreSQL: a GIN index of the columns ``by``, compared with ``=``
+    (``btree_gin``), and of ``column``'s trigrams (``pg_trgm``), the
+    extensions made if missing, so that a query for one owner's rows whose
+    ``column`` is ``ILIKE '%…%'`` reads that owner's entries only. Built as
+    ``create_trigram_index`` builds. Nothing on SQLite."""
+    if not _postgres():
+        return
+    # Trusted extensions from PostgreSQL 13 on: a database owner may make them.
+    # Where one cannot be made, the revision stops here, before any index.
+    op.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
+    op.execute("CREATE EXTENSION IF NOT EXISTS btree_gin")
+    columns = ", ".join([*by, f"{column} gin_trgm_ops"])
+    with op.get_context().autocommit_block():
+        if _already_built(name):
+            return
+        op.execute("SET max_parallel_maintenance_workers = 0")
+        op.execute(
+            f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} USING gin ({columns})"
+        )
+        op.execute("RESET max_parallel_maintenance_workers")
+
+
+def _already_built(name: str) -> bool:
+    """PostgreSQL, in an autocommit block: whether index ``name`` is there
+    and valid. One left INVALID by an interrupted ``CREATE INDEX
+    CONCURRENTLY`` is dropped, to be built again (offline: dropped if there)."""
+    if _offline():
+        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+        return False
+    valid = _scalar(
+        "SELECT indisvalid FROM pg_index WHERE indexrelid = to_regclass(:name)", name=name
+    )
+    if valid:
+        logger.info("Index %s is already built: nothing to do.", name)
+        return True
+    if valid is not None:
+        logger.info("Dropping index %s, left INVALID by an interrupted build.", name)
+        op.execute(f"DROP INDEX CONCURRENTLY IF EXISTS {name}")
+    return False
+
+
+def drop_trigram_index(name: str, table: str) -> None:
+    """Undo ``create_trigram_index`` or ``create_owner_trigram_index``:
+    PostgreSQL drops the index concurrently; the extensions stay, as other
+    objects may use them. Nothing on SQLite, which has no such index."""
+    if _postgres():
+        drop_index(name, table)
+
+
 def create_fts5_index(
     name: str, table: str, column: str, *, owner: str = "user_id", batch_size: int = BACKFILL_BATCH
 ) -> None:

@@ -99,7 +99,9 @@ def _title_holds_sqlite(element, compiler, **kw):
 @compiles(title_holds)
 def _title_holds_ilike(element, compiler, **kw):
     """``ILIKE '%query%'`` with the query's ``\\``, ``%`` and ``_``
-    escaped, which pg_trgm's GIN index reads (PostgreSQL)."""
+    escaped (PostgreSQL). The GIN index of the owner and the title's
+    trigrams (revision 0019) reads it together with the statement's
+    ``user_id =``: only the owner's entries, whoever else's titles match."""
     _todo_id, title, _owner, query = element.clauses
     escaped = query
     for special in ("\\", "%", "_"):

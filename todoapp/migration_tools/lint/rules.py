@@ -59,6 +59,8 @@ ONLINE_SIGNATURES = {
     "execute_checked": ("sql",),
     "create_trigram_index": ("name", "table", "column"),
     "create_fts5_index": ("name", "table", "column"),
+    "create_owner_trigram_index": ("name", "table", "column"),
+    "drop_trigram_index": ("name", "table"),
     "drop_search_index": ("name", "table", "index"),
 }
 CONSTRAINT_KINDS = {
@@ -228,6 +230,18 @@ def describe_online(
             LOW,
             f"expand: create GIN trigram index {text(args.get('name'))} on {table} "
             "concurrently (PostgreSQL; pg_trgm made if missing)",
+        )
+    if name == "create_owner_trigram_index":
+        return (
+            LOW,
+            f"expand: create GIN index {text(args.get('name'))} (owner, title trigrams) on "
+            f"{table} concurrently (PostgreSQL; btree_gin and pg_trgm made if missing)",
+        )
+    if name == "drop_trigram_index":
+        return (
+            LOW,
+            f"contract: drop GIN trigram index {text(args.get('name'))} on {table} "
+            "concurrently (PostgreSQL)",
         )
     if name == "create_fts5_index":
         return (

@@ -1,7 +1,7 @@
 """completed in the order done
 
-Revision ID: 0021_completed_in_the_order_done
-Revises: 0018_drop_ix_todos_list_due
+Revision ID: 0020_completed_in_the_order_done
+Revises: 0019_search_index_by_owner
 Create Date: 2026-12-07 22:45:00.000000+00:00
 
 Issue 35, item 2: the Completed section lists the todos most recently
@@ -35,8 +35,8 @@ from alembic import op
 from todoapp.migration_tools import online
 
 # revision identifiers, used by Alembic.
-revision = "0021_completed_in_the_order_done"
-down_revision = "0018_drop_ix_todos_list_due"
+revision = "0020_completed_in_the_order_done"
+down_revision = "0019_search_index_by_owner"
 branch_labels = None
 depends_on = None
 

@@ -29,6 +29,11 @@ FLASK = [str(Path(sys.executable).with_name("flask")), "--app", "wsgi"]
 TODO_COLUMNS = ("id", "user_id", "title", "done", "created_at", "updated_at")
 TRASH_COLUMNS = ("deleted_at", "deleted_by")
 LIST_COLUMNS = ("list_id",)  # from revision 0008: every todo is in its owner's Inbox
+# From the revision that adds it: when a done todo was done, not in the order
+# the todos were created (done up to DONE_SPREAD after it), so the Completed
+# pages read the index of completed_at as a real account's would.
+COMPLETED_COLUMNS = ("completed_at",)
+DONE_SPREAD = timedelta(days=30)
 
 
 @dataclass(frozen=True)
@@ -84,11 +89,12 @@ INBOX_COLUMNS = "id, user_id, name, name_key, is_inbox, created_at, deleted_at, 
 
 
 def todos(
-    size: int, *, soft_delete: bool = True, with_lists: bool = False
+    size: int, *, soft_delete: bool = True, with_lists: bool = False, with_completed: bool = False
 ) -> tuple[Iterator[tuple], Dataset]:
     """Rows for ``todos`` (without the soft-delete columns when ``soft_delete``
     is false: the schema before revision 0002; with list_id, each in its
-    owner's Inbox, when ``with_lists``), and the dataset's shape."""
+    owner's Inbox, when ``with_lists``; with completed_at for the done ones
+    when ``with_completed``), and the dataset's shape."""
     bench_share = min(size, max(200, size // 100))
     step = size / bench_share
     now = datetime.now(UTC).replace(microsecond=0)
@@ -112,7 +118,8 @@ def todos(
                 trashed = other % 2 == 1
                 other += 1
             created = now - timedelta(days=400, seconds=-todo_id * 20)
-            row = (todo_id, owner, f"Todo number {todo_id}", todo_id % 3 == 0, created, created)
+            done = todo_id % 3 == 0
+            row = (todo_id, owner, f"Todo number {todo_id}", done, created, created)
             if soft_delete:
                 if trashed:
                     counts["trashed"] += 1
@@ -121,6 +128,10 @@ def todos(
                     row += (None, None)
             if with_lists:
                 row += (owner,)
+            if with_completed:
+                # Spread over DONE_SPREAD by a step prime to it: no longer id order.
+                later = timedelta(seconds=todo_id * 7919 % DONE_SPREAD.total_seconds())
+                row += (created + later if done else None,)
             yield row
 
     bench_live = (bench_share + 1) // 2
@@ -153,8 +164,13 @@ def build_sqlite(path: Path, size: int, *, revision: str = "head") -> Dataset:
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'lists'"
         ).fetchone()
     )
-    rows, shape = todos(size, soft_delete=soft_delete, with_lists=with_lists)
-    columns = _columns(soft_delete, with_lists)
+    with_completed = any(
+        row[1] == "completed_at" for row in con.execute("PRAGMA table_info(todos)")
+    )
+    rows, shape = todos(
+        size, soft_delete=soft_delete, with_lists=with_lists, with_completed=with_completed
+    )
+    columns = _columns(soft_delete, with_lists, with_completed)
     con.execute("PRAGMA synchronous=OFF")
     con.execute("BEGIN")
     con.executemany(
@@ -176,9 +192,12 @@ def build_sqlite(path: Path, size: int, *, revision: str = "head") -> Dataset:
     return Dataset(url, shape.size, shape.bench_live, shape.bench_trashed, shape.trashed)
 
 
-def _columns(soft_delete: bool, with_lists: bool) -> tuple[str, ...]:
+def _columns(soft_delete: bool, with_lists: bool, with_completed: bool) -> tuple[str, ...]:
     return (
-        TODO_COLUMNS + (TRASH_COLUMNS if soft_delete else ()) + (LIST_COLUMNS if with_lists else ())
+        TODO_COLUMNS
+        + (TRASH_COLUMNS if soft_delete else ())
+        + (LIST_COLUMNS if with_lists else ())
+        + (COMPLETED_COLUMNS if with_completed else ())
     )
 
 
@@ -203,8 +222,14 @@ def build_postgres(server_url: str, name: str, size: int, *, revision: str = "he
     soft_delete = revision != "0001"
     with psycopg.connect(_libpq(url)) as con:
         with_lists = con.execute("SELECT to_regclass('lists') IS NOT NULL").fetchone()[0]
-        rows, shape = todos(size, soft_delete=soft_delete, with_lists=with_lists)
-        columns = _columns(soft_delete, with_lists)
+        with_completed = con.execute(
+            "SELECT EXISTS (SELECT 1 FROM information_schema.columns "
+            "WHERE table_name = 'todos' AND column_name = 'completed_at')"
+        ).fetchone()[0]
+        rows, shape = todos(
+            size, soft_delete=soft_delete, with_lists=with_lists, with_completed=with_completed
+        )
+        columns = _columns(soft_delete, with_lists, with_completed)
         with con.cursor().copy(
             "COPY users (id, username, password_hash, is_admin, created_at) FROM STDIN"
         ) as copy:

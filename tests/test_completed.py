@@ -81,7 +81,7 @@ def test_ticking_moves_a_todo_into_completed_and_unticking_brings_it_back(
     client.submit(f"/todos/{letter}/toggle", {"next": here})
     page = text(client.get(here))
     assert main_titles(page) == ["bread"]
-    assert section_titles(page) == ["milk", "letter", "stamps"]
+    assert section_titles(page) == ["letter", "milk", "stamps"]  # the latest done first
     assert "<summary>Completed (3)</summary>" in page
     client.submit(f"/todos/{letter}/toggle", {"next": here})
     page = text(client.get(here))
@@ -260,6 +260,8 @@ def test_the_revision_keeps_every_row_and_reads_open_and_done_apart(empty_app):
     db.session.commit()
     indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("todos")}
     assert {"ix_todos_open", "ix_todos_done", "ix_todos_list_open", "ix_todos_list_done"} <= indexes
+    # The app of today reads the schema of today: the revisions after this one too.
+    flask_migrate.upgrade(revision="heads")
     inbox = lists.get_list(1)
     assert [row["title"] for row in todos.list_in_list(inbox, 50).items] == ["open"]
     assert [row["title"] for row in todos.list_completed(1, 50).items] == ["done"]
@@ -272,3 +274,196 @@ def test_the_revision_keeps_every_row_and_reads_open_and_done_apart(empty_app):
     assert "hide_completed" not in columns
     flask_migrate.upgrade(revision=revision.revision)
     assert snapshot() == before
+
+
+# --- In the order they were done (issue 35, item 2) --------------------------------
+
+
+def titles_of(page: str) -> list[str]:
+    return re.findall(r'<span class="title" dir="auto">([^<]+)<', page)
+
+
+def every_page(client, url: str) -> list[str]:
+    """The titles of a paged list, following its "next" links to the end."""
+    seen = []
+    while url:
+        shown = text(client.get(url))
+        seen += titles_of(shown)
+        found = re.search(r'<a rel="next" href="([^"]+)"', shown)
+        url = found and found.group(1).replace("&amp;", "&")
+    return seen
+
+
+def test_a_todo_ticked_last_comes_first_however_old_it_is(
+    app, client, alice_in, alice, make_list, make_todo
+):
+    app.config["TODOS_PER_PAGE"] = 3
+    chores = make_list(alice, "Chores")
+    old = make_todo(alice, "old one", list_id=chores)
+    done = [f"done {n}" for n in range(5)]  # more than a page of them, done since
+    for title in done:
+        make_todo(alice, title, list_id=chores, done=True)
+    here = f"/lists/{chores}"
+    client.submit(f"/todos/{old}/toggle", {"next": here})
+    latest_first = ["old one", *reversed(done)]
+    assert section_titles(text(client.get(here))) == latest_first[:3]
+    assert section_titles(text(client.get("/todos"))) == latest_first[:3]
+    assert every_page(client, f"{here}?show=completed") == latest_first
+    assert every_page(client, "/todos?show=completed") == latest_first
+    with app.app_context():
+        assert todos.count_completed_in_list(lists.get_list(chores)) == todos.Count(6)
+
+    client.submit(f"/todos/{old}/toggle", {"next": here})  # not done after all
+    assert every_page(client, f"{here}?show=completed") == latest_first[1:]
+    assert "old one" in main_titles(text(client.get(here)))
+    # Done again: the latest once more.
+    client.submit(f"/todos/{old}/toggle", {"next": here})
+    assert every_page(client, "/todos?show=completed") == latest_first
+
+
+def set_completed_at(app, todo_ids, moment) -> None:
+    """Write completed_at as SQL: None is what a server from before the
+    column leaves on a todo it ticks."""
+    statement = sa.text("UPDATE todos SET completed_at = :moment WHERE id IN :ids").bindparams(
+        sa.bindparam("moment", type_=UTCDateTime()), sa.bindparam("ids", expanding=True)
+    )
+    with app.app_context(), db.engine.begin() as conn:
+        conn.execute(statement, {"moment": moment, "ids": list(todo_ids)})
+
+
+def test_a_todo_ticked_by_a_server_from_before_completed_at_is_listed_after_the_others(
+    app, client, alice_in, alice, make_list, make_todo
+):
+    app.config["TODOS_PER_PAGE"] = 2
+    mixed = make_list(alice, "Mixed")
+    made = {f"done {n}": make_todo(alice, f"done {n}", list_id=mixed, done=True) for n in range(3)}
+    # As an older server ticks them during a rolling deploy: done, no stamp.
+    unstamped = [made["done 1"], make_todo(alice, "inbox by an old server", done=True)]
+    set_completed_at(app, unstamped, None)
+    expected_in_list = ["done 2", "done 0", "done 1"]
+    assert every_page(client, f"/lists/{mixed}?show=completed") == expected_in_list
+    across = ["done 2", "done 0", "inbox by an old server", "done 1"]
+    assert every_page(client, "/todos?show=completed") == across
+    inbox = every_page(client, f"/lists/{lists_inbox(app, alice)}?show=completed")
+    assert inbox == ["inbox by an old server"]
+    page = text(client.get("/todos"))
+    assert "<summary>Completed (4)</summary>" in page
+    with app.app_context():
+        assert todos.count_completed_in_list(lists.get_list(mixed)) == todos.Count(3)
+    # Unticked and ticked again by this version: stamped, and the latest.
+    for _ in range(2):
+        client.submit(f"/todos/{made['done 1']}/toggle", {"next": "/todos"})
+    assert every_page(client, f"/lists/{mixed}?show=completed") == ["done 1", "done 2", "done 0"]
+
+
+def lists_inbox(app, owner) -> int:
+    with app.app_context():
+        return lists.inbox_of(owner)
+
+
+def walk_both_ways(app, read) -> tuple[list[int], list[int]]:
+    """The ids of a paged list read page by page to its end through the
+    "older" cursors, and back up from there through the "newer" ones."""
+    with app.app_context():
+        down, page = [], read({})
+        pages = [page]
+        while True:
+            down += [row["id"] for row in page.items]
+            if page.older is None:
+                break
+            page = read({"before": page.older})
+            pages.append(page)
+        up = [row["id"] for row in page.items]
+        while page.newer is not None:
+            page = read({"after": page.newer})
+            up = [row["id"] for row in page.items] + up
+        return down, up
+
+
+def test_paging_through_todos_done_at_the_same_moment_misses_none_and_repeats_none(
+    app, alice, make_list, make_todo
+):
+    tied = make_list(alice, "Tied")
+    made = [make_todo(alice, f"done {n}", list_id=tied, done=True) for n in range(7)]
+    # Bulk edits, clock steps, two servers: equal stamps happen. Five share one;
+    # two were ticked by an older server, and are listed last.
+    moment = utcnow()
+    set_completed_at(app, made[1:6], moment)
+    set_completed_at(app, [made[0], made[6]], None)
+    expected = [*reversed(made[1:6]), made[6], made[0]]
+    with app.app_context():
+        found = lists.get_list(tied)
+    for per_page in (1, 2, 3, 4):
+        readers = [
+            lambda cursor, n=per_page: todos.list_in_list(found, n, done=True, **cursor),
+            lambda cursor, n=per_page: todos.list_completed(alice, n, **cursor),
+        ]
+        for read in readers:
+            down, up = walk_both_ways(app, read)
+            assert down == expected, per_page
+            assert up == expected, per_page
+
+
+def test_a_cursor_of_another_list_is_no_page(client, alice_in, errands):
+    # A cursor of the open list (an id alone) is not one of the completed list's.
+    assert client.get("/todos?show=completed&before=4").status_code == 404
+    assert client.get(f"/lists/{errands}?show=completed&before=0-4").status_code == 404
+
+
+def revision_named(app, slug: str):
+    script = ScriptDirectory.from_config(migrate_config(app))
+    [found] = [r for r in script.walk_revisions() if r.revision.endswith(slug)]
+    return found
+
+
+NEW_INDEXES = {"ix_todos_completed", "ix_todos_list_completed"}
+
+
+def test_the_revision_stamps_the_done_todos_with_their_creation_and_keeps_the_rest(empty_app):
+    revision = revision_named(empty_app, "_completed_in_the_order_done")
+    flask_migrate.upgrade(revision=revision.down_revision)
+    params = {"now": utcnow(), "no": False, "yes": True}
+    for sql in SEED:
+        db.session.execute(
+            sa.text(sql).bindparams(sa.bindparam("now", type_=UTCDateTime())), params
+        )
+    # A done todo in the trash, created a day earlier: stamped too, for when it comes back.
+    db.session.execute(
+        sa.text(
+            "INSERT INTO todos (id, user_id, list_id, title, done, created_at, updated_at, "
+            "deleted_at) VALUES (4, 1, 1, 'trashed done', :yes, "
+            "DATETIME('now', '-1 day'), :now, :now)"
+            if db.engine.dialect.name == "sqlite"
+            else "INSERT INTO todos (id, user_id, list_id, title, done, created_at, updated_at, "
+            "deleted_at) VALUES (4, 1, 1, 'trashed done', :yes, "
+            "now() - interval '1 day', :now, :now)"
+        ).bindparams(sa.bindparam("now", type_=UTCDateTime())),
+        params,
+    )
+    db.session.commit()
+
+    def snapshot():
+        rows = db.session.execute(sa.text("SELECT * FROM todos ORDER BY id")).mappings().all()
+        db.session.commit()
+        return [dict(row) for row in rows]
+
+    before = snapshot()
+    flask_migrate.upgrade(revision=revision.revision)
+    after = snapshot()
+    assert [{k: v for k, v in row.items() if k != "completed_at"} for row in after] == before
+    stamped = db.session.execute(
+        sa.text("SELECT id FROM todos WHERE completed_at = created_at ORDER BY id")
+    ).scalars()
+    assert list(stamped) == [row["id"] for row in before if row["done"]]
+    open_ids = [row["id"] for row in after if not row["done"]]
+    assert open_ids and all(row["completed_at"] is None for row in after if not row["done"])
+    db.session.commit()
+    indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("todos")}
+    # The new indexes; the old ones stay for the servers of the version before.
+    assert NEW_INDEXES | {"ix_todos_done", "ix_todos_list_done"} <= indexes
+
+    flask_migrate.downgrade(revision=revision.down_revision)
+    assert snapshot() == before
+    assert not NEW_INDEXES & {ix["name"] for ix in inspect(db.engine).get_indexes("todos")}
+    flask_migrate.upgrade(revision=revision.revision)
+    assert snapshot() == after

@@ -61,6 +61,12 @@ class UTCDateTime(TypeDecorator):
     impl = DateTime(timezone=True)
     cache_ok = True
 
+    @property
+    def python_type(self):
+        """What its values are: a cursor of a key with a moment in it reads
+        its digits back as one (services.pages)."""
+        return datetime
+
     def process_bind_param(self, value, dialect):
         if value is None:
             return None
@@ -362,6 +368,11 @@ class Todo(SoftDeleteMixin, db.Model):
         # one owner's across lists, newest first;
         Index("ix_todos_open", "user_id", "id", **LIVE_AND_OPEN),
         Index("ix_todos_done", "user_id", "id", **LIVE_AND_DONE),
+        # the done ones in the order they were done, latest first: one
+        # owner's and one list's (the two above read nothing once every
+        # server reads these, and a contract revision drops them);
+        Index("ix_todos_completed", "user_id", "completed_at", "id", **LIVE_AND_DONE),
+        Index("ix_todos_list_completed", "list_id", "completed_at", "id", **LIVE_AND_DONE),
         # one list's open, dated todos by due date.
         Index("ix_todos_list_due_open", "list_id", "due_on", "id", **OPEN_AND_DATED),
         # Ids are never handed out twice, so a stale Undo, Restore or "Delete
@@ -387,6 +398,10 @@ class Todo(SoftDeleteMixin, db.Model):
     # The day it is due, a calendar date with no time or zone: "today" is
     # the user's own date (services.due.today_in), never the server's.
     due_on: Mapped[date | None]
+    # When it was last marked done; None while it is open. A todo ticked by
+    # a server from before the column has none, and its Completed section
+    # lists it after the stamped ones (services.todos).
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner: Mapped[User] = relationship(foreign_keys=[user_id])
     deleter: Mapped[User | None] = relationship(foreign_keys="Todo.deleted_by")

@@ -56,6 +56,8 @@ SQLITE_PURGE_PAUSE = 0.025  # seconds
 LIST_KEY = (Todo.__table__.c.id,)
 # By due date: "<due_on as a day number>-<id>".
 DUE_KEY = (Todo.__table__.c.due_on, Todo.__table__.c.id)
+# The Completed rows, latest done first: "<completed_at in µs>-<id>".
+COMPLETED_KEY = (Todo.__table__.c.completed_at, Todo.__table__.c.id)
 TRASH_KEY = (Todo.__table__.c.deleted_at, Todo.__table__.c.id)
 LISTS_TRASH_KEY = (List.__table__.c.deleted_at, List.__table__.c.id)
 # The kinds of a trash entry, in the order they sort at the same moment.
@@ -146,7 +148,31 @@ _WITH_LIST_NAMES = select(
 _OPEN = _todos.c.done == false()
 _DONE = _todos.c.done == true()
 _OPEN_TODOS = Keyset(visible(_WITH_LIST_NAMES.where(_todos.c.user_id == _OWNER, _OPEN)), LIST_KEY)
-_DONE_TODOS = Keyset(visible(_WITH_LIST_NAMES.where(_todos.c.user_id == _OWNER, _DONE)), LIST_KEY)
+# The done ones, latest done first (ix_todos_completed). A todo ticked by a
+# server from before completed_at has none: those follow, newest first,
+# read through the same index (its NULL entries), so a rolling deploy loses
+# none from the pages. Once a contract revision has stamped them, that part
+# is always empty.
+_STAMPED = _todos.c.completed_at.is_not(None)
+_UNSTAMPED = _todos.c.completed_at.is_(None)
+_DONE_WITH_LIST_NAMES = _WITH_LIST_NAMES.add_columns(_todos.c.completed_at).where(
+    _todos.c.user_id == _OWNER, _DONE
+)
+
+
+def _unstamped(stmt):
+    """Done todos without completed_at, in id order as the index of
+    completed_at holds them (its NULL entries, by id). Ordered by
+    completed_at first, though every value is NULL: PostgreSQL does not take
+    IS NULL as fixing a column's place in an index's order, and would
+    otherwise read the owner's older index of done todos, filtering out
+    every stamped one."""
+    return stmt.where(_UNSTAMPED).order_by(_todos.c.completed_at.desc())
+
+
+_DONE_TODOS = Keyset(visible(_DONE_WITH_LIST_NAMES.where(_STAMPED)), COMPLETED_KEY)
+_DONE_TODOS_UNSTAMPED = Keyset(visible(_unstamped(_DONE_WITH_LIST_NAMES)), LIST_KEY)
+_COMPLETED_TODOS = ChainedKeyset([_DONE_TODOS, _DONE_TODOS_UNSTAMPED])
 
 # One owner's open todos with a due date, across lists, through ix_todos_due
 # (its condition written out, so that SQLite uses it). The user's date, like
@@ -191,35 +217,51 @@ _IN_LIST_COLUMNS = (
 _LIST = planned_once("list_id", Integer)
 
 
-def _in_list(*where):
+_DONE_COLUMNS = (*_IN_LIST_COLUMNS, _todos.c.completed_at)
+
+
+def _in_list(*where, columns=_IN_LIST_COLUMNS):
     return visible(
-        select(*_IN_LIST_COLUMNS).where(
-            _todos.c.list_id == _LIST, _todos.c.list_id.is_not(None), *where
-        )
+        select(*columns).where(_todos.c.list_id == _LIST, _todos.c.list_id.is_not(None), *where)
     )
 
 
-def _with_no_list(*where):
+def _with_no_list(*where, columns=_IN_LIST_COLUMNS):
     """The owner's todos with no list yet, which the Inbox also holds."""
     return visible(
-        select(*_IN_LIST_COLUMNS).where(
-            _todos.c.list_id.is_(None), _todos.c.user_id == _OWNER, *where
-        )
+        select(*columns).where(_todos.c.list_id.is_(None), _todos.c.user_id == _OWNER, *where)
     )
 
 
-# One list's open todos (ix_todos_list_open) and its done ones (ix_todos_list_done).
+def _done_in(*, stamped: bool, inbox: bool) -> list:
+    """One list's done todos with (or without) completed_at; the Inbox's
+    also those with no list yet."""
+    members = [_in_list(_DONE, columns=_DONE_COLUMNS)]
+    if inbox:
+        members.append(_with_no_list(_DONE, columns=_DONE_COLUMNS))
+    if stamped:
+        return [member.where(_STAMPED) for member in members]
+    return [_unstamped(member) for member in members]
+
+
+# One list's open todos (ix_todos_list_open), and its done ones, latest done
+# first (ix_todos_list_completed), then those a server from before
+# completed_at ticked (as _COMPLETED_TODOS).
 _OPEN_IN_A_LIST = Keyset(_in_list(_OPEN), LIST_KEY)
-_DONE_IN_A_LIST = Keyset(_in_list(_DONE), LIST_KEY)
 _OPEN_IN_INBOX = Keyset([_in_list(_OPEN), _with_no_list(_OPEN)], LIST_KEY)
-_DONE_IN_INBOX = Keyset([_in_list(_DONE), _with_no_list(_DONE)], LIST_KEY)
+_DONE_IN_A_LIST = Keyset(_done_in(stamped=True, inbox=False), COMPLETED_KEY)
+_DONE_IN_A_LIST_UNSTAMPED = Keyset(_done_in(stamped=False, inbox=False), LIST_KEY)
+_DONE_IN_INBOX = Keyset(_done_in(stamped=True, inbox=True), COMPLETED_KEY)
+_DONE_IN_INBOX_UNSTAMPED = Keyset(_done_in(stamped=False, inbox=True), LIST_KEY)
+_COMPLETED_IN_A_LIST = ChainedKeyset([_DONE_IN_A_LIST, _DONE_IN_A_LIST_UNSTAMPED])
+_COMPLETED_IN_INBOX = ChainedKeyset([_DONE_IN_INBOX, _DONE_IN_INBOX_UNSTAMPED])
 
 
 # One list's open todos by due date: the dated ones, soonest first
 # (ix_todos_list_due_open), then the undated ones, newest first
 # (ix_todos_list_open, past the dated ones). Due dates came after 0010, so
 # every todo has its list: the Inbox needs no second statement here. Its
-# done todos are in its Completed section, newest first, whatever the order.
+# done todos are in its Completed section, latest done first, whatever the order.
 _IN_LIST_DATED = Keyset(
     visible(
         select(*_IN_LIST_COLUMNS).where(
@@ -294,8 +336,10 @@ def list_todos(
 def list_completed(
     owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
 ) -> Page:
-    """A page of the owner's done todos across lists, newest first: rows as ``list_todos``."""
-    return _DONE_TODOS.page({"owner_id": owner_id}, per_page, before, after)
+    """A page of the owner's done todos across lists, latest done first: rows
+    as ``list_todos``, with completed_at (None for a todo a server from
+    before it ticked: those come last, newest first)."""
+    return _COMPLETED_TODOS.page({"owner_id": owner_id}, per_page, before, after)
 
 
 def list_in_list(
@@ -306,14 +350,15 @@ def list_in_list(
     after: str | None = None,
     done: bool = False,
 ) -> Page:
-    """A page of one live list's open todos (its done ones with ``done``),
-    newest first: rows of id, title, done, created_at. The Inbox also holds
+    """A page of one live list's open todos, newest first, or with ``done``
+    its done ones, latest done first (as ``list_completed``): rows of id,
+    title, done, created_at, due_on (and completed_at). The Inbox also holds
     its owner's todos with no list yet (written before the backfill, or by a
     server without lists)."""
     if found.is_inbox:
-        listing = _DONE_IN_INBOX if done else _OPEN_IN_INBOX
+        listing = _COMPLETED_IN_INBOX if done else _OPEN_IN_INBOX
     else:
-        listing = _DONE_IN_A_LIST if done else _OPEN_IN_A_LIST
+        listing = _COMPLETED_IN_A_LIST if done else _OPEN_IN_A_LIST
     return listing.page({"list_id": found.id, "owner_id": found.user_id}, per_page, before, after)
 
 
@@ -341,10 +386,12 @@ def _capped_count(statements: list) -> Query:
     its index at most, however many it holds."""
     limit = literal_column(str(COMPLETED_COUNT_LIMIT + 1))
     # In key order, as the pages read: so the index of these rows alone is
-    # the one that gives them without a sort, on a table of any size.
+    # the one that gives them without a sort, on a table of any size. A todo
+    # without completed_at is counted too: each database's index holds its
+    # NULLs at the end this order reads them from.
+    order = [column.desc() for column in COMPLETED_KEY]
     members = [
-        stmt.with_only_columns(_todos.c.id).order_by(_todos.c.id.desc()).limit(limit)
-        for stmt in statements
+        stmt.with_only_columns(_todos.c.id).order_by(*order).limit(limit) for stmt in statements
     ]
     rows = members[0] if len(members) == 1 else visible_union(members)
     return Query(visible_count(rows))
@@ -354,8 +401,8 @@ def _capped_count(statements: list) -> Query:
 _COUNT_DONE_TODOS = _capped_count(
     [visible(select(_todos.c.id).where(_todos.c.user_id == _OWNER, _DONE))]
 )
-_COUNT_DONE_IN_A_LIST = _capped_count(_DONE_IN_A_LIST.statements)
-_COUNT_DONE_IN_INBOX = _capped_count(_DONE_IN_INBOX.statements)
+_COUNT_DONE_IN_A_LIST = _capped_count([_in_list(_DONE)])
+_COUNT_DONE_IN_INBOX = _capped_count([_in_list(_DONE), _with_no_list(_DONE)])
 
 
 def _count(query: Query, params: dict) -> Count:
@@ -495,9 +542,12 @@ def _move(todo: Todo, list_id: int) -> List:
 
 
 def toggle_todo(todo_id: int, owner_id: int) -> Todo:
+    """Mark a live todo done, stamping when (its place in the Completed
+    section), or not done again."""
     with write_transaction():
         todo = get_todo(todo_id, owner_id=owner_id, for_update=True)
         todo.done = not todo.done
+        todo.completed_at = utcnow() if todo.done else None
     return todo
 
 

@@ -216,12 +216,10 @@ def test_another_users_done_todos_are_neither_counted_nor_shown(
 # --- The revision: on a database with data ---------------------------------------
 
 
-def this_revision(app):
-    """This feature's revision, found by its name (its number is its depth)."""
+def revision_named(app, slug: str):
+    """A revision found by its name (its number is its depth)."""
     script = ScriptDirectory.from_config(migrate_config(app))
-    [found] = [
-        r for r in script.walk_revisions() if r.revision.endswith("_completed_apart_from_open")
-    ]
+    [found] = [r for r in script.walk_revisions() if r.revision.endswith(slug)]
     return found
 
 
@@ -237,7 +235,7 @@ SEED = [
 
 
 def test_the_revision_keeps_every_row_and_reads_open_and_done_apart(empty_app):
-    revision = this_revision(empty_app)
+    revision = revision_named(empty_app, "_completed_apart_from_open")
     flask_migrate.upgrade(revision=revision.down_revision)
     params = {"now": utcnow(), "no": False, "yes": True}
     for sql in SEED:
@@ -408,12 +406,6 @@ def test_a_cursor_of_another_list_is_no_page(client, alice_in, errands):
     # A cursor of the open list (an id alone) is not one of the completed list's.
     assert client.get("/todos?show=completed&before=4").status_code == 404
     assert client.get(f"/lists/{errands}?show=completed&before=0-4").status_code == 404
-
-
-def revision_named(app, slug: str):
-    script = ScriptDirectory.from_config(migrate_config(app))
-    [found] = [r for r in script.walk_revisions() if r.revision.endswith(slug)]
-    return found
 
 
 NEW_INDEXES = {"ix_todos_completed", "ix_todos_list_completed"}

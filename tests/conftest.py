@@ -238,12 +238,41 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def add_user(app, username, *, admin=False, password=PASSWORD):
+    """A user made through the service, as the fixtures below make them; its id.
+    Plain functions, so a module-scoped fixture can fill a database too."""
+    with app.app_context():
+        return users.create_user(username, password, is_admin=admin).id
+
+
+def add_todo(
+    app, owner_id, title="a todo", *, trashed=False, list_id=None, due_on=None, done=False
+):
+    with app.app_context():
+        todo = todos.create_todo(owner_id, title, list_id=list_id, due_on=due_on)
+        if done:
+            todos.toggle_todo(todo.id, owner_id)
+        if trashed:
+            todos.trash_todo(todo.id, owner_id, actor_id=owner_id)
+        return todo.id
+
+
+def add_list(app, owner_id, name="Groceries", *, todos=0, trashed=False):
+    from todoapp.services import lists
+
+    with app.app_context():
+        made = lists.create_list(owner_id, name, actor_id=owner_id)
+        for n in range(todos):
+            todos_service.create_todo(owner_id, f"{name} {n}", list_id=made.id)
+        if trashed:
+            lists.trash_list(made.id, owner_id, actor_id=owner_id)
+        return made.id
+
+
 @pytest.fixture
 def make_user(app):
     def make(username, *, admin=False, password=PASSWORD):
-        with app.app_context():
-            user = users.create_user(username, password, is_admin=admin)
-            return user.id
+        return add_user(app, username, admin=admin, password=password)
 
     return make
 
@@ -251,13 +280,9 @@ def make_user(app):
 @pytest.fixture
 def make_todo(app):
     def make(owner_id, title="a todo", *, trashed=False, list_id=None, due_on=None, done=False):
-        with app.app_context():
-            todo = todos.create_todo(owner_id, title, list_id=list_id, due_on=due_on)
-            if done:
-                todos.toggle_todo(todo.id, owner_id)
-            if trashed:
-                todos.trash_todo(todo.id, owner_id, actor_id=owner_id)
-            return todo.id
+        return add_todo(
+            app, owner_id, title, trashed=trashed, list_id=list_id, due_on=due_on, done=done
+        )
 
     return make
 
@@ -267,15 +292,7 @@ def make_list(app):
     """make_list(owner_id, name, todos=N, trashed=False): a list with N todos; its id."""
 
     def make(owner_id, name="Groceries", *, todos=0, trashed=False):
-        from todoapp.services import lists
-
-        with app.app_context():
-            made = lists.create_list(owner_id, name, actor_id=owner_id)
-            for n in range(todos):
-                todos_service.create_todo(owner_id, f"{name} {n}", list_id=made.id)
-            if trashed:
-                lists.trash_list(made.id, owner_id, actor_id=owner_id)
-            return made.id
+        return add_list(app, owner_id, name, todos=todos, trashed=trashed)
 
     return make
 

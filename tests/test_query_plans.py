@@ -20,7 +20,7 @@ from todoapp.models import SEARCH_INDEX
 from todoapp.services import todos
 from todoapp.services.pages import Keyset, MergedKeyset
 
-from .conftest import BACKEND
+from .conftest import BACKEND, add_list, add_todo, add_user, dispose, make_app
 
 DEEP = "1700000000000000-0-3"  # a trash cursor: deleted at 2023-11-14, a todo, id 3
 DEEP_LIST = "1700000000000000-1-3"  # the same moment, a list
@@ -34,12 +34,56 @@ DONE_DEEP = "0-1700000000000000-3"
 UNSTAMPED_DEEP = "1-4"
 
 
-@pytest.fixture
-def owner(app, alice, bob, make_todo, make_list):
+def settle(app):
+    """What autovacuum does after a bulk insert, done now rather than whenever
+    it wakes: PostgreSQL's statistics, and its GIN index's pending list merged
+    into the index. (SQLite keeps statistics only when asked, and no test asks.)"""
+    if BACKEND == "postgresql":
+        with app.app_context(), db.engine.connect() as conn:
+            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
+                "VACUUM ANALYZE todos, lists"
+            )
+
+
+def filled_once(fill, *, settled=True):
+    """A module-scoped fixture for the tests that only read their data: one
+    database migrated as every test's is (the ``databases`` fixture), filled
+    by ``fill(app)`` and settled once for all of them. It gives
+    ``(app, what fill returned)``. A test that adds rows takes ``app`` and
+    calls ``fill`` on its own database instead.
+
+    Unsettled, the tables are kept without statistics for as long as the
+    module runs: autovacuum is turned off for them, which would otherwise
+    analyze them at a moment of its choosing, between two tests."""
+
+    @pytest.fixture(scope="module")
+    def fixture(databases):
+        url = databases.migrated()
+        app = make_app(url)
+        try:
+            if BACKEND == "postgresql" and not settled:
+                with app.app_context(), db.engine.begin() as conn:
+                    for table in ("todos", "lists"):
+                        conn.exec_driver_sql(f"ALTER TABLE {table} SET (autovacuum_enabled = off)")
+            found = fill(app)
+            if settled:
+                settle(app)
+            yield app, found
+        finally:
+            dispose(app)
+            databases.drop(url)
+
+    return fixture
+
+
+def an_owner(app):
+    """alice, with a little of everything the pages show, beside bob's open
+    todos; alice's id."""
     from todoapp.services import lists
 
     from .test_completed import add_many
 
+    alice, bob = add_user(app, "alice"), add_user(app, "bob")
     # Another user's open todos, a few pages of index entries: each partial
     # index then has the size its condition gives it, as in any real table,
     # where PostgreSQL would otherwise find every index one page and tie.
@@ -47,14 +91,19 @@ def owner(app, alice, bob, make_todo, make_list):
         bobs_inbox = lists.inbox_of(bob)
     add_many(app, bob, bobs_inbox, 2000, done=False)
     for n in range(6):
-        make_todo(alice, f"todo {n}", trashed=n % 2 == 1)
-        make_todo(alice, f"due {n}", due_on=DAY - timedelta(days=n % 3))
-        make_todo(alice, f"done {n}", done=True)
-    errands = make_list(alice, "Errands", todos=3)
-    make_todo(alice, "errand with a date", list_id=errands, due_on=DAY)
-    make_todo(alice, "errand done", list_id=errands, done=True)
-    make_list(alice, "Old", todos=2, trashed=True)
+        add_todo(app, alice, f"todo {n}", trashed=n % 2 == 1)
+        add_todo(app, alice, f"due {n}", due_on=DAY - timedelta(days=n % 3))
+        add_todo(app, alice, f"done {n}", done=True)
+    errands = add_list(app, alice, "Errands", todos=3)
+    add_todo(app, alice, "errand with a date", list_id=errands, due_on=DAY)
+    add_todo(app, alice, "errand done", list_id=errands, done=True)
+    add_list(app, alice, "Old", todos=2, trashed=True)
     return alice
+
+
+# Planned without statistics, as the index tests below were written: with
+# them, PostgreSQL reads some open lists through ix_todos_live or pk_todos.
+owned = filled_once(an_owner, settled=False)
 
 
 def plan_of(app, run, table="todos", containing=""):
@@ -190,7 +239,8 @@ def plan_of(app, run, table="todos", containing=""):
         "the Inbox's completed count",
     ],
 )
-def test_the_query_uses_its_index(app, owner, query, index):
+def test_the_query_uses_its_index(owned, query, index):
+    app, owner = owned
     plan = plan_of(app, lambda: query(owner))
     assert index in plan, plan
     if BACKEND == "sqlite":
@@ -233,7 +283,8 @@ def inbox(owner):
     ],
     ids=["trash", "trash, older page", "admin trash", "admin trash, older page"],
 )
-def test_the_lists_half_of_a_trash_uses_its_index(app, owner, query, index):
+def test_the_lists_half_of_a_trash_uses_its_index(owned, query, index):
+    app, owner = owned
     plan = plan_of(app, lambda: query(owner), table="lists")
     assert index in plan, plan
     if BACKEND == "sqlite":
@@ -582,36 +633,35 @@ SELECT :owner, :list_id, 'todo number ' || i, :no, :now, :now, :no FROM n
 """
 
 
+def a_crowd(app):
+    """alice's and bob's 20 000 todos each, titled "todo number <n>", and
+    alice's "zebra crossing", one live and one trashed: alice's id."""
+    from todoapp.models import UTCDateTime, utcnow
+    from todoapp.services import lists
+
+    alice, bob = add_user(app, "alice"), add_user(app, "bob")
+    for trashed in (False, True):
+        add_todo(app, alice, "zebra crossing", trashed=trashed)
+    with app.app_context():
+        insert = sa.text(OTHERS).bindparams(sa.bindparam("now", type_=UTCDateTime()))
+        with db.engine.begin() as conn:
+            for owner in (alice, bob):
+                rows = {"owner": owner, "count": 20_000, "now": utcnow(), "no": False}
+                conn.execute(insert, {**rows, "list_id": lists.inbox_of(owner)})
+    return alice
+
+
+crowd = filled_once(a_crowd)
+
+
 @pytest.mark.parametrize("trash", [False, True], ids=["live todos", "trashed todos"])
-def test_search_reads_the_title_index(app, alice, bob, make_todo, trash):
+def test_search_reads_the_title_index(crowd, trash):
     """A search looks its query up in the title search index (SQLite's FTS5
     table, PostgreSQL's GIN trigram index) rather than reading the owner's
     todos one by one, for its live todos and for its trash."""
-    from todoapp.models import UTCDateTime, utcnow
-    from todoapp.services import lists
     from todoapp.services import search as searching
 
-    make_todo(alice, "zebra crossing", trashed=trash)
-    with app.app_context():
-        inboxes = {owner: lists.inbox_of(owner) for owner in (alice, bob)}
-        insert = sa.text(OTHERS).bindparams(sa.bindparam("now", type_=UTCDateTime()))
-        with db.engine.begin() as conn:
-            for owner, inbox in inboxes.items():
-                rows = {
-                    "owner": owner,
-                    "list_id": inbox,
-                    "count": 20_000,
-                    "now": utcnow(),
-                    "no": False,
-                }
-                conn.execute(insert, rows)
-        if BACKEND == "postgresql":
-            # What autovacuum does after a bulk insert: statistics, and the GIN
-            # index's pending list merged into the index.
-            with db.engine.connect() as conn:
-                conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                    "VACUUM ANALYZE todos"
-                )
+    app, alice = crowd
 
     def run():
         results = searching.search(alice, "zebra", 50)
@@ -645,22 +695,16 @@ SLOTS = 40
 THEIR_MATCHES = 1000
 
 
-@pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL's GIN index of owner and title")
-@pytest.mark.parametrize("trash", [False, True], ids=["live todos", "trashed todos"])
-def test_a_rare_title_is_found_among_the_owners_entries_only(
-    app, alice, bob, make_user, make_todo, trash
-):
-    """A query one of the owner's titles holds, and hundreds of another
-    user's: the search reads the index of owner and title trigrams with both
-    as its condition, so it reads the owner's match and none of the other
-    user's. Through an index of the title alone it read every match of every
-    owner and intersected them with the owner's rows, work that grew with
-    the whole table (docs/performance.md, "Search")."""
+def a_rare_title(app):
+    """alice's "zebra crossing", one live and one trashed, among the todos
+    of bob and eight other users, SLOTS of them in turns: bob's slot holds
+    THEIR_MATCHES titles with "zebra" in them. alice's id."""
     from todoapp.services import lists
-    from todoapp.services import search as searching
 
-    make_todo(alice, "zebra crossing", trashed=trash)
-    others = [alice] + [make_user(f"user{n}") for n in range(OTHER_OWNERS)]
+    alice, bob = add_user(app, "alice"), add_user(app, "bob")
+    for trashed in (False, True):
+        add_todo(app, alice, "zebra crossing", trashed=trashed)
+    others = [alice] + [add_user(app, f"user{n}") for n in range(OTHER_OWNERS)]
     owners = [bob] + [others[n % len(others)] for n in range(SLOTS - 1)]
     titles = ["zebra"] + ["todo number"] * (SLOTS - 1)
     with app.app_context():
@@ -668,10 +712,24 @@ def test_a_rare_title_is_found_among_the_owners_entries_only(
         rows = {"owners": owners, "inboxes": inboxes, "titles": titles}
         with db.engine.begin() as conn:
             conn.exec_driver_sql(SLOTTED, {**rows, "slots": SLOTS, "count": SLOTS * THEIR_MATCHES})
-        with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM ANALYZE todos, lists"
-            )
+    return alice
+
+
+rare_title = filled_once(a_rare_title)
+
+
+@pytest.mark.skipif(BACKEND != "postgresql", reason="PostgreSQL's GIN index of owner and title")
+@pytest.mark.parametrize("trash", [False, True], ids=["live todos", "trashed todos"])
+def test_a_rare_title_is_found_among_the_owners_entries_only(rare_title, trash):
+    """A query one of the owner's titles holds, and hundreds of another
+    user's: the search reads the index of owner and title trigrams with both
+    as its condition, so it reads the owner's match and none of the other
+    user's. Through an index of the title alone it read every match of every
+    owner and intersected them with the owner's rows, work that grew with
+    the whole table (docs/performance.md, "Search")."""
+    from todoapp.services import search as searching
+
+    app, alice = rare_title
 
     def run():
         results = searching.search(alice, "zebra", 50)
@@ -730,7 +788,7 @@ def entries_read(plan) -> int:
     return rows_read(plan) + bitmaps
 
 
-def test_the_panel_counts_each_list_through_its_index(app, owner, make_list):
+def test_the_panel_counts_each_list_through_its_index(app, make_list):
     """The side panel reads the owner's lists by their index and counts each
     one's open todos through an index on a list's live todos, a bounded
     number of them: never the todos table, whatever a list holds."""
@@ -738,14 +796,11 @@ def test_the_panel_counts_each_list_through_its_index(app, owner, make_list):
 
     from .test_completed import add_many
 
+    owner = an_owner(app)  # on a database of its own: this test adds to it
     # A big list beside the others: counting a list through the owner's
     # index, filtered by list, would step over all of it.
     add_many(app, owner, make_list(owner, "Big"), 2000, done=False)
-    if BACKEND == "postgresql":
-        with app.app_context(), db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM ANALYZE todos, lists"
-            )
+    settle(app)
     plan = plan_of(app, lambda: lists.panel(owner), table="lists", containing="count(")
     # The partial index of a list's open todos: done ones are never read.
     assert "ix_todos_list_open" in plan, plan
@@ -756,26 +811,15 @@ def test_the_panel_counts_each_list_through_its_index(app, owner, make_list):
 
 
 @pytest.mark.skipif(BACKEND != "postgresql", reason="a prepared statement's generic plan")
-def test_a_common_word_reads_a_page_of_the_owners_todos_in_any_plan(app, alice, bob):
+def test_a_common_word_reads_a_page_of_the_owners_todos_in_any_plan(crowd):
     """A word most of the owner's titles hold is found by walking the owner's
     live todos newest first and stopping after a page, not by reading every
     match through the trigram index and sorting them: also in the generic
     plan PostgreSQL keeps for a statement run often on one connection, which
     sees the query only if the query is written into the SQL."""
-    from todoapp.models import UTCDateTime, utcnow
-    from todoapp.services import lists
     from todoapp.services import search as searching
 
-    with app.app_context():
-        insert = sa.text(OTHERS).bindparams(sa.bindparam("now", type_=UTCDateTime()))
-        with db.engine.begin() as conn:
-            for owner in (alice, bob):
-                rows = {"owner": owner, "count": 20_000, "now": utcnow(), "no": False}
-                conn.execute(insert, {**rows, "list_id": lists.inbox_of(owner)})
-        with db.engine.connect() as conn:
-            conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-                "VACUUM ANALYZE todos, lists"
-            )
+    app, alice = crowd
 
     def run():
         assert len(searching.search(alice, "number", 50).todos.items) == 50
@@ -837,6 +881,26 @@ FROM generate_series(1, %(count)s) AS i
 """
 
 
+def a_busy_day(app):
+    """alice's 5 000 todos due on DAY and as many the day before, among bob's
+    10 000 spread over 5 000 days and his LISTS_OF_OTHERS lists: alice's id."""
+    from todoapp.services import lists
+
+    alice, bob = add_user(app, "alice"), add_user(app, "bob")
+    for n in range(LISTS_OF_OTHERS):  # enough lists that joining them is no longer free
+        add_list(app, bob, f"list {n}", trashed=n % 10 == 0)
+    with app.app_context(), db.engine.begin() as conn:
+        for owner, days in ((alice, 1), (bob, 5000)):
+            inbox = lists.inbox_of(owner)
+            for day in (DAY, DAY - timedelta(days=1)):
+                rows = {"owner": owner, "list_id": inbox, "day": day, "days": days, "count": 5000}
+                conn.exec_driver_sql(BUSY_DAY, rows)
+    return alice
+
+
+busy_day = filled_once(a_busy_day)
+
+
 @pytest.mark.skipif(BACKEND != "postgresql", reason="a prepared statement's generic plan")
 @pytest.mark.parametrize(
     "page",
@@ -847,26 +911,13 @@ FROM generate_series(1, %(count)s) AS i
     ],
     ids=["today", "today, older page", "overdue"],
 )
-def test_a_busy_day_is_read_a_page_at_a_time(app, alice, bob, make_list, page):
+def test_a_busy_day_is_read_a_page_at_a_time(busy_day, page):
     """Today and Overdue walk ix_todos_due in their order and stop after a
     page, in the plan PostgreSQL keeps for every owner and day, also for a
     user with thousands of todos due on one day among others' todos spread
     over thousands of days (which the planner, seeing neither owner nor day, takes
     for a few rows: it read the whole day and sorted it)."""
-    from todoapp.services import lists
-
-    for n in range(LISTS_OF_OTHERS):  # enough lists that joining them is no longer free
-        make_list(bob, f"list {n}", trashed=n % 10 == 0)
-    with app.app_context(), db.engine.begin() as conn:
-        for owner, days in ((alice, 1), (bob, 5000)):
-            inbox = lists.inbox_of(owner)
-            for day in (DAY, DAY - timedelta(days=1)):
-                rows = {"owner": owner, "list_id": inbox, "day": day, "days": days, "count": 5000}
-                conn.exec_driver_sql(BUSY_DAY, rows)
-    with app.app_context(), db.engine.connect() as conn:
-        conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql(
-            "VACUUM ANALYZE todos, lists"
-        )
+    app, alice = busy_day
     plan = generic_plan(app, lambda: page(alice), "due_on")
     assert "using ix_todos_due" in plan, plan
     assert "Sort" not in plan and "Bitmap" not in plan, plan

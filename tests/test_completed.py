@@ -4,6 +4,7 @@ the account can hide it, on every device. Plain HTML: nothing here needs
 JavaScript (the section is a <details>, the buttons are forms)."""
 
 import re
+from datetime import UTC, datetime, timedelta
 
 import flask_migrate
 import pytest
@@ -16,6 +17,8 @@ from todoapp.models import UTCDateTime, utcnow
 from todoapp.services import lists, todos
 
 from .conftest import Auth, migrate_config
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 def text(response):
@@ -320,8 +323,7 @@ def test_a_todo_ticked_last_comes_first_however_old_it_is(
 
 
 def set_completed_at(app, todo_ids, moment) -> None:
-    """Write completed_at as SQL: None is what a server from before the
-    column leaves on a todo it ticks."""
+    """Write completed_at as SQL."""
     statement = sa.text("UPDATE todos SET completed_at = :moment WHERE id IN :ids").bindparams(
         sa.bindparam("moment", type_=UTCDateTime()), sa.bindparam("ids", expanding=True)
     )
@@ -329,29 +331,24 @@ def set_completed_at(app, todo_ids, moment) -> None:
         conn.execute(statement, {"moment": moment, "ids": list(todo_ids)})
 
 
-def test_a_todo_ticked_by_a_server_from_before_completed_at_is_listed_after_the_others(
-    app, client, alice_in, alice, make_list, make_todo
-):
-    app.config["TODOS_PER_PAGE"] = 2
-    mixed = make_list(alice, "Mixed")
-    made = {f"done {n}": make_todo(alice, f"done {n}", list_id=mixed, done=True) for n in range(3)}
-    # As an older server ticks them during a rolling deploy: done, no stamp.
-    unstamped = [made["done 1"], make_todo(alice, "inbox by an old server", done=True)]
-    set_completed_at(app, unstamped, None)
-    expected_in_list = ["done 2", "done 0", "done 1"]
-    assert every_page(client, f"/lists/{mixed}?show=completed") == expected_in_list
-    across = ["done 2", "done 0", "inbox by an old server", "done 1"]
-    assert every_page(client, "/todos?show=completed") == across
-    inbox = every_page(client, f"/lists/{lists_inbox(app, alice)}?show=completed")
-    assert inbox == ["inbox by an old server"]
-    page = text(client.get("/todos"))
-    assert "<summary>Completed (4)</summary>" in page
-    with app.app_context():
-        assert todos.count_completed_in_list(lists.get_list(mixed)) == todos.Count(3)
-    # Unticked and ticked again by this version: stamped, and the latest.
-    for _ in range(2):
-        client.submit(f"/todos/{made['done 1']}/toggle", {"next": "/todos"})
-    assert every_page(client, f"/lists/{mixed}?show=completed") == ["done 1", "done 2", "done 0"]
+def completed_at_of(app, todo_id):
+    with app.app_context(), db.engine.connect() as conn:
+        statement = sa.text("SELECT completed_at FROM todos WHERE id = :id").columns(
+            completed_at=UTCDateTime()
+        )
+        return conn.execute(statement, {"id": todo_id}).scalar_one()
+
+
+def test_a_tick_stamps_when_and_an_untick_clears_it(app, client, alice_in, alice, make_todo):
+    # Every done todo has a completed_at: the pages read them by it alone.
+    todo = make_todo(alice, "to do")
+    assert completed_at_of(app, todo) is None
+    before = utcnow()
+    client.submit(f"/todos/{todo}/toggle", {"next": "/todos"})
+    stamped = completed_at_of(app, todo)
+    assert stamped is not None and before <= stamped <= utcnow()
+    client.submit(f"/todos/{todo}/toggle", {"next": "/todos"})
+    assert completed_at_of(app, todo) is None
 
 
 def lists_inbox(app, owner) -> int:
@@ -383,12 +380,13 @@ def test_paging_through_todos_done_at_the_same_moment_misses_none_and_repeats_no
 ):
     tied = make_list(alice, "Tied")
     made = [make_todo(alice, f"done {n}", list_id=tied, done=True) for n in range(7)]
-    # Bulk edits, clock steps, two servers: equal stamps happen. Five share one;
-    # two were ticked by an older server, and are listed last.
+    # Bulk edits, clock steps, two servers: equal stamps happen. Five share
+    # one, between the latest done and the earliest.
     moment = utcnow()
     set_completed_at(app, made[1:6], moment)
-    set_completed_at(app, [made[0], made[6]], None)
-    expected = [*reversed(made[1:6]), made[6], made[0]]
+    set_completed_at(app, [made[0]], moment - timedelta(seconds=1))
+    set_completed_at(app, [made[6]], moment + timedelta(seconds=1))
+    expected = [made[6], *reversed(made[1:6]), made[0]]
     with app.app_context():
         found = lists.get_list(tied)
     for per_page in (1, 2, 3, 4):
@@ -406,6 +404,26 @@ def test_a_cursor_of_another_list_is_no_page(client, alice_in, errands):
     # A cursor of the open list (an id alone) is not one of the completed list's.
     assert client.get("/todos?show=completed&before=4").status_code == 404
     assert client.get(f"/lists/{errands}?show=completed&before=0-4").status_code == 404
+    # Nor is one of the todos left without completed_at, a part no longer there.
+    assert client.get("/todos?show=completed&before=1-4").status_code == 404
+
+
+def test_a_cursor_written_by_the_version_before_pages_on(
+    app, client, alice_in, alice, make_list, make_todo
+):
+    """0020's code wrote the Completed cursors as "0-<completed_at>-<id>" (the
+    first part of a chain); a page it served pages on through this version
+    during the deploy, and the reverse, so the cursors keep that form."""
+    app.config["TODOS_PER_PAGE"] = 2
+    kept = make_list(alice, "Kept")
+    made = [make_todo(alice, f"done {n}", list_id=kept, done=True) for n in range(3)]
+    with app.app_context():
+        row = next(r for r in todos.list_completed(alice, 50).items if r["id"] == made[1])
+    written = f"0-{(row['completed_at'] - EPOCH) // timedelta(microseconds=1)}-{made[1]}"
+    for url in (f"/lists/{kept}?show=completed", "/todos?show=completed"):
+        shown = text(client.get(f"{url}&before={written}"))
+        assert titles_of(shown) == ["done 0"]
+        assert f"before={written}" in text(client.get(url)).replace("&amp;", "&")
 
 
 NEW_INDEXES = {"ix_todos_completed", "ix_todos_list_completed"}
@@ -451,7 +469,8 @@ def test_the_revision_stamps_the_done_todos_with_their_creation_and_keeps_the_re
     assert open_ids and all(row["completed_at"] is None for row in after if not row["done"])
     db.session.commit()
     indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("todos")}
-    # The new indexes; the old ones stay for the servers of the version before.
+    # The new indexes; the old ones stay for the servers of the version before
+    # (until 0021_completed_contract).
     assert NEW_INDEXES | {"ix_todos_done", "ix_todos_list_done"} <= indexes
 
     flask_migrate.downgrade(revision=revision.down_revision)
@@ -459,3 +478,86 @@ def test_the_revision_stamps_the_done_todos_with_their_creation_and_keeps_the_re
     assert not NEW_INDEXES & {ix["name"] for ix in inspect(db.engine).get_indexes("todos")}
     flask_migrate.upgrade(revision=revision.revision)
     assert snapshot() == after
+
+
+# --- The contract step (0021): once every server stamps its ticks ---------------
+
+OLD_INDEXES = ("ix_todos_done", "ix_todos_list_done")
+
+
+def index_definitions(names) -> dict:
+    """Each index's definition as the database keeps it, condition included."""
+    if db.engine.dialect.name == "sqlite":
+        sql = "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name IN :names"
+    else:
+        sql = "SELECT indexname, indexdef FROM pg_indexes WHERE indexname IN :names"
+    statement = sa.text(sql).bindparams(sa.bindparam("names", expanding=True))
+    found = dict(db.session.execute(statement, {"names": list(names)}).all())
+    db.session.commit()
+    return found
+
+
+def test_the_contract_stamps_the_todos_left_unstamped_and_drops_the_old_indexes(empty_app):
+    revision = revision_named(empty_app, "_completed_contract")
+    flask_migrate.upgrade(revision=revision.down_revision)
+    now = utcnow()
+    params = {"now": now, "day_before": now - timedelta(days=1), "no": False, "yes": True}
+    moments = [sa.bindparam(name, type_=UTCDateTime()) for name in ("now", "day_before")]
+    # SEED's done todos have no completed_at: ticked by a server from before
+    # 0020 during its deploy. So has a day-old one, and one in the trash;
+    # another was ticked by 0020's code, a day after it was made.
+    later = [
+        *SEED,
+        "INSERT INTO todos (id, user_id, list_id, title, done, created_at, updated_at, "
+        "completed_at, deleted_at) VALUES "
+        "(4, 1, 1, 'ticked since', :yes, :day_before, :now, :now, NULL), "
+        "(5, 1, 1, 'a day old', :yes, :day_before, :day_before, NULL, NULL), "
+        "(6, 1, 1, 'trashed', :yes, :day_before, :now, NULL, :now)",
+    ]
+    for sql in later:
+        statement = sa.text(sql)
+        db.session.execute(
+            statement.bindparams(*(m for m in moments if f":{m.key}" in sql)), params
+        )
+    db.session.commit()
+
+    def snapshot():
+        rows = db.session.execute(sa.text("SELECT * FROM todos ORDER BY id")).mappings().all()
+        db.session.commit()
+        return [dict(row) for row in rows]
+
+    before = snapshot()
+    assert [row["id"] for row in before if row["done"] and row["completed_at"] is None]
+    old_indexes = index_definitions(OLD_INDEXES)
+    assert set(old_indexes) == set(OLD_INDEXES)
+
+    flask_migrate.upgrade(revision=revision.revision)
+    after = snapshot()
+    # Each done todo without a stamp gets its created_at; nothing else changes.
+    expected = [
+        {
+            **row,
+            "completed_at": row["created_at"]
+            if row["done"] and row["completed_at"] is None
+            else row["completed_at"],
+        }
+        for row in before
+    ]
+    assert after == expected
+    assert not index_definitions(OLD_INDEXES)
+
+    # The app of today reads the schema of today: the revisions after this one too.
+    flask_migrate.upgrade(revision="heads")
+    titles = [row["title"] for row in todos.list_completed(1, 50).items]
+    assert titles == ["ticked since", "done", "a day old"]
+    assert todos.count_completed(1) == todos.Count(3)
+    assert todos.count_completed_in_list(lists.get_list(1)) == todos.Count(3)
+    db.session.remove()
+
+    # The downgrade builds the indexes as they were, conditions and all, and
+    # keeps the stamps (0020's code reads them as it reads its own).
+    flask_migrate.downgrade(revision=revision.down_revision)
+    assert index_definitions(OLD_INDEXES) == old_indexes
+    assert snapshot() == after
+    flask_migrate.upgrade(revision=revision.revision)
+    assert snapshot() == after and not index_definitions(OLD_INDEXES)

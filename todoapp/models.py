@@ -362,15 +362,12 @@ class Todo(SoftDeleteMixin, db.Model):
         Index("ix_todos_due", "user_id", "due_on", "id", **DUE_AND_OPEN),
         # (A list ordered "by due date" reads ix_todos_list_due_open, below.)
         # The open todos and the completed ones apart, so that neither reads
-        # past the other: one list's, newest first;
+        # past the other: the open ones newest first, one list's and one
+        # owner's across lists;
         Index("ix_todos_list_open", "list_id", "id", **LIVE_AND_OPEN),
-        Index("ix_todos_list_done", "list_id", "id", **LIVE_AND_DONE),
-        # one owner's across lists, newest first;
         Index("ix_todos_open", "user_id", "id", **LIVE_AND_OPEN),
-        Index("ix_todos_done", "user_id", "id", **LIVE_AND_DONE),
         # the done ones in the order they were done, latest first: one
-        # owner's and one list's (the two above read nothing once every
-        # server reads these, and a contract revision drops them);
+        # owner's and one list's (their pages and their counts);
         Index("ix_todos_completed", "user_id", "completed_at", "id", **LIVE_AND_DONE),
         Index("ix_todos_list_completed", "list_id", "completed_at", "id", **LIVE_AND_DONE),
         # one list's open, dated todos by due date.
@@ -398,9 +395,8 @@ class Todo(SoftDeleteMixin, db.Model):
     # The day it is due, a calendar date with no time or zone: "today" is
     # the user's own date (services.due.today_in), never the server's.
     due_on: Mapped[date | None]
-    # When it was last marked done; None while it is open. A todo ticked by
-    # a server from before the column has none, and its Completed section
-    # lists it after the stamped ones (services.todos).
+    # When it was last marked done; None while it is open. (The todos done
+    # before the column have their created_at: revisions 0020 and 0021.)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     owner: Mapped[User] = relationship(foreign_keys=[user_id])

@@ -144,35 +144,21 @@ _WITH_LIST_NAMES = select(
 ).select_from(_todos.outerjoin(_lists, _lists.c.id == _todos.c.list_id))
 # Open and done apart: a list's page shows its open todos, and its
 # Completed section the done ones, each through an index of its own rows
-# only (ix_todos_open, ix_todos_done), however many of the other kind there are.
+# only (ix_todos_open, ix_todos_completed), however many of the other kind there are.
 _OPEN = _todos.c.done == false()
 _DONE = _todos.c.done == true()
 _OPEN_TODOS = Keyset(visible(_WITH_LIST_NAMES.where(_todos.c.user_id == _OWNER, _OPEN)), LIST_KEY)
-# The done ones, latest done first (ix_todos_completed). A todo ticked by a
-# server from before completed_at has none: those follow, newest first,
-# read through the same index (its NULL entries), so a rolling deploy loses
-# none from the pages. Once a contract revision has stamped them, that part
-# is always empty.
-_STAMPED = _todos.c.completed_at.is_not(None)
-_UNSTAMPED = _todos.c.completed_at.is_(None)
+# The done ones, latest done first (ix_todos_completed). Every done todo has
+# its completed_at: the tick stamps it, and revisions 0020 and 0021 stamped
+# those done before.
 _DONE_WITH_LIST_NAMES = _WITH_LIST_NAMES.add_columns(_todos.c.completed_at).where(
     _todos.c.user_id == _OWNER, _DONE
 )
-
-
-def _unstamped(stmt):
-    """Done todos without completed_at, in id order as the index of
-    completed_at holds them (its NULL entries, by id). Ordered by
-    completed_at first, though every value is NULL: PostgreSQL does not take
-    IS NULL as fixing a column's place in an index's order, and would
-    otherwise read the owner's older index of done todos, filtering out
-    every stamped one."""
-    return stmt.where(_UNSTAMPED).order_by(_todos.c.completed_at.desc())
-
-
-_DONE_TODOS = Keyset(visible(_DONE_WITH_LIST_NAMES.where(_STAMPED)), COMPLETED_KEY)
-_DONE_TODOS_UNSTAMPED = Keyset(visible(_unstamped(_DONE_WITH_LIST_NAMES)), LIST_KEY)
-_COMPLETED_TODOS = ChainedKeyset([_DONE_TODOS, _DONE_TODOS_UNSTAMPED])
+_DONE_TODOS = Keyset(visible(_DONE_WITH_LIST_NAMES), COMPLETED_KEY)
+# A chain of one part: its cursors keep the "0-" that 0020's code writes
+# (a chain of the stamped and the unstamped todos then), so a page from a
+# server of either version pages on through the other during the deploy.
+_COMPLETED_TODOS = ChainedKeyset([_DONE_TODOS])
 
 # One owner's open todos with a due date, across lists, through ix_todos_due
 # (its condition written out, so that SQLite uses it). The user's date, like
@@ -233,28 +219,17 @@ def _with_no_list(*where, columns=_IN_LIST_COLUMNS):
     )
 
 
-def _done_in(*, stamped: bool, inbox: bool) -> list:
-    """One list's done todos with (or without) completed_at; the Inbox's
-    also those with no list yet."""
-    members = [_in_list(_DONE, columns=_DONE_COLUMNS)]
-    if inbox:
-        members.append(_with_no_list(_DONE, columns=_DONE_COLUMNS))
-    if stamped:
-        return [member.where(_STAMPED) for member in members]
-    return [_unstamped(member) for member in members]
-
-
 # One list's open todos (ix_todos_list_open), and its done ones, latest done
-# first (ix_todos_list_completed), then those a server from before
-# completed_at ticked (as _COMPLETED_TODOS).
+# first (ix_todos_list_completed; chains of one part, as _COMPLETED_TODOS).
 _OPEN_IN_A_LIST = Keyset(_in_list(_OPEN), LIST_KEY)
 _OPEN_IN_INBOX = Keyset([_in_list(_OPEN), _with_no_list(_OPEN)], LIST_KEY)
-_DONE_IN_A_LIST = Keyset(_done_in(stamped=True, inbox=False), COMPLETED_KEY)
-_DONE_IN_A_LIST_UNSTAMPED = Keyset(_done_in(stamped=False, inbox=False), LIST_KEY)
-_DONE_IN_INBOX = Keyset(_done_in(stamped=True, inbox=True), COMPLETED_KEY)
-_DONE_IN_INBOX_UNSTAMPED = Keyset(_done_in(stamped=False, inbox=True), LIST_KEY)
-_COMPLETED_IN_A_LIST = ChainedKeyset([_DONE_IN_A_LIST, _DONE_IN_A_LIST_UNSTAMPED])
-_COMPLETED_IN_INBOX = ChainedKeyset([_DONE_IN_INBOX, _DONE_IN_INBOX_UNSTAMPED])
+_DONE_IN_A_LIST = Keyset(_in_list(_DONE, columns=_DONE_COLUMNS), COMPLETED_KEY)
+_DONE_IN_INBOX = Keyset(
+    [_in_list(_DONE, columns=_DONE_COLUMNS), _with_no_list(_DONE, columns=_DONE_COLUMNS)],
+    COMPLETED_KEY,
+)
+_COMPLETED_IN_A_LIST = ChainedKeyset([_DONE_IN_A_LIST])
+_COMPLETED_IN_INBOX = ChainedKeyset([_DONE_IN_INBOX])
 
 
 # One list's open todos by due date: the dated ones, soonest first
@@ -337,8 +312,7 @@ def list_completed(
     owner_id: int, per_page: int, *, before: str | None = None, after: str | None = None
 ) -> Page:
     """A page of the owner's done todos across lists, latest done first: rows
-    as ``list_todos``, with completed_at (None for a todo a server from
-    before it ticked: those come last, newest first)."""
+    as ``list_todos``, with completed_at."""
     return _COMPLETED_TODOS.page({"owner_id": owner_id}, per_page, before, after)
 
 
@@ -385,10 +359,9 @@ def _capped_count(statements: list) -> Query:
     at most COMPLETED_COUNT_LIMIT and one: each reads that many entries of
     its index at most, however many it holds."""
     limit = literal_column(str(COMPLETED_COUNT_LIMIT + 1))
-    # In key order, as the pages read: so the index of these rows alone is
-    # the one that gives them without a sort, on a table of any size. A todo
-    # without completed_at is counted too: each database's index holds its
-    # NULLs at the end this order reads them from.
+    # In key order, as the pages read: so the index of these rows alone
+    # (ix_todos_completed, ix_todos_list_completed) is the one that gives
+    # them without a sort, on a table of any size.
     order = [column.desc() for column in COMPLETED_KEY]
     members = [
         stmt.with_only_columns(_todos.c.id).order_by(*order).limit(limit) for stmt in statements

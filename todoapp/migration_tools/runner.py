@@ -119,14 +119,16 @@ def refuse_edited_revisions(migrations: str) -> None:
 def _configure_args(context) -> dict:
     config = context.config
 
-    def process_revision_directives(_context, revision, directives):
+    def process_revision_directives(migration_context, revision, directives):
         script = directives[0]
         if getattr(config.cmd_opts, "autogenerate", False) and script.upgrade_ops.is_empty():
             directives[:] = []
             logger.info("No changes in schema detected: no revision file written.")
             return
-        script.rev_id = naming.next_revision_id(ScriptDirectory.from_config(config), script.message)
-        autogen.prefer_online(script, current_app.extensions["migrate"].db.metadata)
+        scripts = ScriptDirectory.from_config(config)
+        script.rev_id = naming.next_revision_id(scripts, script.message)
+        created = autogen.CreatedIndexes(scripts, migration_context.dialect.name)
+        autogen.prefer_online(script, current_app.extensions["migrate"].db.metadata, created)
 
     args = dict(current_app.extensions["migrate"].configure_args)
     args.setdefault("process_revision_directives", process_revision_directives)

@@ -453,3 +453,160 @@ def _parameters(function: ast.FunctionDef, call: ast.Call) -> dict[str, ast.expr
     )
     bound.update(_arguments(call, tuple(positional)))
     return bound
+
+
+# --- the indexes an upgrade creates -------------------------------------------
+
+DIALECTS = ("sqlite", "postgresql")
+
+
+@dataclass(frozen=True)
+class IndexCreation:
+    """One index that a revision's ``upgrade()`` creates, as the call says it.
+
+    ``where`` maps each database to its condition (None: a full index there);
+    ``readable`` is False when the columns or a condition are not literals
+    this reader can follow, so that no one renders a guess of them;
+    ``conditional``: the call sits under an ``if`` (one database's, often).
+    """
+
+    name: str
+    table: str
+    columns: tuple[str, ...]
+    unique: bool
+    where: dict[str, str | None]
+    line: int
+    readable: bool = True
+    conditional: bool = False
+
+
+def index_creations(source: str) -> list[IndexCreation]:
+    """The indexes the ``upgrade()`` of a revision creates, in the order it
+    does: ``online.create_index``, ``op.create_index`` (and a batch block's),
+    with ``sqlite_where``/``postgresql_where`` or ``**`` a dict of them."""
+    module = ast.parse(source)
+    functions = {
+        node.name: node
+        for node in module.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+    }
+    if "upgrade" not in functions:
+        return []
+    revision = RevisionModule(
+        _op_names(module), _online_names(module), _module_constants(module), functions, {}
+    )
+    reader = IndexReader(revision, "upgrade")
+    reader.read(functions["upgrade"])
+    return reader.indexes
+
+
+class IndexReader(FunctionVisitor):
+    """The lint's reader, keeping each index creation it walks through."""
+
+    def __init__(self, revision: RevisionModule, function: str):
+        super().__init__(revision, function)
+        self.indexes: list[IndexCreation] = []
+
+    def _operation(self, name: str, call: ast.Call, batch: Batch | None) -> None:
+        super()._operation(name, call, batch)
+        if name != "create_index":
+            return
+        params = SIGNATURES[name]
+        if batch is not None:
+            params = tuple(p for p in params if p not in TABLE_PARAMETERS)
+        args = _arguments(call, params)
+        for spread in (k.value for k in call.keywords if k.arg is None):
+            given = self._resolve(spread)
+            if not isinstance(given, ast.Dict) or None in given.keys:
+                args["**"] = spread  # a dict it cannot read: the call is unreadable
+                continue
+            args.update(
+                (self._literal(key), value)
+                for key, value in zip(given.keys, given.values, strict=True)
+            )
+        where = {d: args.pop(f"{d}_where", None) for d in DIALECTS}
+        table = batch.table if batch is not None else self._text(args.get("table_name"))
+        self._keep(call, args.get("index_name"), table, args, where)
+
+    def _online(self, name: str, call: ast.Call) -> None:
+        super()._online(name, call)
+        if name != "create_index":
+            return
+        args = _arguments(call, ONLINE_SIGNATURES[name])
+        where = args.pop("where", None)
+        self._keep(
+            call,
+            args.get("name"),
+            self._text(args.get("table")),
+            args,
+            dict.fromkeys(DIALECTS, where),
+        )
+
+    def _keep(self, call, name, table, args, where) -> None:
+        columns = self._resolve(args.get("columns", ast.List([])))
+        unique = self._resolve(args.get("unique", ast.Constant(False)))
+        where = {d: None if _is_literal(self._resolve(e), None) else e for d, e in where.items()}
+        conditions = {d: self._condition(e, d) if e is not None else None for d, e in where.items()}
+        names = (
+            [self._literal(c) for c in columns.elts]
+            if isinstance(columns, ast.List | ast.Tuple)
+            else [None]
+        )
+        readable = (
+            None not in names
+            and isinstance(unique, ast.Constant)
+            and "**" not in args
+            and all(where[d] is None or conditions[d] is not None for d in DIALECTS)
+        )
+        self.indexes.append(
+            IndexCreation(
+                name=self._text(name),
+                table=table,
+                columns=tuple(n for n in names if n is not None),
+                unique=bool(getattr(unique, "value", False)),
+                where=conditions,
+                line=call.lineno,
+                readable=readable,
+                conditional=self.conditions > 0,
+            )
+        )
+
+    def _literal(self, expr: ast.expr | None) -> str | None:
+        """A string the source spells out (through constants, ``sa.text`` and ``op.f``)."""
+        expr = self._resolve(expr) if expr is not None else None
+        if isinstance(expr, ast.Constant) and isinstance(expr.value, str):
+            return expr.value
+        if isinstance(expr, ast.Call) and len(expr.args) == 1 and _call_name(expr) in {"text", "f"}:
+            return self._literal(expr.args[0])
+        return None
+
+    def _condition(self, expr: ast.expr, dialect: str) -> str | None:
+        """The condition an index gets on ``dialect``: a string, ``sa.text``, a
+        dict subscripted by the dialect's name, or a module-level helper
+        that returns one of those; None when it is none of them."""
+        expr = self._resolve(expr)
+        if isinstance(expr, ast.Subscript) and isinstance(self._resolve(expr.value), ast.Dict):
+            if not ast.unparse(expr.slice).endswith("dialect.name"):
+                return None
+            given = self._resolve(expr.value)
+            for key, value in zip(given.keys, given.values, strict=True):
+                if key is not None and self._literal(key) == dialect:
+                    return self._condition(value, dialect)
+            return None
+        if (
+            isinstance(expr, ast.Call)
+            and isinstance(expr.func, ast.Name)
+            and expr.func.id in self.revision.functions
+        ):
+            helper = self.revision.functions[expr.func.id]
+            body = [s for s in helper.body if not isinstance(s, ast.Expr)]  # its docstring
+            if len(body) != 1 or not isinstance(body[0], ast.Return) or body[0].value is None:
+                return None
+            given = {n: self._resolve(v) for n, v in _parameters(helper, expr).items()}
+            outer = self.names
+            self.names = {**self.revision.constants, **given}
+            try:
+                return self._condition(body[0].value, dialect)
+            finally:
+                self.names = outer
+        return self._literal(expr)

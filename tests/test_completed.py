@@ -429,6 +429,14 @@ def test_a_cursor_written_by_the_version_before_pages_on(
 NEW_INDEXES = {"ix_todos_completed", "ix_todos_list_completed"}
 
 
+def todo_rows() -> list[dict]:
+    """Every row of todos as it stands, column by column, to compare a
+    revision's before and after."""
+    rows = db.session.execute(sa.text("SELECT * FROM todos ORDER BY id")).mappings().all()
+    db.session.commit()
+    return [dict(row) for row in rows]
+
+
 def test_the_revision_stamps_the_done_todos_with_their_creation_and_keeps_the_rest(empty_app):
     revision = revision_named(empty_app, "_completed_in_the_order_done")
     flask_migrate.upgrade(revision=revision.down_revision)
@@ -452,14 +460,9 @@ def test_the_revision_stamps_the_done_todos_with_their_creation_and_keeps_the_re
     )
     db.session.commit()
 
-    def snapshot():
-        rows = db.session.execute(sa.text("SELECT * FROM todos ORDER BY id")).mappings().all()
-        db.session.commit()
-        return [dict(row) for row in rows]
-
-    before = snapshot()
+    before = todo_rows()
     flask_migrate.upgrade(revision=revision.revision)
-    after = snapshot()
+    after = todo_rows()
     assert [{k: v for k, v in row.items() if k != "completed_at"} for row in after] == before
     stamped = db.session.execute(
         sa.text("SELECT id FROM todos WHERE completed_at = created_at ORDER BY id")
@@ -474,10 +477,10 @@ def test_the_revision_stamps_the_done_todos_with_their_creation_and_keeps_the_re
     assert NEW_INDEXES | {"ix_todos_done", "ix_todos_list_done"} <= indexes
 
     flask_migrate.downgrade(revision=revision.down_revision)
-    assert snapshot() == before
+    assert todo_rows() == before
     assert not NEW_INDEXES & {ix["name"] for ix in inspect(db.engine).get_indexes("todos")}
     flask_migrate.upgrade(revision=revision.revision)
-    assert snapshot() == after
+    assert todo_rows() == after
 
 
 # --- The contract step (0021): once every server stamps its ticks ---------------
@@ -521,18 +524,13 @@ def test_the_contract_stamps_the_todos_left_unstamped_and_drops_the_old_indexes(
         )
     db.session.commit()
 
-    def snapshot():
-        rows = db.session.execute(sa.text("SELECT * FROM todos ORDER BY id")).mappings().all()
-        db.session.commit()
-        return [dict(row) for row in rows]
-
-    before = snapshot()
+    before = todo_rows()
     assert [row["id"] for row in before if row["done"] and row["completed_at"] is None]
     old_indexes = index_definitions(OLD_INDEXES)
     assert set(old_indexes) == set(OLD_INDEXES)
 
     flask_migrate.upgrade(revision=revision.revision)
-    after = snapshot()
+    after = todo_rows()
     # Each done todo without a stamp gets its created_at; nothing else changes.
     expected = [
         {
@@ -558,6 +556,6 @@ def test_the_contract_stamps_the_todos_left_unstamped_and_drops_the_old_indexes(
     # keeps the stamps (0020's code reads them as it reads its own).
     flask_migrate.downgrade(revision=revision.down_revision)
     assert index_definitions(OLD_INDEXES) == old_indexes
-    assert snapshot() == after
+    assert todo_rows() == after
     flask_migrate.upgrade(revision=revision.revision)
-    assert snapshot() == after and not index_definitions(OLD_INDEXES)
+    assert todo_rows() == after and not index_definitions(OLD_INDEXES)

@@ -104,25 +104,35 @@ def an_owner(app):
 owned = filled_once(an_owner, settled=False)
 
 
+def statements_run(run) -> list[tuple]:
+    """Every statement ``run()`` sends, with its parameters, in order (inside
+    an app context; the session is let go of afterwards)."""
+    seen = []
+
+    def record(conn, cursor, statement, parameters, *args):
+        # A list of positional values would read as many rows of them.
+        parameters = tuple(parameters) if isinstance(parameters, list) else parameters
+        seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        run()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    db.session.remove()
+    return seen
+
+
+def first_on(statements, table="todos", containing="") -> tuple:
+    """The first of ``statements`` on ``table`` whose SQL holds ``containing``."""
+    return next((s, p) for s, p in statements if f"FROM {table}" in s and containing in s)
+
+
 def plan_of(app, run, table="todos", containing=""):
     """Run a service call, catch its first query on ``table`` (whose SQL
     holds ``containing``), and EXPLAIN it."""
     with app.app_context():
-        seen = []
-
-        def record(conn, cursor, statement, parameters, *args):
-            if f"FROM {table}" in statement and containing in statement:
-                # A list of positional values would read as many rows of them.
-                parameters = tuple(parameters) if isinstance(parameters, list) else parameters
-                seen.append((statement, parameters))
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            run()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-        statement, parameters = seen[0]
-        db.session.remove()
+        statement, parameters = first_on(statements_run(run), table, containing)
         # A transaction of its own (the session reads in autocommit), for SET LOCAL.
         with db.engine.begin() as conn:
             if BACKEND == "sqlite":
@@ -411,23 +421,14 @@ def work_of(app, keyset, params):
     """What the database does for each page statement of ``keyset`` (the
     first page and the one after it): SQLite's virtual-machine steps, or the
     rows PostgreSQL's scans of todos read, returned or dropped by a filter."""
+
+    def both_pages():
+        first = keyset.page(params, PER_PAGE)
+        if first.older:
+            keyset.page(params, PER_PAGE, before=first.older)
+
     with app.app_context():
-        statements = []
-
-        def record(conn, cursor, statement, parameters, *args):
-            # A list of positional values would read as many rows of them.
-            parameters = tuple(parameters) if isinstance(parameters, list) else parameters
-            statements.append((statement, parameters))
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            first = keyset.page(params, PER_PAGE)
-            if first.older:
-                keyset.page(params, PER_PAGE, before=first.older)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-        db.session.remove()
-        return [cost(statement, parameters) for statement, parameters in statements]
+        return [cost(statement, parameters) for statement, parameters in statements_run(both_pages)]
 
 
 def cost(statement, parameters) -> int:
@@ -553,20 +554,7 @@ def test_the_completed_count_reads_no_more_than_its_bound(app, alice, make_list)
 def plan_work(app, run) -> int:
     """The work of the first statement ``run`` makes on todos (``cost``)."""
     with app.app_context():
-        seen = []
-
-        def record(conn, cursor, statement, parameters, *args):
-            if "FROM todos" in statement:
-                parameters = tuple(parameters) if isinstance(parameters, list) else parameters
-                seen.append((statement, parameters))
-
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            run()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-        db.session.remove()
-        return cost(*seen[0])
+        return cost(*first_on(statements_run(run)))
 
 
 # --- Search: through the title search index -----------------------------------------
@@ -699,20 +687,8 @@ def test_a_rare_title_is_found_among_the_owners_entries_only(rare_title, trash):
 def first_statement(app, run, containing: str):
     """The first statement on todos a service call runs whose SQL holds
     ``containing``, with its parameters."""
-    seen = []
-
-    def record(conn, cursor, statement, parameters, *args):
-        if "FROM todos" in statement and containing in statement:
-            seen.append((statement, parameters))
-
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            run()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-        db.session.remove()
-    return seen[0]
+        return first_on(statements_run(run), containing=containing)
 
 
 def nodes(node):
@@ -778,21 +754,8 @@ def generic_plan(app, run, containing: str) -> str:
     """Run a service call, catch its first query on todos whose SQL holds
     ``containing``, and EXPLAIN it as PostgreSQL runs a prepared statement
     once it keeps one plan for it: planned without its parameters' values."""
-    seen = []
-
-    def record(conn, cursor, statement, parameters, *args):
-        seen.append((statement, parameters))
-
     with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            run()
-        finally:
-            event.remove(db.engine, "before_cursor_execute", record)
-        statement, parameters = next(
-            (s, p) for s, p in seen if "FROM todos" in s and containing in s
-        )
-        db.session.remove()
+        statement, parameters = first_on(statements_run(run), containing=containing)
         # The statement as psycopg prepares it: $1, $2... for its parameters.
         names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", statement)))
         numbered = {name: f"${i}" for i, name in enumerate(names, 1)}
